@@ -1,0 +1,58 @@
+"""Exception handlers that answer every error in the shared JSON shape."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from shared.errors import ApiError
+from shared.http.responses import json_response
+
+log = logging.getLogger("onebox.errors")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_response(error: ApiError) -> Response:
+    """Render an ApiError."""
+    return json_response(error.body(), status=error.status, headers=error.headers)
+
+
+async def api_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def http_exception(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _CODES.get(exc.status_code, "http_error")
+    message = exc.detail if exc.status_code != 404 else "No such resource."
+    if exc.status_code == 405:
+        message = "This method is not allowed here."
+    return error_response(ApiError(exc.status_code, code, str(message), headers=dict(exc.headers or {})))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    request_id = request.scope.get("onebox.request_id", "-")
+    log.error("unhandled error on %s %s [%s]", request.method, request.url.path, request_id, exc_info=exc)
+    return error_response(
+        ApiError(500, "internal_error", "Something went wrong on our side.", details={"request_id": request_id})
+    )
+
+
+HANDLERS = {ApiError: api_error, HTTPException: http_exception, Exception: server_error}

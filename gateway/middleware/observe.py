@@ -1,0 +1,66 @@
+"""One access-log line and one metrics observation per request."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.metrics import Metrics
+
+log = logging.getLogger("onebox.access")
+
+
+def route_label(scope: Scope) -> str:
+    """The matched route template (bounded cardinality), or ``unmatched``."""
+    route = scope.get("route")
+    if isinstance(route, Route | Mount):
+        return route.path or "/"
+    return "unmatched"
+
+
+class ObserveMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics, tenants: set[str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.tenants = tenants
+
+    def tenant_of(self, path: str) -> str:
+        first = path.split("/", 2)[1] if path.count("/") >= 1 else ""
+        return first if first in self.tenants else "gateway"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observing_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observing_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            tenant = self.tenant_of(scope["path"])
+            route = route_label(scope)
+            self.metrics.observe(tenant, route, scope["method"], status, elapsed)
+            log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "tenant": tenant,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "request_id": scope.get("onebox.request_id"),
+                },
+            )

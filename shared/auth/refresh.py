@@ -1,0 +1,103 @@
+"""Opaque refresh tokens: stored hashed, rotated on use; reuse of a spent one revokes its family."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.errors import ApiError
+
+
+def create_refresh_tokens_table(op: Any) -> None:
+    """Create the ``refresh_tokens`` table (call from a tenant's first migration)."""
+    op.create_table(
+        "refresh_tokens",
+        sa.Column("token_hash", sa.LargeBinary, primary_key=True),
+        sa.Column("family_id", sa.Uuid, nullable=False, index=True),
+        sa.Column("subject", sa.Text, nullable=False, index=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True)),
+        sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    )
+
+
+def _hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _invalid() -> ApiError:
+    return ApiError(401, "invalid_refresh_token", "The refresh token is invalid, expired or revoked.")
+
+
+class RefreshTokens:
+    """Refresh-token store of one tenant database."""
+
+    def __init__(self, ttl: int = 30 * 24 * 3600) -> None:
+        self.ttl = ttl
+
+    async def issue(self, conn: AsyncConnection, subject: str, family: uuid.UUID | None = None) -> str:
+        """A new token for ``subject`` (a new family unless ``family`` continues one)."""
+        token = secrets.token_urlsafe(32)
+        await conn.execute(
+            sa.text("INSERT INTO refresh_tokens (token_hash, family_id, subject, expires_at) VALUES (:h, :f, :s, :e)"),
+            {
+                "h": _hash(token),
+                "f": family or uuid.uuid4(),
+                "s": subject,
+                "e": datetime.now(UTC) + timedelta(seconds=self.ttl),
+            },
+        )
+        return token
+
+    async def rotate(self, conn: AsyncConnection, token: str) -> tuple[str, str]:
+        """Spend ``token`` and return ``(subject, new_token)``; a replay revokes the whole family.
+
+        Must run inside a transaction; the row lock makes two concurrent uses of one token
+        resolve as one rotation and one replay.
+        """
+        row = (
+            await conn.execute(
+                sa.text(
+                    "SELECT family_id, subject, expires_at, used_at, revoked_at FROM refresh_tokens "
+                    "WHERE token_hash = :h FOR UPDATE"
+                ),
+                {"h": _hash(token)},
+            )
+        ).first()
+        if row is None:
+            raise _invalid()
+        if row.used_at is not None or row.revoked_at is not None:
+            await self.revoke_family(conn, row.family_id)
+            raise ApiError(401, "refresh_token_reused", "This refresh token was already used; sign in again.")
+        if row.expires_at <= datetime.now(UTC):
+            raise _invalid()
+        await conn.execute(
+            sa.text("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = :h"), {"h": _hash(token)}
+        )
+        return row.subject, await self.issue(conn, row.subject, row.family_id)
+
+    async def revoke(self, conn: AsyncConnection, token: str) -> bool:
+        """Revoke the family of ``token`` (logout); False when the token is unknown."""
+        family = (
+            await conn.execute(
+                sa.text("SELECT family_id FROM refresh_tokens WHERE token_hash = :h"), {"h": _hash(token)}
+            )
+        ).scalar()
+        if family is None:
+            return False
+        await self.revoke_family(conn, family)
+        return True
+
+    async def revoke_family(self, conn: AsyncConnection, family: uuid.UUID) -> None:
+        """Revoke every token of one sign-in."""
+        await conn.execute(
+            sa.text("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = :f AND revoked_at IS NULL"),
+            {"f": family},
+        )

@@ -1,0 +1,83 @@
+"""JWT access tokens: ``iss=onebox``, ``aud=<tenant>``, short-lived, HS256."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from starlette.requests import HTTPConnection
+
+from shared.errors import unauthorized
+
+ISSUER = "onebox"
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """The verified claims of an access token."""
+
+    subject: str
+    audience: str
+    expires_at: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TokenService:
+    """Issues and verifies access tokens for one audience (one tenant)."""
+
+    def __init__(self, secret: str, audience: str, ttl: int = 15 * 60) -> None:
+        self._secret = secret
+        self.audience = audience
+        self.ttl = ttl
+
+    def issue_access(self, subject: str, ttl: int | None = None, **claims: Any) -> str:
+        """A signed token for ``subject``."""
+        now = int(time.time())
+        payload = {
+            **claims,
+            "iss": ISSUER,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "exp": now + (ttl or self.ttl),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str) -> AccessClaims:
+        """Claims of a valid token for this audience, or 401."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise unauthorized("The access token has expired.") from None
+        except jwt.InvalidTokenError:
+            raise unauthorized("The access token is invalid.") from None
+        extra = {k: v for k, v in payload.items() if k not in {"iss", "aud", "sub", "iat", "exp", "jti"}}
+        return AccessClaims(str(payload["sub"]), self.audience, int(payload["exp"]), extra)
+
+    async def authenticate(self, conn: HTTPConnection) -> AccessClaims:
+        """The caller's claims from ``Authorization: Bearer``, or 401."""
+        token = bearer_token(conn)
+        if token is None:
+            raise unauthorized()
+        return self.verify(token)
+
+
+def bearer_token(conn: HTTPConnection) -> str | None:
+    """The bearer token of a request, if any."""
+    header = conn.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,165 @@
+"""The NOTIFY bus: events written in a transaction fire after commit, to every gateway process.
+
+Payload: ``{"event": str, "room": str | null, "data": {...}}``. Data too big for NOTIFY's 8 KB
+limit goes to ``onebox_bus_payloads`` and travels as ``{"ref": id}``; the listener loads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+log = logging.getLogger("onebox.bus")
+
+INLINE_LIMIT = 7000
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event on a tenant's channel."""
+
+    event: str
+    room: str | None
+    data: dict[str, Any]
+
+
+Subscriber = Callable[[Event], Awaitable[None]]
+
+
+def channel_name(prefix: str, tenant: str) -> str:
+    """The tenant's NOTIFY channel: ``onebox_<tenant>``."""
+    return f"{prefix}_{tenant}"
+
+
+def encode(event: str, room: str | None, data: dict[str, Any]) -> str:
+    """The NOTIFY payload text."""
+    return orjson.dumps({"event": event, "room": room, "data": data}, default=str).decode()
+
+
+async def publish_sql(conn: AsyncConnection, channel: str, event: str, room: str | None, data: Any) -> None:
+    """Queue an event in ``conn``'s transaction (delivered on commit, dropped on rollback)."""
+    payload = encode(event, room, data)
+    if len(payload.encode()) > INLINE_LIMIT:
+        ref = (
+            await conn.execute(
+                text("INSERT INTO onebox_bus_payloads (payload) VALUES (CAST(:p AS jsonb)) RETURNING id"),
+                {"p": payload},
+            )
+        ).scalar_one()
+        payload = encode(event, room, {"ref": ref})
+    await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+
+
+class EventBus:
+    """Publisher and listener for one tenant's channel.
+
+    The listener holds one dedicated connection (outside the pool) and reconnects with backoff,
+    so a database restart costs events only while it is down, never the listener itself.
+    """
+
+    def __init__(self, channel: str, dsn: str) -> None:
+        self.channel = channel
+        self._dsn = dsn
+        self._subscribers: list[Subscriber] = []
+        self._task: asyncio.Task[None] | None = None
+        self._conn: asyncpg.Connection | None = None
+        self._listening = asyncio.Event()
+        self.delivered = 0
+
+    async def publish(self, conn: AsyncConnection, event: str, room: str | None, data: Any) -> None:
+        """Publish inside ``conn``'s transaction."""
+        await publish_sql(conn, self.channel, event, room, data)
+
+    def subscribe(self, callback: Subscriber) -> None:
+        """Call ``callback`` for every event on this channel (in this process)."""
+        self._subscribers.append(callback)
+
+    @property
+    def listening(self) -> bool:
+        return self._listening.is_set()
+
+    async def wait_listening(self, timeout: float = 10.0) -> None:
+        """Wait until the listening connection is established."""
+        await asyncio.wait_for(self._listening.wait(), timeout)
+
+    def start(self) -> None:
+        """Start listening in the background (idempotent)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"bus:{self.channel}")
+
+    async def stop(self) -> None:
+        """Stop listening and close the connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close()
+
+    async def _close(self) -> None:
+        self._listening.clear()
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                await asyncio.wait_for(conn.close(), 2)
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                conn.terminate()
+
+    async def _run(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                self._conn = await asyncpg.connect(self._dsn, timeout=5)
+                lost = asyncio.Event()
+                self._conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await self._conn.add_listener(self.channel, self._on_notify)
+                self._listening.set()
+                delay = 0.2
+                while not lost.is_set():
+                    try:
+                        await asyncio.wait_for(lost.wait(), 15)
+                    except TimeoutError:
+                        # A cheap query notices a half-open connection the kernel hasn't reported.
+                        await self._conn.execute("SELECT 1", timeout=5)
+                log.warning("bus %s: connection lost, reconnecting", self.channel)
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.warning("bus %s: %s; retrying in %.1fs", self.channel, exc, delay)
+            await self._close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        asyncio.get_running_loop().create_task(self._dispatch(payload))
+
+    async def _dispatch(self, payload: str) -> None:
+        try:
+            doc = orjson.loads(payload)
+            data = doc.get("data") or {}
+            if set(data) == {"ref"} and self._conn is not None:
+                stored = await self._conn.fetchval(
+                    "SELECT payload::text FROM onebox_bus_payloads WHERE id = $1", data["ref"]
+                )
+                if stored is None:
+                    return
+                doc = orjson.loads(stored)
+            event = Event(doc["event"], doc.get("room"), doc.get("data") or {})
+        except (orjson.JSONDecodeError, KeyError, TypeError, asyncpg.PostgresError) as exc:
+            log.warning("bus %s: dropped malformed payload: %s", self.channel, exc)
+            return
+        self.delivered += 1
+        for callback in list(self._subscribers):
+            try:
+                await callback(event)
+            except Exception:
+                log.exception("bus %s: subscriber failed on %s", self.channel, event.event)

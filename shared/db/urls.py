@@ -1,0 +1,40 @@
+"""Names, passwords and URLs of the per-tenant databases and roles."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from sqlalchemy.engine import URL, make_url
+
+
+def tenant_db_name(prefix: str, tenant: str) -> str:
+    """Database and role name of a tenant: ``onebox_<tenant>``."""
+    return f"{prefix}_{tenant}"
+
+
+def tenant_password(secret: str, prefix: str, tenant: str) -> str:
+    """The role's password, derived from the secret key so it is never stored anywhere else.
+
+    Rotating ``ONEBOX_SECRET_KEY`` and re-running ``onebox db init`` rotates every role's password.
+    """
+    return hmac.new(secret.encode(), f"db-role:{prefix}:{tenant}".encode(), hashlib.sha256).hexdigest()
+
+
+def admin_url(url: str, database: str | None = None) -> URL:
+    """The administrator URL, optionally pointed at another database."""
+    parsed = make_url(url)
+    return parsed.set(database=database) if database else parsed
+
+
+def tenant_url(admin: str, prefix: str, tenant: str, secret: str, driver: str = "postgresql+asyncpg") -> URL:
+    """URL a tenant uses: same server as the admin URL, its own role, password and database."""
+    name = tenant_db_name(prefix, tenant)
+    return make_url(admin).set(
+        drivername=driver, username=name, password=tenant_password(secret, prefix, tenant), database=name
+    )
+
+
+def libpq(url: URL) -> str:
+    """Render a URL for libpq/psycopg (plain ``postgresql://`` scheme, password included)."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)

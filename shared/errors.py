@@ -1,0 +1,46 @@
+"""The one error type APIs raise; the gateway renders it in the shared JSON shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"code", "message", "details"}}`` with ``status``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """The JSON document of this error."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
+
+
+def not_found(what: str = "resource") -> ApiError:
+    """404 for an unknown id, or one the caller may not see (never a leak)."""
+    return ApiError(404, "not_found", f"The {what} does not exist.")
+
+
+def unauthorized(message: str = "Authentication required.") -> ApiError:
+    """401 with the bearer challenge."""
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def unavailable(message: str, retry_after: int = 1) -> ApiError:
+    """503 with Retry-After."""
+    return ApiError(503, "unavailable", message, headers={"Retry-After": str(retry_after)})

@@ -1,0 +1,96 @@
+"""Process-wide settings, read from ``ONEBOX_*`` environment variables and env files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def env_config() -> SettingsConfigDict:
+    """The settings source every onebox settings class shares: prefix and env files."""
+    return SettingsConfigDict(
+        env_prefix="ONEBOX_",
+        env_file=("var/secrets.env", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+
+def _split_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Settings of the gateway and of the shared machinery."""
+
+    model_config = env_config()
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # None mounts every registered tenant; a comma list mounts just those (the unit of placement).
+    tenants: Annotated[list[str] | None, NoDecode] = None
+    environment: str = "development"
+    log_format: str = "auto"  # auto | json | console
+    log_level: str = "info"
+
+    secret_key: SecretStr | None = None
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    db_prefix: str = "onebox"
+    pg_port: int = 5433
+    pg_version: int = 16
+
+    pool_size: int = 5
+    pool_overflow: int = 2
+    pool_timeout: float = 3.0
+    pool_sizes: dict[str, int] = Field(default_factory=dict)
+
+    body_limit: int = 1_000_000
+    rate_limit_per_minute: int = 1200
+    auth_rate_limit_per_minute: int = 30
+    login_attempts_per_account: int = 10
+    # Allowed browser origins per tenant, e.g. '{"wishlist": ["https://wish.example"], "*": []}'.
+    cors_origins: dict[str, list[str]] = Field(default_factory=dict)
+    trust_proxy_headers: bool = False
+
+    access_token_ttl: int = 15 * 60
+    refresh_token_ttl: int = 30 * 24 * 3600
+
+    @field_validator("tenants", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("tenants")
+    @classmethod
+    def _known_tenants(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            if not name.isidentifier() or name != name.lower():
+                raise ValueError(f"ONEBOX_TENANTS: {name!r} is not a valid tenant name")
+        return value
+
+    def require_secret(self) -> str:
+        """The signing secret, or a start-up error naming the variable."""
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
+            raise RuntimeError(
+                "ONEBOX_SECRET_KEY is missing or shorter than 32 characters; `make run` writes one to var/secrets.env"
+            )
+        return self.secret_key.get_secret_value()
+
+    def cors_for(self, tenant: str) -> list[str]:
+        """Origins allowed to call ``tenant`` from a browser."""
+        return [*self.cors_origins.get("*", []), *self.cors_origins.get(tenant, [])]
+
+    def pool_size_for(self, tenant: str) -> int:
+        """Pool size of one tenant: ``ONEBOX_POOL_SIZES='{"feed": 8}'`` overrides the default."""
+        return self.pool_sizes.get(tenant, self.pool_size)
+
+    @property
+    def pg_dir(self) -> Path:
+        """Where the embedded PostgreSQL keeps its data and socket."""
+        return self.data_dir / "pg"

@@ -1,0 +1,35 @@
+"""Wishlist: accounts, wishlists, items and tags, with shareable gift lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+from shared.tenant import Tenant, TenantContext
+
+HERE = Path(__file__).parent
+
+
+def build_routes(ctx: TenantContext) -> list[BaseRoute]:
+    """Every API route of the tenant."""
+    from tenants.wishlist import auth_routes
+
+    return [*auth_routes.routes(ctx)]
+
+
+async def health(_ctx: TenantContext) -> dict[str, Any]:
+    """Nothing beyond the database, which the gateway checks."""
+    return {}
+
+
+tenant = Tenant(
+    name="wishlist",
+    routes=build_routes,
+    migrations=HERE / "migrations",
+    health=health,
+    static=HERE / "static",
+    aliases=("/api/wishlist",),
+    description="Wishlists with items, tags and shareable gift lists.",
+)
