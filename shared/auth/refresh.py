@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db.pool import TenantDatabase
 from shared.errors import ApiError
 
 
@@ -56,32 +57,37 @@ class RefreshTokens:
         )
         return token
 
-    async def rotate(self, conn: AsyncConnection, token: str) -> tuple[str, str]:
+    async def rotate(self, db: TenantDatabase, token: str) -> tuple[str, str]:
         """Spend ``token`` and return ``(subject, new_token)``; a replay revokes the whole family.
 
-        Must run inside a transaction; the row lock makes two concurrent uses of one token
-        resolve as one rotation and one replay.
+        Runs its own transaction so that a detected replay's revocation is committed even though
+        the caller gets a 401. The row lock makes two concurrent uses of one token resolve as one
+        rotation and one replay.
         """
-        row = (
-            await conn.execute(
-                sa.text(
-                    "SELECT family_id, subject, expires_at, used_at, revoked_at FROM refresh_tokens "
-                    "WHERE token_hash = :h FOR UPDATE"
-                ),
-                {"h": _hash(token)},
-            )
-        ).first()
-        if row is None:
-            raise _invalid()
-        if row.used_at is not None or row.revoked_at is not None:
-            await self.revoke_family(conn, row.family_id)
-            raise ApiError(401, "refresh_token_reused", "This refresh token was already used; sign in again.")
-        if row.expires_at <= datetime.now(UTC):
-            raise _invalid()
-        await conn.execute(
-            sa.text("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = :h"), {"h": _hash(token)}
-        )
-        return row.subject, await self.issue(conn, row.subject, row.family_id)
+        async with db.transaction() as conn:
+            row = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT family_id, subject, expires_at, used_at, revoked_at FROM refresh_tokens "
+                        "WHERE token_hash = :h FOR UPDATE"
+                    ),
+                    {"h": _hash(token)},
+                )
+            ).first()
+            if row is None:
+                raise _invalid()
+            replayed = row.used_at is not None or row.revoked_at is not None
+            if replayed:
+                await self.revoke_family(conn, row.family_id)
+            elif row.expires_at <= datetime.now(UTC):
+                raise _invalid()
+            else:
+                await conn.execute(
+                    sa.text("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = :h"),
+                    {"h": _hash(token)},
+                )
+                return row.subject, await self.issue(conn, row.subject, row.family_id)
+        raise ApiError(401, "refresh_token_reused", "This refresh token was already used; sign in again.")
 
     async def revoke(self, conn: AsyncConnection, token: str) -> bool:
         """Revoke the family of ``token`` (logout); False when the token is unknown."""

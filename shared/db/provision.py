@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS onebox_bus_payloads (
 
 def provision(url: str, prefix: str, tenants: Iterable[str], secret: str) -> list[str]:
     """Create or update each tenant's role and database; returns what was created."""
+    tenants = list(tenants)
     created: list[str] = []
     with psycopg.connect(libpq(admin_url(url)), autocommit=True) as conn:
         for tenant in tenants:
@@ -41,6 +42,8 @@ def provision(url: str, prefix: str, tenants: Iterable[str], secret: str) -> lis
                 created.append(f"database {name}")
             conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(role))
             conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(role, role))
+        # The maintenance database is open to PUBLIC by default; tenant roles must not reach it.
+        conn.execute("REVOKE CONNECT ON DATABASE postgres FROM PUBLIC")
         _secure_schemas(url, prefix, tenants)
     return created
 

@@ -78,8 +78,8 @@ def routes(ctx: TenantContext) -> list[Route]:
     async def refresh(request: Request) -> Response:
         """Exchange a refresh token for a new pair (the old one is spent)."""
         body = await read_json(request, RefreshBody)
-        async with ctx.db.transaction() as conn:
-            subject, new_token = await ctx.refresh.rotate(conn, body.refresh_token)
+        subject, new_token = await ctx.refresh.rotate(ctx.db, body.refresh_token)
+        async with ctx.db.connect() as conn:
             row = (
                 await conn.execute(sa.text("SELECT id, email, name FROM users WHERE id = :id"), {"id": int(subject)})
             ).first()

@@ -1,0 +1,61 @@
+"""The NOTIFY bus delivers after commit, never after rollback, and carries large payloads by reference."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from shared.db.notify import Event
+from shared.tenant import TenantContext
+from tests.support.waiting import wait_for
+
+
+@pytest.fixture
+async def received(server: str, tenant_ctx: Callable[[str], TenantContext]) -> list[Event]:
+    ctx = tenant_ctx("wishlist")
+    await ctx.bus.wait_listening()
+    events: list[Event] = []
+
+    async def collect(event: Event) -> None:
+        if event.event.startswith("test_"):
+            events.append(event)
+
+    ctx.bus.subscribe(collect)
+    return events
+
+
+async def test_event_fires_after_commit_only(
+    received: list[Event], tenant_ctx: Callable[[str], TenantContext]
+) -> None:
+    ctx = tenant_ctx("wishlist")
+    async with ctx.db.transaction() as conn:
+        await ctx.bus.publish(conn, "test_committed", "room:1", {"n": 1})
+        # Inside the transaction nothing has been delivered yet.
+        await asyncio.sleep(0)
+        assert received == []
+    await wait_for(lambda: len(received) == 1)
+    assert received[0] == Event("test_committed", "room:1", {"n": 1})
+
+    with pytest.raises(RuntimeError):
+        async with ctx.db.transaction() as conn:
+            await ctx.bus.publish(conn, "test_rolled_back", None, {"n": 2})
+            raise RuntimeError("abort")
+    async with ctx.db.transaction() as conn:
+        await ctx.bus.publish(conn, "test_marker", None, {"n": 3})
+    await wait_for(lambda: any(e.event == "test_marker" for e in received))
+    assert [e.event for e in received] == ["test_committed", "test_marker"]
+
+
+async def test_large_payload_travels_by_reference(
+    received: list[Event], tenant_ctx: Callable[[str], TenantContext]
+) -> None:
+    ctx = tenant_ctx("wishlist")
+    big: dict[str, Any] = {"text": "x" * 20_000, "items": list(range(500))}
+    async with ctx.db.transaction() as conn:
+        await ctx.bus.publish(conn, "test_big", "room:big", big)
+    await wait_for(lambda: any(e.event == "test_big" for e in received))
+    event = next(e for e in received if e.event == "test_big")
+    assert event.data == big and event.room == "room:big"
