@@ -6,19 +6,23 @@ import os
 import shutil
 import sys
 
+import psycopg
 import typer
+from sqlalchemy.exc import OperationalError
 
 from gateway import bootstrap, registry
-from shared.settings import Settings
+from shared.settings import Settings, load_settings
 from shared.tenant import Worker
 
-app = typer.Typer(help="onebox: several products on one small server.", no_args_is_help=True)
+app = typer.Typer(
+    help="onebox: several products on one small server.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="Databases: provisioning and migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
 def _settings() -> Settings:
-    return Settings()
+    return load_settings()
 
 
 @app.command()
@@ -139,4 +143,9 @@ def _add_workers() -> None:
 def main() -> None:
     """Entry point of the console script."""
     _add_workers()
-    app()
+    try:
+        app()
+    except (RuntimeError, OperationalError, psycopg.OperationalError) as exc:
+        # Configuration and connection problems are the operator's to fix: say what, not a traceback.
+        typer.echo(f"onebox: {exc}", err=True)
+        raise SystemExit(2) from None

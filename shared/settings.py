@@ -94,3 +94,12 @@ class Settings(BaseSettings):
     def pg_dir(self) -> Path:
         """Where the embedded PostgreSQL keeps its data and socket."""
         return self.data_dir / "pg"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, with ``<data_dir>/secrets.env`` wherever the data dir is."""
+    first = Settings()
+    secrets_file = first.data_dir / "secrets.env"
+    if secrets_file.resolve() == Path("var/secrets.env").resolve():
+        return first
+    return Settings(_env_file=(secrets_file, ".env"))  # type: ignore[call-arg]

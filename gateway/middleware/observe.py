@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import Metrics
@@ -13,11 +13,13 @@ from gateway.metrics import Metrics
 log = logging.getLogger("onebox.access")
 
 
-def route_label(scope: Scope) -> str:
-    """The matched route template (bounded cardinality), or ``unmatched``."""
+def route_label(scope: Scope, status: int) -> str:
+    """The matched route template (bounded cardinality): ``static``, or ``unmatched``."""
     route = scope.get("route")
-    if isinstance(route, Route | Mount):
+    if isinstance(route, Route | WebSocketRoute):
         return route.path or "/"
+    if isinstance(route, Mount) and status < 400:
+        return "static"
     return "unmatched"
 
 
@@ -49,7 +51,7 @@ class ObserveMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             tenant = self.tenant_of(scope["path"])
-            route = route_label(scope)
+            route = route_label(scope, status)
             self.metrics.observe(tenant, route, scope["method"], status, elapsed)
             log.info(
                 "%s %s %s",

@@ -27,9 +27,7 @@ async def received(server: str, tenant_ctx: Callable[[str], TenantContext]) -> l
     return events
 
 
-async def test_event_fires_after_commit_only(
-    received: list[Event], tenant_ctx: Callable[[str], TenantContext]
-) -> None:
+async def test_event_fires_after_commit_only(received: list[Event], tenant_ctx: Callable[[str], TenantContext]) -> None:
     ctx = tenant_ctx("wishlist")
     async with ctx.db.transaction() as conn:
         await ctx.bus.publish(conn, "test_committed", "room:1", {"n": 1})

@@ -1,0 +1,99 @@
+"""Every error, from routing, parsing or limits, answers in the shared JSON shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from gateway.app import create_app
+from shared.settings import Settings
+from tests.support.server import serve
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+
+
+async def test_unknown_path_and_method(client: httpx.AsyncClient) -> None:
+    assert_error(await client.get("/nope"), 404, "not_found")
+    assert_error(await client.get("/wishlist/api/nope"), 404, "not_found")
+    assert_error(await client.get("/api/wishlist/nope"), 404, "not_found")
+    assert_error(await client.delete("/wishlist/api/auth/login"), 405, "method_not_allowed")
+    assert_error(await client.post("/health"), 405, "method_not_allowed")
+
+
+async def test_malformed_and_invalid_json(client: httpx.AsyncClient) -> None:
+    url = "/wishlist/api/auth/login"
+    assert_error(await client.post(url, content=b"{not json"), 400, "malformed_json")
+    assert_error(await client.post(url, content=b""), 400, "malformed_json")
+    assert_error(await client.post(url, json=[1, 2]), 422, "validation_error")
+    response = await client.post(url, json={"email": 5})
+    assert_error(response, 422, "validation_error")
+    fields = {d["field"] for d in response.json()["error"]["details"]}
+    assert {"email", "password"} <= fields
+
+
+async def test_oversized_body_declared_and_streamed(client: httpx.AsyncClient, settings: Settings) -> None:
+    url = "/wishlist/api/auth/login"
+    big = b'{"email": "' + b"a" * (settings.body_limit + 10) + b'"}'
+    assert_error(await client.post(url, content=big), 413, "payload_too_large")
+
+    async def chunks() -> object:
+        for _ in range(settings.body_limit // 65536 + 2):
+            yield b" " * 65536
+
+    # No Content-Length: the cap applies while the body streams in.
+    assert_error(await client.post(url, content=chunks()), 413, "payload_too_large")
+
+
+async def test_request_id_and_security_headers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "trace-123"})
+    assert response.headers["x-request-id"] == "trace-123"
+    generated = await client.get("/health", headers={"X-Request-ID": "bad id with spaces"})
+    assert generated.headers["x-request-id"] != "bad id with spaces"
+    assert len(generated.headers["x-request-id"]) == 32
+    for name in ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options"):
+        assert name in response.headers
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert "strict-transport-security" not in response.headers  # plain HTTP here
+
+
+async def test_rate_limits_answer_429_with_retry_after(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(rate_limit_per_minute=5, auth_rate_limit_per_minute=2))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        login = {"email": "nobody@example.com", "password": "x"}
+        statuses = [(await http.post("/wishlist/api/auth/login", json=login)).status_code for _ in range(3)]
+        assert statuses[:2] == [401, 401]
+        limited = await http.post("/wishlist/api/auth/login", json=login)
+        assert_error(limited, 429, "rate_limited")
+        assert int(limited.headers["retry-after"]) >= 1
+        for _ in range(5):
+            await http.get("/wishlist/openapi.json")
+        assert_error(await http.get("/wishlist/openapi.json"), 429, "rate_limited")
+        assert (await http.get("/health")).status_code == 200  # health is never rate-limited
+
+
+async def test_login_limited_per_account(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(login_attempts_per_account=2))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        login = {"email": "victim@example.com", "password": "guess"}
+        for _ in range(2):
+            assert (await http.post("/wishlist/api/auth/login", json=login)).status_code == 401
+        assert_error(await http.post("/wishlist/api/auth/login", json=login), 429, "rate_limited")
+
+
+async def test_cors_per_tenant(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(cors_origins={"wishlist": ["https://wish.example"]}))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        preflight = {"Origin": "https://wish.example", "Access-Control-Request-Method": "POST"}
+        ok = await http.options("/wishlist/api/auth/login", headers=preflight)
+        assert ok.status_code == 200
+        assert ok.headers["access-control-allow-origin"] == "https://wish.example"
+        other = await http.options("/wishlist/api/auth/login", headers={**preflight, "Origin": "https://evil.example"})
+        assert other.status_code == 400
+        assert "access-control-allow-origin" not in other.headers
