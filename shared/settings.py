@@ -102,4 +102,4 @@ def load_settings() -> Settings:
     secrets_file = first.data_dir / "secrets.env"
     if secrets_file.resolve() == Path("var/secrets.env").resolve():
         return first
-    return Settings(_env_file=(secrets_file, ".env"))  # type: ignore[call-arg]
+    return Settings(_env_file=(secrets_file, ".env"))
