@@ -12,6 +12,7 @@ from shared.tenant import Tenant
 
 TENANTS: dict[str, str] = {
     "wishlist": "tenants.wishlist:tenant",
+    "feed": "tenants.feed:tenant",
 }
 
 

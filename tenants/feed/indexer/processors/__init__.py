@@ -1,0 +1,1 @@
+"""One processor per record collection, each with insert, delete and aggregate steps."""

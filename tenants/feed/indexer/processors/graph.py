@@ -1,0 +1,122 @@
+"""``app.bsky.graph.follow`` and ``app.bsky.graph.block``: a record pointing at an account.
+
+A member's follow that made its subject tracked queues the subject's backfill. Viewer state is
+kept from both sides: the member's own follow/block and the one aimed at the member.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from tenants.feed.indexer.events import Op
+from tenants.feed.indexer.processors.base import Effects, forget_notifications, notify_members, rows_json
+from tenants.feed.indexer.records import Graph
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A graph collection: its table, the viewer columns for each side, notification type."""
+
+    table: str
+    own_column: str
+    aimed_column: str
+    notification: str | None
+
+
+FOLLOWS = Kind("follows", "follow_uri", "followed_by_uri", "follow")
+BLOCKS = Kind("blocks", "blocking_uri", "blocked_by_uri", None)
+
+
+def _viewer_set_sql(column: str) -> str:
+    return f"""
+    INSERT INTO viewer_actor_state (viewer_did, subject_did, {column})
+    SELECT v.viewer, v.subject, v.uri
+    FROM unnest($1::text[], $2::text[], $3::text[]) AS v(viewer, subject, uri)
+    JOIN members m ON m.did = v.viewer
+    ON CONFLICT (viewer_did, subject_did) DO UPDATE SET {column} = EXCLUDED.{column}
+    """
+
+
+def _viewer_clear_sql(column: str) -> str:
+    # Emptied rows are removed so the table holds the same rows however events were batched.
+    return f"""
+    WITH cleared AS (
+        UPDATE viewer_actor_state s SET {column} = NULL
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS v(viewer, subject, uri)
+        WHERE s.viewer_did = v.viewer AND s.subject_did = v.subject AND s.{column} = v.uri
+        RETURNING s.viewer_did, s.subject_did, s.follow_uri, s.followed_by_uri, s.blocking_uri,
+                  s.blocked_by_uri
+    )
+    DELETE FROM viewer_actor_state s USING cleared c
+    WHERE s.viewer_did = c.viewer_did AND s.subject_did = c.subject_did
+      AND c.follow_uri IS NULL AND c.followed_by_uri IS NULL
+      AND c.blocking_uri IS NULL AND c.blocked_by_uri IS NULL
+    """
+
+
+async def _viewer(conn: asyncpg.Connection, kind: Kind, rows: list[Any], clear: bool) -> None:
+    authors = [r["author_did"] for r in rows]
+    subjects = [r["subject_did"] for r in rows]
+    uris = [r["uri"] for r in rows]
+    sql = _viewer_clear_sql if clear else _viewer_set_sql
+    await conn.execute(sql(kind.own_column), authors, subjects, uris)
+    await conn.execute(sql(kind.aimed_column), subjects, authors, uris)
+
+
+async def insert(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effects) -> None:
+    """Insert follows or blocks; effects only for rows really inserted."""
+    rows: list[dict[str, Any]] = []
+    for op in ops:
+        if isinstance(op.record, Graph):
+            rows.append({"uri": op.uri, "cid": op.cid, "author_did": op.did, "subject_did": op.record.did,
+                         "created_at": op.record.created_at})  # fmt: skip
+            fx.stubs.update((op.did, op.record.did))
+            if op.newly_tracked:
+                fx.followees.add(op.record.did)
+    if not rows:
+        return
+    inserted = await conn.fetch(
+        f"""
+        INSERT INTO {kind.table} (uri, cid, author_did, subject_did, created_at)
+        SELECT uri, cid, author_did, subject_did, created_at
+        FROM jsonb_to_recordset($1::jsonb) AS x(uri text, cid text, author_did text, subject_did text,
+                                                created_at timestamptz)
+        ON CONFLICT (uri) DO NOTHING
+        RETURNING uri, author_did, subject_did, created_at
+        """,
+        rows_json(rows),
+    )
+    if not inserted:
+        return
+    await _viewer(conn, kind, inserted, clear=False)
+    if kind.notification is None:
+        return
+    for row in inserted:
+        fx.actors.update((row["author_did"], row["subject_did"]))
+        fx.emit("profile_updated", f"user:{row['subject_did']}", {"did": row["subject_did"]})
+    notes = [
+        {"recipient_did": r["subject_did"], "type": kind.notification, "actor_did": r["author_did"],
+         "record_uri": r["uri"], "record_cid": None, "subject_uri": None, "created_at": r["created_at"]}
+        for r in inserted
+    ]  # fmt: skip
+    await notify_members(conn, notes, fx)
+
+
+async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effects) -> None:
+    """Delete follows or blocks by uri and undo their effects."""
+    if not ops:
+        return
+    gone = await conn.fetch(
+        f"DELETE FROM {kind.table} WHERE uri = ANY($1::text[]) RETURNING uri, author_did, subject_did",
+        [op.uri for op in ops],
+    )
+    if not gone:
+        return
+    await _viewer(conn, kind, gone, clear=True)
+    if kind.notification is not None:
+        for row in gone:
+            fx.actors.update((row["author_did"], row["subject_did"]))
+        await forget_notifications(conn, [r["uri"] for r in gone])

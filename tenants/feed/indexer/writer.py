@@ -1,0 +1,200 @@
+"""The single writer: every change reaches PostgreSQL through one connection, in order.
+
+Stream batches, backfill pages and control steps share one bounded queue, so there is one
+order of writes (no races between a live copy and a backfilled copy of a record) and memory
+stays bounded. A batch commits together with its cursor; a page together with its job's place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from tenants.feed.indexer.apply import apply_ops, publish
+from tenants.feed.indexer.events import Op
+from tenants.feed.indexer.processors.base import Effects, Notice
+from tenants.feed.indexer.records import FOLLOW, Graph
+from tenants.feed.indexer.stats import Stats
+from tenants.feed.indexer.tracker import Tracker
+
+log = logging.getLogger("onebox.feed.writer")
+
+CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+
+
+@dataclass
+class Batch:
+    """Ops kept from a run of stream events, and the ``time_us`` of the last event read."""
+
+    cursor_us: int | None
+    ops: list[Op] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    """One ``listRecords`` page of a backfill job and where the job continues after it."""
+
+    did: str
+    ops: list[Op]
+    collection_index: int
+    page_cursor: str | None
+    finished: bool
+    profile: tuple[str | None, str | None] = (None, None)  # (handle, PDS URL) from the DID document
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass
+class Step:
+    """A control step run on the writer's connection between two writes (e.g. a tracker reload)."""
+
+    run: Callable[[asyncpg.Connection], Awaitable[Any]]
+    done: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+Item = Batch | Page | Step
+
+SAVE_JOB = """
+UPDATE backfill_jobs SET collection_index = $2, page_cursor = $3, records = records + $4,
+    state = CASE WHEN $5 THEN 'done' ELSE state END, attempts = 0, last_error = NULL, updated_at = now()
+WHERE did = $1
+"""
+
+
+class Writer:
+    """Owns the write connection; retries a failed write until it lands."""
+
+    def __init__(
+        self,
+        dsn: str,
+        channel: str,
+        tracker: Tracker,
+        stats: Stats,
+        community: frozenset[str],
+        queue_size: int,
+        on_notice: Callable[[Notice], None],
+    ) -> None:
+        self.dsn = dsn
+        self.channel = channel
+        self.tracker = tracker
+        self.stats = stats
+        self.community = community
+        self.queue: asyncio.Queue[Item] = asyncio.Queue(queue_size)
+        self.on_notice = on_notice
+        self.conn: asyncpg.Connection | None = None
+        self.batches = 0
+
+    async def connect(self) -> asyncpg.Connection:
+        """The write connection, (re)opened on demand."""
+        if self.conn is None or self.conn.is_closed():
+            self.conn = await asyncpg.connect(self.dsn, timeout=10, command_timeout=120)
+        return self.conn
+
+    async def step(self, run: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+        """Run ``run(conn)`` after everything queued so far has been written; returns its result."""
+        item = Step(run)
+        await self.queue.put(item)
+        return await item.done
+
+    async def run(self) -> None:
+        """Write queued items forever."""
+        while True:
+            item = await self.queue.get()
+            try:
+                result = await self._with_retry(item)
+            except Exception as exc:
+                # A step's own failure goes back to its caller; anything else is a bug that
+                # must stop the process (supervisor restarts it and it resumes from the cursor).
+                if not isinstance(item, Step):
+                    raise
+                item.done.set_exception(exc)
+            else:
+                if isinstance(item, Page | Step):
+                    item.done.set_result(result)
+            finally:
+                self.queue.task_done()
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self.conn is not None:
+            await self.conn.close()
+
+    async def _with_retry(self, item: Item) -> Any:
+        if isinstance(item, Page):
+            self._track_member_follows(item.ops)
+        delay = 0.2
+        while True:
+            try:
+                conn = await self.connect()
+                if isinstance(item, Step):
+                    return await item.run(conn)
+                if isinstance(item, Page):
+                    return await self._page(conn, item)
+                return await self._batch(conn, item)
+            except CONNECTION_ERRORS as exc:
+                self.stats.error(f"database: {exc!r}")
+                log.warning("write failed (%r); retrying in %.1fs", exc, delay)
+                self.conn = None
+            except asyncpg.PostgresError as exc:
+                if isinstance(item, Step):
+                    raise
+                self.stats.error(f"database: {exc!r}")
+                log.exception("write rejected; applying its ops one by one")
+                return await self._isolated(await self.connect(), item)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _track_member_follows(self, ops: list[Op]) -> None:
+        """A member's backfilled follows make their subjects tracked (and backfilled in turn)."""
+        for op in ops:
+            if op.collection == FOLLOW and isinstance(op.record, Graph) and op.did in self.tracker.members:
+                op.newly_tracked = self.tracker.follow(op.record.did)
+
+    async def _batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
+        fx = Effects(live=True)
+        async with conn.transaction():
+            await apply_ops(conn, batch.ops, fx, self.community)
+            await publish(conn, self.channel, fx)
+            await self.stats.save(conn, batch.cursor_us)
+        self.batches += 1
+        for notice in fx.notices:
+            self.on_notice(notice)
+
+    async def _page(self, conn: asyncpg.Connection, page: Page) -> None:
+        fx = Effects(live=False)
+        handle, pds = page.profile
+        async with conn.transaction():
+            if handle or pds:
+                await conn.execute(
+                    "UPDATE profiles SET handle = COALESCE($2, handle), pds_url = COALESCE($3, pds_url) WHERE did = $1",
+                    page.did,
+                    handle,
+                    pds,
+                )
+            await apply_ops(conn, page.ops, fx, self.community)
+            await conn.execute(
+                SAVE_JOB, page.did, page.collection_index, page.page_cursor, len(page.ops), page.finished
+            )
+
+    async def _isolated(self, conn: asyncpg.Connection, item: Batch | Page) -> None:
+        """Apply one op per transaction, skipping (and counting) any the database refuses."""
+        for op in item.ops:
+            try:
+                fx = Effects(live=isinstance(item, Batch))
+                async with conn.transaction():
+                    await apply_ops(conn, [op], fx, self.community)
+                    await publish(conn, self.channel, fx)
+            except asyncpg.PostgresError as exc:
+                if isinstance(exc, asyncpg.PostgresConnectionError):
+                    raise
+                self.stats.malformed["rejected_by_database"] += 1
+                log.warning("skipped %s: %r", op.uri, exc)
+        item.ops = []
+        if isinstance(item, Batch):
+            await self._batch(conn, item)
+        else:
+            await self._page(conn, item)
