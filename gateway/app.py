@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route, Router
 
-from gateway import health, openapi, registry
+from gateway import health, openapi, realtime, registry
 from gateway.context import build_context, resolve_admin_url
 from gateway.errors import HANDLERS
 from gateway.metrics import Metrics, PoolCollector
@@ -63,6 +63,7 @@ def create_app(settings: Settings) -> Starlette:
     metrics = Metrics()
     pairs = [(t, build_context(t, settings, admin_url, metrics.registry)) for t in tenants]
     metrics.registry.register(PoolCollector(ctx for _, ctx in pairs))
+    socketio = realtime.build(settings, pairs, metrics.registry)
     started = time.monotonic()
 
     @asynccontextmanager
@@ -74,6 +75,9 @@ def create_app(settings: Settings) -> Starlette:
                 stack.push_async_callback(ctx.bus.stop)
                 if tenant.lifespan is not None:
                     await stack.enter_async_context(tenant.lifespan(ctx))
+            if socketio is not None:
+                # Stops Engine.IO's ping task; runs first on the way out, before the buses close.
+                stack.push_async_callback(socketio[0].shutdown)
             yield
 
     routes: list[BaseRoute] = [
@@ -81,6 +85,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         *(tenant_mount(t, ctx) for t, ctx in pairs),
     ]
+    if socketio is not None:
+        routes.append(Mount("/socket.io", app=socketio[1]))
     aliases = {alias: f"/{t.name}/api" for t, _ in pairs for alias in t.aliases}
     app = Starlette(
         routes=routes,
@@ -103,4 +109,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.contexts = {ctx.name: ctx for _, ctx in pairs}
+    app.state.socketio = socketio[0] if socketio is not None else None
     return app

@@ -1,0 +1,84 @@
+"""Socket.IO namespaces whose clients sign in with the tenant's access token and join only rooms they may see.
+
+A client connects with ``auth={"token": "<access token>"}``; a missing token, one for another
+tenant (audience) or an invalid one is refused at connect. Rooms are joined by asking:
+``emit("join", {"room": "poll:7"}, callback=...)`` answers ``{"ok": true}`` or
+``{"ok": false, "error": "not_found"}`` after the tenant's visibility rule (``can_join``) ran.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from shared.auth.tokens import AccessClaims, TokenService
+from shared.errors import ApiError
+
+JoinRule = Callable[[AccessClaims, str], Awaitable[bool]]
+MAX_ROOM = 200
+
+
+def _refuse(code: str, message: str) -> Exception:
+    from socketio.exceptions import ConnectionRefusedError
+
+    refusal: Exception = ConnectionRefusedError(message, {"code": code})
+    return refusal
+
+
+def claims_from_auth(tokens: TokenService, auth: Any) -> AccessClaims:
+    """The claims of the token in a connect ``auth`` payload, or ``ConnectionRefusedError``."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if not isinstance(token, str) or not token:
+        raise _refuse("unauthorized", "An access token is required in auth.token.")
+    try:
+        return tokens.verify(token)
+    except ApiError as exc:
+        raise _refuse(exc.code, exc.message) from None
+
+
+def _room_of(data: Any) -> str | None:
+    room = data.get("room") if isinstance(data, dict) else None
+    if isinstance(room, str) and 0 < len(room) <= MAX_ROOM:
+        return room
+    return None
+
+
+def serve_namespace(sio: Any, tokens: TokenService, can_join: JoinRule) -> str:
+    """Register connect/join/leave handlers of ``/<audience>`` on ``sio``; returns the namespace."""
+    namespace = f"/{tokens.audience}"
+
+    async def connect(sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
+        claims = claims_from_auth(tokens, auth)
+        await sio.save_session(sid, {"claims": claims}, namespace=namespace)
+
+    async def join(sid: str, data: Any = None) -> dict[str, Any]:
+        room = _room_of(data)
+        if room is None:
+            return {"ok": False, "error": "validation_error", "message": "Send {room: string}."}
+        session = await sio.get_session(sid, namespace=namespace)
+        claims: AccessClaims = session["claims"]
+        # The connection outlives its token; joining anew needs a token that is still valid.
+        if claims.expires_at <= time.time():
+            return {"ok": False, "error": "token_expired", "message": "Reconnect with a fresh access token."}
+        if not await can_join(claims, room):
+            return {"ok": False, "error": "not_found", "message": "No such room."}
+        await sio.enter_room(sid, room, namespace=namespace)
+        return {"ok": True, "room": room}
+
+    async def leave(sid: str, data: Any = None) -> dict[str, Any]:
+        room = _room_of(data)
+        if room is None:
+            return {"ok": False, "error": "validation_error", "message": "Send {room: string}."}
+        await sio.leave_room(sid, room, namespace=namespace)
+        return {"ok": True, "room": room}
+
+    sio.on("connect", connect, namespace=namespace)
+    sio.on("join", join, namespace=namespace)
+    sio.on("leave", leave, namespace=namespace)
+    return namespace
+
+
+def connection_count(sio: Any, tenant: str) -> int:
+    """Clients connected to ``/<tenant>`` in this process."""
+    return sum(1 for _ in sio.manager.get_participants(f"/{tenant}", None))
