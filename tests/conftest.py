@@ -35,8 +35,8 @@ def admin_url(database: tuple[str, EmbeddedPostgres | None]) -> str:
 
 
 @pytest.fixture(scope="session")
-def make_settings(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Settings]:
-    """Settings for tests; keyword arguments override fields."""
+def settings_factory(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Settings]:
+    """Settings for tests, keyword arguments overriding fields (databases not yet provisioned)."""
     prefix = "onebox" if not os.environ.get("ONEBOX_DATABASE_URL") else f"obtest{os.getpid()}"
     data_dir = tmp_path_factory.mktemp("var")
 
@@ -58,14 +58,21 @@ def make_settings(admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> C
 
 
 @pytest.fixture(scope="session")
-def settings(make_settings: Callable[..., Settings]) -> Iterator[Settings]:
-    value = make_settings()
+def settings(settings_factory: Callable[..., Settings]) -> Iterator[Settings]:
+    """The session's settings, every registered tenant provisioned and migrated."""
+    value = settings_factory()
     names = list(registry.TENANTS)
     bootstrap.init_databases(value, value.database_url or "")
     bootstrap.upgrade_databases(value, value.database_url or "")
     yield value
     if os.environ.get("ONEBOX_DATABASE_URL"):
         provision.drop(value.database_url or "", value.db_prefix, names)
+
+
+@pytest.fixture(scope="session")
+def make_settings(settings: Settings, settings_factory: Callable[..., Settings]) -> Callable[..., Settings]:
+    """Settings with overrides, for apps configured differently from the session's (databases ready)."""
+    return settings_factory
 
 
 @pytest.fixture(scope="session")
