@@ -13,6 +13,7 @@ from shared.tenant import Tenant
 TENANTS: dict[str, str] = {
     "wishlist": "tenants.wishlist:tenant",
     "feed": "tenants.feed:tenant",
+    "astro": "tenants.astro:tenant",
 }
 
 

@@ -79,23 +79,20 @@ _NADI_CYCLE = (0, 1, 2, 2, 1, 0)  # the nakshatras zigzag through the three nadi
 
 @dataclass(frozen=True)
 class Moon:
-    """A natal Moon: its sidereal longitude gives sign, nakshatra and the half of the sign."""
+    """What the kootas read from a natal Moon: its sign, nakshatra and vashya group."""
 
-    longitude: float
+    sign: int
+    nakshatra: int
+    vashya: str
 
-    @property
-    def sign(self) -> int:
-        return sign_index(self.longitude)
-
-    @property
-    def nakshatra(self) -> int:
-        return nakshatra_index(self.longitude)
-
-    @property
-    def vashya(self) -> str:
-        if self.longitude % 30.0 >= 15.0 and self.sign in _VASHYA_SECOND_HALF:
-            return _VASHYA_SECOND_HALF[self.sign]
-        return _VASHYA_BY_SIGN[self.sign]
+    @classmethod
+    def at(cls, longitude: float) -> Moon:
+        """The Moon at a sidereal longitude (the vashya group changes mid-sign in two signs)."""
+        sign = sign_index(longitude)
+        vashya = _VASHYA_BY_SIGN[sign]
+        if longitude % 30.0 >= 15.0 and sign in _VASHYA_SECOND_HALF:
+            vashya = _VASHYA_SECOND_HALF[sign]
+        return cls(sign, nakshatra_index(longitude), vashya)
 
 
 def _koota(name: str, points: float, maximum: int, bride: str, groom: str) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from tenants.astro.charts.ayanamsa import lahiri_mean, mean_obliquity, nutation
@@ -52,8 +51,8 @@ def frame(jd_ut: float) -> Frame:
     return Frame(jd_ut, t, dpsi, mean_obliquity(t) + deps, lahiri_mean(t))
 
 
-@cache
 def _bodies() -> dict[str, Any]:
+    # Fresh objects each time: compute() mutates them, and charts may run on several threads.
     import ephem  # lazy: see the module docstring
 
     return {name: getattr(ephem, name)() for name in PLANETS}

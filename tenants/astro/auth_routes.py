@@ -1,0 +1,94 @@
+"""Sign-in with Mastodon, and the onebox token pair that follows."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from shared.auth.mastodon import MastodonOAuth
+from shared.errors import unauthorized
+from shared.http.body import parse_model, read_json
+from shared.http.responses import json_response
+from shared.tenant import TenantContext
+from tenants.astro import profiles
+from tenants.astro.models import InstanceQuery, RefreshBody
+from tenants.astro.settings import AstroSettings
+
+
+async def member_id(ctx: TenantContext, request: Request) -> uuid.UUID:
+    """The signed-in member's id from the bearer token, or 401."""
+    claims = await ctx.tokens.authenticate(request)
+    try:
+        return uuid.UUID(claims.subject)
+    except ValueError:
+        raise unauthorized("The access token does not name a member.") from None
+
+
+def _client_ip(ctx: TenantContext, request: Request) -> str:
+    if ctx.settings.trust_proxy_headers and "x-forwarded-for" in request.headers:
+        return request.headers["x-forwarded-for"].split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+def _tokens(ctx: TenantContext, member: uuid.UUID, refresh_token: str) -> dict[str, Any]:
+    return {
+        "member_id": str(member),
+        "access_token": ctx.tokens.issue_access(str(member)),
+        "refresh_token": refresh_token,
+        "token_type": "bearer",
+        "expires_in": ctx.tokens.ttl,
+    }
+
+
+def routes(ctx: TenantContext, oauth: MastodonOAuth, settings: AstroSettings) -> list[Route]:
+    """Routes under ``/api/auth``."""
+
+    def redirect_uri(request: Request) -> str:
+        base = settings.astro_public_url or f"{request.url.scheme}://{request.url.netloc}"
+        return f"{base.rstrip('/')}/{ctx.name}/api/auth/mastodon/callback"
+
+    async def mastodon_start(request: Request) -> Response:
+        """Start signing in with a Mastodon instance (302 to it; JSON ``authorize_url`` on request)."""
+        query = parse_model(InstanceQuery, dict(request.query_params))
+        ctx.login_limiter.hit(f"mastodon:{_client_ip(ctx, request)}", "Too many sign-in attempts; wait a while.")
+        url = await oauth.start(query.instance, redirect_uri(request))
+        if "application/json" in request.headers.get("accept", ""):
+            return json_response({"authorize_url": url})
+        return RedirectResponse(url, status_code=302)
+
+    async def mastodon_callback(request: Request) -> Response:
+        """Where the instance sends the browser back: link the account, sign in (tokens in the fragment)."""
+        params = request.query_params
+        account = await oauth.finish(params.get("state"), params.get("code"), params.get("error"))
+        async with ctx.db.transaction() as conn:
+            member = await profiles.upsert_member(conn, account)
+            refresh = await ctx.refresh.issue(conn, str(member))
+        tokens = _tokens(ctx, member, refresh)
+        # The fragment never reaches a server or a log; the web UI reads and clears it.
+        fragment = urlencode({k: tokens[k] for k in ("access_token", "refresh_token", "expires_in")})
+        return RedirectResponse(f"/{ctx.name}/#{fragment}", status_code=303)
+
+    async def refresh(request: Request) -> Response:
+        """Exchange a refresh token for a new pair (the old one is spent)."""
+        body = await read_json(request, RefreshBody)
+        subject, new_token = await ctx.refresh.rotate(ctx.db, body.refresh_token)
+        return json_response(_tokens(ctx, uuid.UUID(subject), new_token))
+
+    async def logout(request: Request) -> Response:
+        """Revoke a refresh token (and its family)."""
+        body = await read_json(request, RefreshBody)
+        async with ctx.db.transaction() as conn:
+            await ctx.refresh.revoke(conn, body.refresh_token)
+        return Response(status_code=204)
+
+    return [
+        Route("/api/auth/mastodon", mastodon_start, methods=["GET"]),
+        Route("/api/auth/mastodon/callback", mastodon_callback, methods=["GET"]),
+        Route("/api/auth/refresh", refresh, methods=["POST"]),
+        Route("/api/auth/logout", logout, methods=["POST"]),
+    ]
