@@ -54,9 +54,7 @@ def make_user(client: httpx.AsyncClient) -> MakeUser:
 
     async def make(name: str = "Ann") -> User:
         email = unique_email(name.lower())
-        response = await client.post(
-            f"{API}/auth/register", json={"email": email, "password": PASSWORD, "name": name}
-        )
+        response = await client.post(f"{API}/auth/register", json={"email": email, "password": PASSWORD, "name": name})
         assert response.status_code == 201, response.text
         body = response.json()
         return User(body["user"]["id"], email, name, body["access_token"], body["refresh_token"])
