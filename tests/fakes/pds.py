@@ -7,11 +7,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import itertools
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -29,6 +34,13 @@ class FakePds:
         self.failures: dict[str, list[int]] = defaultdict(list)  # did -> statuses to answer first
         self.list_calls: list[tuple[str, str, str | None]] = []
         self.url = ""
+        # Accounts that can sign in (did -> app password), their sessions and the writes received.
+        self.passwords: dict[str, str] = {}
+        self.endpoints: dict[str, str] = {}  # did -> PDS URL to name instead of this server
+        self.access: dict[str, str] = {}  # access token -> did
+        self.refresh: dict[str, str] = {}  # refresh token -> did
+        self.writes: list[tuple[str, str, dict[str, Any]]] = []  # (nsid, did, body)
+        self._serial = itertools.count(1)
 
     @property
     def plc_url(self) -> str:
@@ -74,6 +86,78 @@ class FakePds:
             body["cursor"] = rkeys[-1]
         return JSONResponse(body)
 
+    def account(self, did: str, handle: str, password: str) -> None:
+        """Create an account that can sign in with ``password``."""
+        self.handles[did] = handle
+        self.passwords[did] = password
+        self.repos.setdefault(did, defaultdict(dict))  # the account has a repository from now on
+
+    def _token(self, did: str, kind: str, ttl: int) -> str:
+        # JWT-shaped (header.payload.signature) so clients can read exp as they would from a real PDS.
+        payload = {"sub": did, "scope": kind, "exp": int(time.time()) + ttl, "jti": next(self._serial)}
+        body = base64.urlsafe_b64encode(orjson.dumps(payload)).rstrip(b"=").decode()
+        return f"eyJhbGciOiJIUzI1NiJ9.{body}.fake"
+
+    def _new_session(self, did: str) -> JSONResponse:
+        access, refresh = self._token(did, "access", 7200), self._token(did, "refresh", 86400)
+        self.access[access], self.refresh[refresh] = did, did
+        return JSONResponse(
+            {"did": did, "handle": self.handles[did], "accessJwt": access, "refreshJwt": refresh, "active": True}
+        )
+
+    def expire_sessions(self, did: str) -> None:
+        """Make ``did``'s access tokens expired (the next write must refresh first)."""
+        self.access = {token: owner for token, owner in self.access.items() if owner != did}
+
+    def _bearer(self, request: Request, tokens: dict[str, str]) -> str | None:
+        return tokens.get(request.headers.get("authorization", "").removeprefix("Bearer "))
+
+    async def _resolve_handle(self, request: Request) -> JSONResponse:
+        handle = request.query_params.get("handle", "")
+        for did, known in self.handles.items():
+            if known == handle:
+                return JSONResponse({"did": did})
+        return JSONResponse({"error": "InvalidRequest", "message": "Unable to resolve handle"}, 400)
+
+    async def _create_session(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        ident = body.get("identifier", "")
+        did = ident if ident in self.passwords else next((d for d, h in self.handles.items() if h == ident), "")
+        if self.passwords.get(did) != body.get("password"):
+            return JSONResponse({"error": "AuthenticationRequired", "message": "Invalid identifier or password"}, 401)
+        return self._new_session(did)
+
+    async def _refresh_session(self, request: Request) -> JSONResponse:
+        did = self._bearer(request, self.refresh)
+        if did is None:
+            return JSONResponse({"error": "ExpiredToken", "message": "Token has expired"}, 400)
+        del self.refresh[request.headers["authorization"].removeprefix("Bearer ")]
+        return self._new_session(did)
+
+    async def _get_session(self, request: Request) -> JSONResponse:
+        did = self._bearer(request, self.access)
+        if did is None:
+            return JSONResponse({"error": "ExpiredToken", "message": "Token has expired"}, 400)
+        return JSONResponse({"did": did, "handle": self.handles[did], "active": True})
+
+    async def _write(self, request: Request) -> JSONResponse:
+        did = self._bearer(request, self.access)
+        if did is None:
+            return JSONResponse({"error": "ExpiredToken", "message": "Token has expired"}, 400)
+        nsid = request.url.path.rsplit("/", 1)[-1]
+        body = await request.json()
+        if body.get("repo") != did:
+            return JSONResponse({"error": "InvalidRequest", "message": "Invalid repo"}, 400)
+        self.writes.append((nsid, did, body))
+        collection = body["collection"]
+        if nsid == "com.atproto.repo.deleteRecord":
+            self.repos[did][collection].pop(body["rkey"], None)
+            return JSONResponse({})
+        rkey = body.get("rkey") or f"3l{next(self._serial):011d}"
+        cid = "bafyrei" + hashlib.sha256(orjson.dumps(body["record"])).hexdigest()[:52]
+        self.put(did, collection, rkey, cid, body["record"])
+        return JSONResponse({"uri": f"at://{did}/{collection}/{rkey}", "cid": cid})
+
     @asynccontextmanager
     async def running(self) -> AsyncIterator[FakePds]:
         """Serve on a loopback port."""
@@ -81,6 +165,12 @@ class FakePds:
             routes=[
                 Route("/plc/{did}", self._did_doc),
                 Route("/xrpc/com.atproto.repo.listRecords", self._list_records),
+                Route("/xrpc/com.atproto.identity.resolveHandle", self._resolve_handle),
+                Route("/xrpc/com.atproto.server.createSession", self._create_session, methods=["POST"]),
+                Route("/xrpc/com.atproto.server.refreshSession", self._refresh_session, methods=["POST"]),
+                Route("/xrpc/com.atproto.server.getSession", self._get_session),
+                Route("/xrpc/com.atproto.repo.createRecord", self._write, methods=["POST"]),
+                Route("/xrpc/com.atproto.repo.deleteRecord", self._write, methods=["POST"]),
             ]
         )
         async with serve(app) as url:

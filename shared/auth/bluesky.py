@@ -1,0 +1,206 @@
+"""Bluesky accounts: handle → DID → PDS resolution, app-password sessions, calls to the member's PDS.
+
+Sign-in follows the AT Protocol: a handle resolves to a DID (``com.atproto.identity.resolveHandle``
+on a configurable resolver), the DID document (PLC directory or ``did:web``) names the PDS, and
+``com.atproto.server.createSession`` there checks the app password. Stored PDS tokens are sealed
+with :class:`TokenBox` (AES-GCM, key derived from the secret key) so a database dump holds no
+usable credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+NONCE_BYTES = 12
+
+
+class BlueskyError(Exception):
+    """A failed call: ``status`` is what our API answers, ``error`` the XRPC error name."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+
+
+class PdsUnreachable(BlueskyError):
+    """The resolver, directory or PDS could not be reached or failed (answered as 502)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(502, "UpstreamFailure", message)
+
+
+@dataclass(frozen=True)
+class PdsSession:
+    """A session at the member's PDS."""
+
+    did: str
+    handle: str
+    pds_url: str
+    access_jwt: str
+    refresh_jwt: str
+    active: bool = True
+
+
+def jwt_expiry(token: str) -> int | None:
+    """The ``exp`` claim of a JWT, read without verifying it (only to decide when to refresh)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = orjson.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError):
+        return None
+    exp = payload.get("exp") if isinstance(payload, dict) else None
+    return exp if isinstance(exp, int) else None
+
+
+class TokenBox:
+    """Seals short secrets at rest with AES-256-GCM; the associated data binds a secret to its row."""
+
+    def __init__(self, secret: str, purpose: str = "bluesky-pds-tokens") -> None:
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"onebox:{purpose}".encode()).derive(
+            secret.encode()
+        )
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: str, bound_to: str) -> bytes:
+        """Nonce and ciphertext of ``plaintext``, bound to ``bound_to`` (e.g. the account's DID)."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext.encode(), bound_to.encode())
+
+    def open(self, sealed: bytes, bound_to: str) -> str:
+        """The plaintext; ValueError when the data was altered, moved to another row or sealed with another key."""
+        try:
+            return self._aead.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], bound_to.encode()).decode()
+        except InvalidTag:
+            raise ValueError("sealed token does not open with this key and binding") from None
+
+
+def _session(doc: Any, pds_url: str) -> PdsSession:
+    if not isinstance(doc, dict):
+        raise PdsUnreachable("The PDS answered a session in an unexpected shape.")
+    try:
+        return PdsSession(
+            did=str(doc["did"]),
+            handle=str(doc["handle"]),
+            pds_url=pds_url,
+            access_jwt=str(doc["accessJwt"]),
+            refresh_jwt=str(doc["refreshJwt"]),
+            active=bool(doc.get("active", True)),
+        )
+    except KeyError as exc:
+        raise PdsUnreachable(f"The PDS session lacks {exc.args[0]!r}.") from None
+
+
+class BlueskyClient:
+    """Identity resolution and PDS calls over one shared ``httpx.AsyncClient``."""
+
+    def __init__(self, http: httpx.AsyncClient, resolver_url: str, plc_url: str) -> None:
+        self.http = http
+        self.resolver_url = resolver_url.rstrip("/")
+        self.plc_url = plc_url.rstrip("/")
+
+    async def _call(self, method: str, url: str, what: str, **kwargs: Any) -> Any:
+        try:
+            response = await self.http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PdsUnreachable(f"Could not reach {what}: {type(exc).__name__}.") from None
+        if response.status_code >= 500:
+            raise PdsUnreachable(f"{what} failed with HTTP {response.status_code}.")
+        try:
+            body = response.json() if response.content else {}
+        except ValueError:
+            raise PdsUnreachable(f"{what} answered something that is not JSON.") from None
+        if response.status_code >= 400:
+            error = body.get("error") if isinstance(body, dict) else None
+            message = body.get("message") if isinstance(body, dict) else None
+            raise BlueskyError(
+                response.status_code, str(error or "InvalidRequest"), str(message or f"{what} refused the request.")
+            )
+        return body
+
+    async def resolve_handle(self, handle: str) -> str:
+        """The DID of ``handle``; BlueskyError 400 when no account has it."""
+        doc = await self._call(
+            "GET",
+            f"{self.resolver_url}/xrpc/com.atproto.identity.resolveHandle",
+            "the handle resolver",
+            params={"handle": handle},
+        )
+        did = doc.get("did") if isinstance(doc, dict) else None
+        if not isinstance(did, str) or not did.startswith("did:"):
+            raise BlueskyError(400, "InvalidRequest", f"Unable to resolve handle: {handle}")
+        return did
+
+    def did_document_url(self, did: str) -> str:
+        """Where the DID document lives: the PLC directory, or ``/.well-known/did.json`` for did:web."""
+        if did.startswith("did:plc:"):
+            return f"{self.plc_url}/{did}"
+        host = unquote(did.removeprefix("did:web:")) if did.startswith("did:web:") else ""
+        if not host or "/" in host:
+            raise BlueskyError(400, "InvalidRequest", f"Unsupported DID: {did}")
+        # did:web is HTTPS-only; loopback hosts may use HTTP so local fakes work.
+        scheme = "http" if host.split(":")[0] in ("localhost", "127.0.0.1") else "https"
+        return f"{scheme}://{host}/.well-known/did.json"
+
+    async def resolve_pds(self, did: str) -> tuple[str, str | None]:
+        """(PDS URL, handle or None) from the DID document."""
+        doc = await self._call("GET", self.did_document_url(did), "the DID directory")
+        services = doc.get("service") if isinstance(doc, dict) else None
+        for service in services if isinstance(services, list) else []:
+            if isinstance(service, dict) and str(service.get("id", "")).endswith("#atproto_pds"):
+                endpoint = service.get("serviceEndpoint")
+                if isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")):
+                    also = doc.get("alsoKnownAs") or []
+                    handles = [a.removeprefix("at://") for a in also if isinstance(a, str) and a.startswith("at://")]
+                    return endpoint.rstrip("/"), handles[0] if handles else None
+        raise PdsUnreachable(f"The DID document of {did} names no PDS.")
+
+    async def create_session(self, identifier: str, password: str) -> PdsSession:
+        """Sign in with a handle or DID and an app password at the account's own PDS."""
+        did = identifier if identifier.startswith("did:") else await self.resolve_handle(identifier)
+        pds_url, _handle = await self.resolve_pds(did)
+        doc = await self._call(
+            "POST",
+            f"{pds_url}/xrpc/com.atproto.server.createSession",
+            "the PDS",
+            json={"identifier": identifier, "password": password},
+        )
+        session = _session(doc, pds_url)
+        if session.did != did:
+            raise PdsUnreachable("The PDS signed in a different account than the one resolved.")
+        return session
+
+    async def refresh_session(self, session: PdsSession) -> PdsSession:
+        """A new session from the refresh token (the PDS rotates both tokens)."""
+        doc = await self._call(
+            "POST",
+            f"{session.pds_url}/xrpc/com.atproto.server.refreshSession",
+            "the PDS",
+            headers={"Authorization": f"Bearer {session.refresh_jwt}"},
+        )
+        return _session(doc, session.pds_url)
+
+    async def procedure(self, session: PdsSession, nsid: str, body: dict[str, Any]) -> Any:
+        """POST an XRPC procedure to the member's PDS with their access token."""
+        return await self._call(
+            "POST",
+            f"{session.pds_url}/xrpc/{nsid}",
+            "the PDS",
+            json=body,
+            headers={"Authorization": f"Bearer {session.access_jwt}"},
+        )
