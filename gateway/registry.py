@@ -14,6 +14,7 @@ TENANTS: dict[str, str] = {
     "wishlist": "tenants.wishlist:tenant",
     "feed": "tenants.feed:tenant",
     "astro": "tenants.astro:tenant",
+    "seacalendar": "tenants.seacalendar:tenant",
 }
 
 

@@ -61,7 +61,11 @@ def serve_namespace(sio: Any, tokens: TokenService, can_join: JoinRule) -> str:
         # The connection outlives its token; joining anew needs a token that is still valid.
         if claims.expires_at <= time.time():
             return {"ok": False, "error": "token_expired", "message": "Reconnect with a fresh access token."}
-        if not await can_join(claims, room):
+        try:
+            allowed = await can_join(claims, room)
+        except ApiError as exc:  # e.g. the database is busy: say so rather than leave the ack unanswered
+            return {"ok": False, "error": exc.code, "message": exc.message}
+        if not allowed:
             return {"ok": False, "error": "not_found", "message": "No such room."}
         await sio.enter_room(sid, room, namespace=namespace)
         return {"ok": True, "room": room}

@@ -23,15 +23,15 @@ NOW = sa.text("now()")
 TS = sa.DateTime(timezone=True)
 
 
-def _id() -> sa.Column:
+def _id() -> sa.Column[int]:
     return sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True)
 
 
-def _fk(name: str, target: str, ondelete: str = "CASCADE", nullable: bool = False) -> sa.Column:
+def _fk(name: str, target: str, ondelete: str = "CASCADE", nullable: bool = False) -> sa.Column[int]:
     return sa.Column(name, sa.BigInteger, sa.ForeignKey(target, ondelete=ondelete), nullable=nullable)
 
 
-def _created() -> sa.Column:
+def _created() -> sa.Column[object]:
     return sa.Column("created_at", TS, nullable=False, server_default=NOW)
 
 

@@ -1,0 +1,62 @@
+"""SeaCalendar: a Discord community picks a date — polls, live votes over Socket.IO, Discord sign-in, the bot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import BaseRoute
+
+from shared.settings import Settings
+from shared.tenant import Tenant, TenantContext
+
+HERE = Path(__file__).parent
+
+
+def build_routes(ctx: TenantContext) -> list[BaseRoute]:
+    """Every route of the tenant."""
+    from tenants.seacalendar import auth_routes, events, interactions, polls, qotw, users, votes
+
+    return [
+        *auth_routes.routes(ctx),
+        *users.routes(ctx),
+        *polls.routes(ctx),
+        *votes.routes(ctx),
+        *events.routes(ctx),
+        *qotw.routes(ctx),
+        *interactions.routes(ctx),
+    ]
+
+
+async def health(ctx: TenantContext) -> dict[str, Any]:
+    """Socket connections and the bot's heartbeat."""
+    from tenants.seacalendar.health import check
+
+    return await check(ctx)
+
+
+def socketio(ctx: TenantContext, sio: Any) -> None:
+    """The ``/seacalendar`` namespace."""
+    from tenants.seacalendar.realtime import setup
+
+    setup(ctx, sio)
+
+
+def run_bot(settings: Settings) -> None:
+    """Run the Discord bot: poll messages, reminders, expiry, question of the week."""
+    from tenants.seacalendar.bot.main import run
+
+    run(settings)
+
+
+tenant = Tenant(
+    name="seacalendar",
+    routes=build_routes,
+    migrations=HERE / "migrations",
+    health=health,
+    static=HERE / "static",
+    aliases=("/api/seacalendar",),
+    socketio=socketio,
+    workers={"bot": run_bot},
+    description="Event polls with live votes, Discord sign-in and a Discord bot.",
+)

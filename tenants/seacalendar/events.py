@@ -1,0 +1,105 @@
+"""After the vote: the finalised event as an iCalendar file, and memories attached to it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shared.errors import ApiError
+from shared.http.body import read_json
+from shared.http.responses import json_response, raw_json_response
+from shared.tenant import TenantContext
+from tenants.seacalendar import ics, store
+from tenants.seacalendar.schemas import MemoryIn
+from tenants.seacalendar.settings import sea_settings
+from tenants.seacalendar.users import current_user_id
+
+EVENT = """SELECT p.id, p.title, p.description, p.timezone, o.id AS option_id, o.label, o.date, o.start_time,
+    o.end_time, v.name AS venue, v.address, v.url FROM polls p JOIN poll_options o ON o.id = p.finalized_option_id
+    LEFT JOIN venues v ON v.id = p.venue_id WHERE p.id = :id"""
+
+MEMORIES = """SELECT COALESCE(json_agg(json_build_object('id', m.id, 'kind', m.kind, 'text', m.text, 'url', m.url,
+    'created_at', m.created_at, 'author', json_build_object('id', u.id, 'display_name', u.display_name))
+    ORDER BY m.id), '[]'::json)::text FROM memories m JOIN users u ON u.id = m.author_id WHERE m.poll_id = :id"""
+
+
+def calendar_event(row: Any, host: str, public_url: str) -> ics.CalendarEvent:
+    """The iCalendar view of a finalised poll row."""
+    if row.date is None:
+        raise ApiError(409, "not_an_event", "The chosen option has no date, so there is no calendar event.")
+    zone = ZoneInfo(row.timezone)
+    start: date | datetime = row.date
+    end: datetime | None = None
+    if row.start_time is not None:
+        start = datetime.combine(row.date, row.start_time, zone)
+        if row.end_time is not None:
+            end = datetime.combine(row.date, row.end_time, zone)
+    location = ", ".join(part for part in (row.venue, row.address) if part)
+    return ics.CalendarEvent(
+        uid=f"seacalendar-poll-{row.id}-{row.option_id}@{host}",
+        title=row.title,
+        start=start,
+        end=end,
+        description="\n".join(part for part in (row.label, row.description) if part),
+        location=location,
+        url=row.url or (f"{public_url.rstrip('/')}/seacalendar/#poll={row.id}" if public_url else ""),
+    )
+
+
+def routes(ctx: TenantContext) -> list[Route]:
+    """``/api/polls/{id}/event.ics`` and ``/api/polls/{id}/memories``."""
+    settings = sea_settings(ctx)
+
+    async def event_ics(request: Request) -> Response:
+        """The finalised event as an iCalendar file."""
+        user_id = await current_user_id(ctx, request)
+        async with ctx.db.connect() as conn:
+            poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id)
+            store.require_status(poll, "finalized")
+            row = (await conn.execute(sa.text(EVENT), {"id": poll.id})).one()
+        event = calendar_event(row, request.url.hostname or "onebox", settings.seacalendar_public_url)
+        return Response(
+            ics.build(event),
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="seacalendar-{poll.id}.ics"'},
+        )
+
+    async def list_memories(request: Request) -> Response:
+        """Notes and links attached to the poll, oldest first."""
+        user_id = await current_user_id(ctx, request)
+        async with ctx.db.connect() as conn:
+            poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id)
+            text = (await conn.execute(sa.text(MEMORIES), {"id": poll.id})).scalar_one()
+        return raw_json_response(f'{{"memories": {text}}}')
+
+    async def add_memory(request: Request) -> Response:
+        """Attach a note or a link to a finalised event."""
+        user_id = await current_user_id(ctx, request)
+        body = await read_json(request, MemoryIn)
+        async with ctx.db.transaction() as conn:
+            poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id)
+            store.require_status(poll, "finalized")
+            row = (
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO memories (poll_id, author_id, kind, text, url) VALUES (:p, :a, :k, :t, :u) "
+                        "RETURNING id, kind, text, url, created_at"
+                    ),
+                    {"p": poll.id, "a": user_id, "k": body.kind, "t": body.text, "u": body.url},
+                )
+            ).one()
+            memory = {**row._mapping, "poll_id": poll.id, "author_id": user_id}
+            await ctx.bus.publish(conn, "memory_added", f"poll:{poll.id}", memory)
+        return json_response(memory, status=201)
+
+    return [
+        Route("/api/polls/{poll_id:int}/event.ics", event_ics, methods=["GET"]),
+        Route("/api/polls/{poll_id:int}/memories", list_memories, methods=["GET"]),
+        Route("/api/polls/{poll_id:int}/memories", add_memory, methods=["POST"]),
+    ]

@@ -1,0 +1,197 @@
+"""Discord in miniature, served for real on loopback: OAuth2, the REST calls the bot makes, signed interactions.
+
+OAuth follows Discord's authorization-code flow with PKCE (``/oauth2/authorize`` approves at once
+as ``user``, or redirects with ``error=access_denied`` when ``deny`` is set). REST answers with
+Discord's shapes and rate-limit headers; ``rate_limit(route, times, retry_after)`` makes the next
+calls answer 429 with ``retry_after`` in the body, and ``fail(route, times)`` answers 502.
+``enforce_nonce`` is honoured as Discord does: a repeated nonce returns the first message.
+``sign(body)`` produces the Ed25519 headers Discord puts on interaction webhooks.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import secrets
+import time
+from collections import defaultdict
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+
+CLIENT_ID = "1100000000000000001"
+CLIENT_SECRET = "fake-client-secret"
+BOT_TOKEN = "fake-bot-token"
+
+
+def _oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=status)
+
+
+def _api_error(status: int, message: str, code: int = 0) -> JSONResponse:
+    return JSONResponse({"message": message, "code": code}, status_code=status)
+
+
+class FakeDiscord:
+    """State and ASGI app of the fake (mounted at ``/api``, like discord.com)."""
+
+    def __init__(self) -> None:
+        self.user: dict[str, Any] = {"id": "80351110224678912", "username": "nelly", "global_name": "Nelly"}
+        self.deny = False
+        self.token_failure: str | None = None  # "invalid_grant" or "server_error"
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.edits: list[dict[str, Any]] = []
+        self.requests: list[tuple[float, str, str, int]] = []  # (time, method, route, status)
+        self._limits: dict[str, list[float]] = defaultdict(list)
+        self._failures: dict[str, int] = defaultdict(int)
+        self._nonces: dict[str, str] = {}
+        self._ids = itertools.count(1_200_000_000_000_000_000)
+        self.key = Ed25519PrivateKey.generate()
+        self.public_key = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+        routes = [
+            Route("/oauth2/authorize", self.authorize, methods=["GET"]),
+            Route("/oauth2/token", self.token, methods=["POST"]),
+            Route("/users/@me", self.me, methods=["GET"]),
+            Route("/users/@me/channels", self.open_dm, methods=["POST"]),
+            Route("/channels/{channel_id}/messages", self.create_message, methods=["POST"]),
+            Route("/channels/{channel_id}/messages/{message_id}", self.edit_message, methods=["PATCH"]),
+        ]
+        self.app = Starlette(routes=[Mount("/api", routes=routes)])
+
+    # -- test controls -------------------------------------------------------------------------
+    def rate_limit(self, route: str, times: int = 1, retry_after: float = 0.2) -> None:
+        """Answer the next ``times`` calls of ``route`` (e.g. ``POST /channels/messages``) with 429."""
+        self._limits[route].extend([retry_after] * times)
+
+    def fail(self, route: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``route`` with 502."""
+        self._failures[route] += times
+
+    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        """The headers Discord sends with an interaction."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        signature = self.key.sign(stamp.encode() + body).hex()
+        return {"X-Signature-Ed25519": signature, "X-Signature-Timestamp": stamp, "Content-Type": "application/json"}
+
+    def channel_messages(self, channel_id: str) -> list[dict[str, Any]]:
+        """Messages in a channel, oldest first."""
+        return [m for m in self.messages.values() if m["channel_id"] == channel_id]
+
+    def dms_to(self, user_id: str) -> list[dict[str, Any]]:
+        """Direct messages the bot sent to ``user_id``."""
+        return self.channel_messages(f"dm-{user_id}")
+
+    # -- OAuth2 --------------------------------------------------------------------------------
+    async def authorize(self, request: Request) -> Response:
+        q = request.query_params
+        if q.get("client_id") != CLIENT_ID or q.get("response_type") != "code":
+            return _oauth_error("invalid_request", "unknown client or response type")
+        if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
+            return _oauth_error("invalid_request", "PKCE S256 is required")
+        target = q["redirect_uri"]
+        if self.deny:
+            params = {"error": "access_denied", "error_description": "The resource owner denied", "state": q["state"]}
+            return RedirectResponse(f"{target}?{urlencode(params)}", status_code=302)
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = {"redirect_uri": target, "challenge": q["code_challenge"], "user": dict(self.user)}
+        return RedirectResponse(f"{target}?{urlencode({'code': code, 'state': q['state']})}", status_code=302)
+
+    async def token(self, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode()))
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        basic = request.headers.get("authorization", "")
+        if basic.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+        if (client_id, client_secret) != (CLIENT_ID, CLIENT_SECRET):
+            return _oauth_error("invalid_client", "bad client credentials", 401)
+        if self.token_failure == "server_error":
+            return Response("upstream trouble", status_code=500)
+        grant = self.codes.pop(form.get("code", ""), None)
+        if self.token_failure == "invalid_grant" or grant is None or form.get("grant_type") != "authorization_code":
+            return _oauth_error("invalid_grant", 'Invalid "code" in request.')
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode()).digest())
+        if challenge.rstrip(b"=").decode() != grant["challenge"] or form.get("redirect_uri") != grant["redirect_uri"]:
+            return _oauth_error("invalid_grant", "PKCE verifier or redirect_uri mismatch")
+        access = secrets.token_urlsafe(24)
+        self.tokens[access] = grant["user"]
+        body = {"access_token": access, "token_type": "Bearer", "expires_in": 604800, "scope": "identify"}
+        return JSONResponse({**body, "refresh_token": secrets.token_urlsafe(24)})
+
+    async def me(self, request: Request) -> Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme == "Bearer" and token in self.tokens:
+            return JSONResponse({"avatar": None, "discriminator": "0", **self.tokens[token]})
+        return _api_error(401, "401: Unauthorized")
+
+    # -- REST the bot uses ---------------------------------------------------------------------
+    async def _gate(self, request: Request, route: str) -> Response | None:
+        """Authentication, simulated rate limits and failures, shared by the bot's routes."""
+        if request.headers.get("authorization") != f"Bot {BOT_TOKEN}":
+            return self._log(route, _api_error(401, "401: Unauthorized"))
+        if self._limits[route]:
+            retry_after = self._limits[route].pop(0)
+            body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+            headers = {"Retry-After": str(max(1, round(retry_after))), "X-RateLimit-Scope": "user"}
+            return self._log(route, JSONResponse(body, status_code=429, headers=headers))
+        if self._failures[route]:
+            self._failures[route] -= 1
+            return self._log(route, Response("bad gateway", status_code=502))
+        return None
+
+    def _log(self, route: str, response: Response) -> Response:
+        method, _, path = route.partition(" ")
+        self.requests.append((time.monotonic(), method, path, response.status_code))
+        response.headers.update(
+            {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "4", "X-RateLimit-Reset-After": "1.0"}
+        )
+        return response
+
+    async def open_dm(self, request: Request) -> Response:
+        route = "POST /users/@me/channels"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        recipient = str((await request.json()).get("recipient_id", ""))
+        if not recipient.isdigit():
+            return self._log(route, _api_error(400, "Invalid Form Body", 50035))
+        return self._log(route, JSONResponse({"id": f"dm-{recipient}", "type": 1, "recipients": [{"id": recipient}]}))
+
+    async def create_message(self, request: Request) -> Response:
+        route = "POST /channels/messages"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        body = await request.json()
+        nonce = body.get("nonce")
+        if body.get("enforce_nonce") and nonce in self._nonces:
+            return self._log(route, JSONResponse(self.messages[self._nonces[nonce]]))
+        message = {
+            "id": str(next(self._ids)),
+            "channel_id": request.path_params["channel_id"],
+            "content": body.get("content", ""),
+            "embeds": body.get("embeds", []),
+            "nonce": nonce,
+        }
+        self.messages[message["id"]] = message
+        if nonce is not None:
+            self._nonces[nonce] = message["id"]
+        return self._log(route, JSONResponse(message))
+
+    async def edit_message(self, request: Request) -> Response:
+        route = "PATCH /channels/messages"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        message = self.messages.get(request.path_params["message_id"])
+        if message is None or message["channel_id"] != request.path_params["channel_id"]:
+            return self._log(route, _api_error(404, "Unknown Message", 10008))
+        body = await request.json()
+        message.update({k: body[k] for k in ("content", "embeds") if k in body})
+        self.edits.append(dict(message))
+        return self._log(route, JSONResponse(message))
