@@ -1,0 +1,254 @@
+// StarMeet join wizard: link Mastodon, enter birth data, see D1/D9 charts, browse matches.
+"use strict";
+
+const API = "/astro/api";
+const $ = (selector) => document.querySelector(selector);
+let profile = null;
+let pendingPlace = null; // a candidate picked after an ambiguous city
+
+function tokens() {
+  return { access: localStorage.getItem("astro.access"), refresh: localStorage.getItem("astro.refresh") };
+}
+
+function keepTokens(access, refresh) {
+  localStorage.setItem("astro.access", access);
+  localStorage.setItem("astro.refresh", refresh);
+}
+
+function forgetTokens() {
+  localStorage.removeItem("astro.access");
+  localStorage.removeItem("astro.refresh");
+}
+
+function say(text, isError) {
+  const box = $("#message");
+  box.hidden = !text;
+  box.textContent = text || "";
+  box.className = isError ? "error" : "";
+}
+
+async function refreshTokens() {
+  const { refresh } = tokens();
+  if (!refresh) return false;
+  const response = await fetch(`${API}/auth/refresh`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: refresh }),
+  });
+  if (!response.ok) { forgetTokens(); return false; }
+  const body = await response.json();
+  keepTokens(body.access_token, body.refresh_token);
+  return true;
+}
+
+/** A JSON API call with the access token; refreshes once on 401. Returns {status, body}. */
+async function call(method, path, payload, retried) {
+  const headers = { Accept: "application/json" };
+  if (tokens().access) headers.Authorization = `Bearer ${tokens().access}`;
+  if (payload !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(API + path, {
+    method, headers, body: payload === undefined ? undefined : JSON.stringify(payload),
+  });
+  if (response.status === 401 && !retried && await refreshTokens()) return call(method, path, payload, true);
+  const body = response.status === 204 ? null : await response.json();
+  return { status: response.status, body };
+}
+
+function takeTokensFromFragment() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  if (params.get("access_token")) {
+    keepTokens(params.get("access_token"), params.get("refresh_token"));
+    history.replaceState(null, "", location.pathname); // the tokens leave the address bar at once
+  }
+}
+
+function show(id, visible) { $(id).hidden = !visible; }
+
+async function linkAccount(event) {
+  event.preventDefault();
+  const instance = new FormData(event.target).get("instance");
+  const { status, body } = await call("GET", `/auth/mastodon?instance=${encodeURIComponent(instance)}`);
+  if (status === 200) location.assign(body.authorize_url);
+  else say(body.error.message, true);
+}
+
+function birthPayload(form, extra) {
+  const data = new FormData(form);
+  const unknown = data.get("time_unknown") === "on";
+  let place;
+  if (pendingPlace) place = { geonameid: pendingPlace };
+  else if (data.get("place_kind") === "coords") place = { lat: Number(data.get("lat")), lon: Number(data.get("lon")) };
+  else place = data.get("country") ? { city: data.get("city"), country: data.get("country") } : { city: data.get("city") };
+  const payload = { birth_date: data.get("birth_date"), birth_place: place, visibility: data.get("visibility") };
+  if (unknown) payload.time_known = false;
+  else payload.birth_time = data.get("birth_time");
+  return { ...payload, ...extra };
+}
+
+function offerChoices(title, items, onPick) {
+  const box = $("#choices");
+  box.replaceChildren();
+  const heading = document.createElement("p");
+  heading.textContent = title;
+  box.appendChild(heading);
+  for (const item of items) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "quiet";
+    button.style.color = "inherit";
+    button.textContent = item.text;
+    button.addEventListener("click", () => { box.hidden = true; onPick(item.value); });
+    box.appendChild(button);
+  }
+  box.hidden = false;
+}
+
+async function saveBirth(event, extra) {
+  if (event) event.preventDefault();
+  const form = $("#birth-form");
+  const { status, body } = await call("PUT", "/profile", birthPayload(form, extra));
+  if (status === 200) {
+    pendingPlace = null;
+    say("Saved. Your charts are below.");
+    render(body);
+    return;
+  }
+  const error = body.error;
+  if (error.code === "ambiguous_place") {
+    offerChoices(error.message, error.details.candidates.map((c) => ({
+      text: `${c.city}, ${c.country}${c.admin1 ? " " + c.admin1 : ""} (${c.timezone})`, value: c.geonameid,
+    })), (id) => { pendingPlace = id; saveBirth(null, extra); });
+  } else if (error.code === "ambiguous_local_time") {
+    offerChoices(error.message, error.details.candidates.map((c) => ({
+      text: `UTC${c.utc_offset}`, value: c.fold,
+    })), (fold) => saveBirth(null, { ...extra, fold }));
+  }
+  const details = (error.details && Array.isArray(error.details)) ? ` (${error.details.map((d) => `${d.field}: ${d.message}`).join("; ")})` : "";
+  say(error.message + details, true);
+}
+
+function fillForm(doc) {
+  const form = $("#birth-form");
+  form.visibility.value = doc.visibility;
+  if (!doc.birth) return;
+  form.birth_date.value = doc.birth.date;
+  form.birth_time.value = doc.birth.time || "";
+  form.time_unknown.checked = !doc.birth.time_known;
+  const place = doc.birth_location;
+  if (place.geonameid) { form.city.value = place.city; form.country.value = place.country; }
+  else {
+    form.querySelector('input[value="coords"]').checked = true;
+    form.lat.value = place.lat; form.lon.value = place.lon;
+    togglePlace();
+  }
+}
+
+function drawCharts() {
+  if (!profile || !profile.chart) return;
+  const chart = profile.chart;
+  const style = $("#style").value;
+  const moon = chart.d1.bodies.find((b) => b.body === "Moon");
+  $("#d1").replaceChildren(window.drawChart(chart.d1, style, moon.sign_index));
+  const moonD9 = chart.d9.bodies.find((b) => b.body === "Moon");
+  $("#d9").replaceChildren(window.drawChart(chart.d9, style, moonD9.sign_index));
+  $("#chart-note").textContent = chart.time_known
+    ? `Lahiri ayanamsa ${chart.ayanamsa.degrees.toFixed(4)}°, whole-sign houses. ᴿ = retrograde.`
+    : "Birth time unknown: no ascendant or houses (North style counts from the Moon); ? = may have changed sign that day.";
+  const rows = chart.d1.bodies.map((b, i) => {
+    const d9 = chart.d9.bodies[i];
+    const deg = `${Math.floor(b.degree)}°${String(Math.floor((b.degree % 1) * 60)).padStart(2, "0")}′`;
+    return [b.body + (b.retrograde ? " ᴿ" : ""), b.sign, deg, b.nakshatra, b.pada, b.house ?? "–", d9.sign];
+  });
+  const body = $("#positions tbody");
+  body.replaceChildren(...rows.map((cells) => {
+    const tr = document.createElement("tr");
+    for (const cell of cells) { const td = document.createElement("td"); td.textContent = String(cell); tr.appendChild(td); }
+    return tr;
+  }));
+}
+
+async function loadMatches() {
+  const { status, body } = await call("GET", "/matches?limit=50");
+  const list = $("#matches");
+  list.replaceChildren();
+  if (status !== 200) return;
+  if (!body.matches.length) list.textContent = "No visible members yet.";
+  for (const match of body.matches) {
+    const li = document.createElement("li");
+    li.textContent = `${match.member.display_name} (@${match.member.acct}) · Moon in ${match.member.moon_sign}, `
+      + `${match.member.moon_nakshatra} · ${match.score}/36`;
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    bar.style.width = `${(match.score / 36) * 120}px`;
+    li.appendChild(bar);
+    li.addEventListener("click", () => showMatch(match.member.id));
+    list.appendChild(li);
+  }
+}
+
+async function showMatch(id) {
+  const { status, body } = await call("GET", `/match/${id}`);
+  const box = $("#match-detail");
+  if (status !== 200) { say(body.error.message, true); return; }
+  const table = document.createElement("table");
+  table.innerHTML = "<thead><tr><th>Koota</th><th>Points</th><th>Bride side</th><th>Groom side</th></tr></thead>";
+  const tbody = document.createElement("tbody");
+  for (const k of body.kootas) {
+    const tr = document.createElement("tr");
+    for (const cell of [k.koota, `${k.points} / ${k.max}`, k.bride, k.groom]) {
+      const td = document.createElement("td"); td.textContent = cell; tr.appendChild(td);
+    }
+    tbody.appendChild(tr);
+  }
+  table.appendChild(tbody);
+  const title = document.createElement("p");
+  title.textContent = `With ${body.member.display_name}: ${body.score} of 36 (you on the ${body.viewer_as}'s side, `
+    + "the better of both ways)" + (body.uncertain ? " — a Moon is uncertain (birth time unknown)." : ".");
+  box.replaceChildren(title, table);
+  box.hidden = false;
+}
+
+function render(doc) {
+  profile = doc;
+  $("#acct").textContent = `@${doc.mastodon.acct}`;
+  $("#avatar").src = doc.mastodon.avatar || "";
+  show("#who", true);
+  show("#step-link", false);
+  show("#step-birth", true);
+  fillForm(doc);
+  show("#step-chart", Boolean(doc.chart));
+  show("#step-matches", Boolean(doc.chart));
+  drawCharts();
+  if (doc.chart) loadMatches();
+}
+
+function togglePlace() {
+  const coords = $("#birth-form").place_kind.value === "coords";
+  show("#place-coords", coords);
+  show("#place-city", !coords);
+  pendingPlace = null;
+}
+
+async function start() {
+  takeTokensFromFragment();
+  $("#link-form").addEventListener("submit", linkAccount);
+  $("#birth-form").addEventListener("submit", (e) => saveBirth(e, {}));
+  $("#birth-form").addEventListener("change", (e) => { if (e.target.name === "place_kind") togglePlace(); });
+  $("#birth-form").time_unknown.addEventListener("change", (e) => { $("#birth-form").birth_time.disabled = e.target.checked; });
+  $("#style").addEventListener("change", drawCharts);
+  $("#forget").addEventListener("click", async () => {
+    if (!confirm("Delete your birth data and charts?")) return;
+    await call("DELETE", "/profile");
+    say("Your birth data and charts are deleted.");
+    render((await call("GET", "/profile")).body);
+  });
+  $("#signout").addEventListener("click", async () => {
+    if (tokens().refresh) await call("POST", "/auth/logout", { refresh_token: tokens().refresh });
+    forgetTokens();
+    location.reload();
+  });
+  if (!tokens().access) { show("#step-link", true); return; }
+  const { status, body } = await call("GET", "/profile");
+  if (status === 200) render(body);
+  else { forgetTokens(); show("#step-link", true); }
+}
+
+document.addEventListener("DOMContentLoaded", start);
