@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
+from pathlib import Path
+from typing import Annotated
 
 import psycopg
 import typer
 from sqlalchemy.exc import OperationalError
 
-from gateway import bootstrap, registry
+from gateway import bootstrap, nginx, opsconfig, registry, supervision
 from shared.settings import Settings, load_settings
 from shared.tenant import Worker
 
@@ -107,20 +108,72 @@ def run() -> None:
     setup()
     settings = _settings()
     conf = bootstrap.ROOT / "ops" / "supervisord.conf"
-    (settings.data_dir / "log").mkdir(parents=True, exist_ok=True)
+    for folder in ("log", "run"):
+        (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
+    supervision.reset(settings.data_dir)
     server = bootstrap.embedded(settings)
-    env = {
-        **os.environ,
-        "ONEBOX_ROOT": str(bootstrap.ROOT),
-        "ONEBOX_BIN": os.path.dirname(sys.executable),
-        "ONEBOX_VAR": str(settings.data_dir.resolve()),
-        "ONEBOX_PG_COMMAND": " ".join(server.server_args()),
-        "ONEBOX_PG_AUTOSTART": "false" if settings.database_url else "true",
-    }
+    env = {**os.environ, **opsconfig.supervisor_environment(settings, opsconfig.load_ops(settings), server)}
     if not settings.database_url:
         server.init()
     supervisord = shutil.which("supervisord", path=env["ONEBOX_BIN"]) or "supervisord"
     os.execvpe(supervisord, [supervisord, "-n", "-c", str(conf)], env)
+
+
+@app.command()
+def worker(tenant: str, name: str) -> None:
+    """Run TENANT's worker NAME as supervisor does; idles when this host doesn't run it."""
+    from gateway.worker import run as run_worker
+
+    run_worker(tenant, name)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the running box: memory against caps, PostgreSQL against ops/postgres.conf, pools, disk, lag."""
+    from gateway import doctor as checks
+
+    settings = _settings()
+    raise typer.Exit(checks.run(settings, opsconfig.load_ops(settings), typer.echo))
+
+
+@app.command()
+def backup(tenant: Annotated[str | None, typer.Argument(help="one tenant; default every enabled one")] = None) -> None:
+    """pg_dump tenant databases into var/backups/<tenant>/, keeping the newest ONEBOX_BACKUP_KEEP."""
+    from gateway import backup as backups
+
+    settings = _settings()
+    keep = opsconfig.load_ops(settings).backup_keep
+    for name in [tenant] if tenant else [t.name for t in registry.enabled(settings)]:
+        registry.load(name)  # an unknown name is an error here, not a failed login later
+        path = backups.backup(settings, name, keep)
+        typer.echo(f"{name}: {path} ({path.stat().st_size} bytes)")
+
+
+@app.command("nginx-conf")
+def nginx_conf(
+    server_name: Annotated[str, typer.Option(help="the site's host name(s), space-separated")] = "_",
+    tls_cert: Annotated[str, typer.Option(help="certificate chain (PEM)")] = nginx.DEFAULTS["TLS_CERT"],
+    tls_key: Annotated[str, typer.Option(help="private key (PEM)")] = nginx.DEFAULTS["TLS_KEY"],
+    upstream: Annotated[str | None, typer.Option(help="gateway host:port; default ONEBOX_HOST:ONEBOX_PORT")] = None,
+) -> None:
+    """Print ops/nginx/onebox.conf filled in for this host (for /etc/nginx/conf.d/onebox.conf)."""
+    settings = _settings()
+    gateway = upstream or f"{settings.host}:{settings.port}"
+    typer.echo(nginx.render(SERVER_NAME=server_name, TLS_CERT=tls_cert, TLS_KEY=tls_key, UPSTREAM=gateway), nl=False)
+
+
+@app.command()
+def restore(
+    tenant: str,
+    dump: Path,
+    force: Annotated[bool, typer.Option("--force", help="replace a database that already holds tables")] = False,
+) -> None:
+    """Restore TENANT's database from DUMP (a file written by `onebox backup`)."""
+    from gateway import backup as backups
+
+    registry.load(tenant)
+    backups.restore(_settings(), tenant, dump, force)
+    typer.echo(f"{tenant}: restored from {dump}")
 
 
 def _add_workers() -> None:

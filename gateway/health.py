@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway import supervision
 from shared.http.responses import json_response
 from shared.tenant import Tenant, TenantContext
 
@@ -52,14 +54,19 @@ def tenant_endpoint(tenant: Tenant, ctx: TenantContext) -> Any:
 def box_endpoint(pairs: list[tuple[Tenant, TenantContext]], started: float) -> Any:
     """``GET /health``: every tenant at once."""
 
-    async def health(_request: Request) -> Response:
+    async def health(request: Request) -> Response:
         docs = await asyncio.gather(*(check_tenant(t, c) for t, c in pairs))
         ok = all(d["ok"] for d in docs)
-        body = {
+        body: dict[str, Any] = {
             "status": "ok" if ok else "unavailable",
             "uptime_s": round(time.monotonic() - started, 1),
             "tenants": {d["tenant"]: d for d in docs},
         }
+        # Under supervisord: each program's state, restart count and last restart reason (facts, not failures).
+        data_dir = request.app.state.settings.data_dir
+        processes = await supervision.process_facts(data_dir, os.environ.get("SUPERVISOR_SERVER_URL"))
+        if processes is not None:
+            body["processes"] = processes
         return json_response(body, 200 if ok else 503)
 
     return health
