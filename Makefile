@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench clean nginx nginx-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,16 @@ install: $(STAMP)
 run: install
 	$(BIN)/onebox run
 
-test: install
+test: install nginx
 	$(BIN)/python -m pytest
+
+# The system's nginx, which tests/ops and nginx-check drive for real (CI runs as root with apt).
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)
+
+nginx-check: install nginx
+	$(BIN)/python -m gateway.nginx check
 
 lint: install
 	$(BIN)/ruff check .
