@@ -7,6 +7,7 @@ restart resumes at the next page. Failures retry with backoff; jobs run with bou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -51,6 +52,7 @@ class Backfiller:
         self.feed = feed
         self.stats = stats
         self.running: set[asyncio.Task[None]] = set()
+        self.wake = asyncio.Event()
 
     async def run(self) -> None:
         """Claim and start jobs forever; jobs left running by a crash are resumed first."""
@@ -64,15 +66,22 @@ class Backfiller:
                         for job in await self.pool.fetch(CLAIM, free):
                             task = asyncio.create_task(self._job(http, job), name=f"backfill:{job['did']}")
                             self.running.add(task)
-                            task.add_done_callback(self.running.discard)
+                            task.add_done_callback(self._finished)
                     self.stats.backfill_queue = await self.pool.fetchval(
                         "SELECT count(*) FROM backfill_jobs WHERE state IN ('pending', 'running')"
                     )
-                    await asyncio.sleep(POLL_S)
+                    # A finished job frees a slot at once; new jobs are noticed by polling.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), POLL_S)
+                    self.wake.clear()
             finally:
                 for task in list(self.running):
                     task.cancel()
                 await asyncio.gather(*self.running, return_exceptions=True)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.running.discard(task)
+        self.wake.set()
 
     async def _job(self, http: httpx.AsyncClient, job: asyncpg.Record) -> None:
         did = job["did"]

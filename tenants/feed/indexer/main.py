@@ -111,7 +111,11 @@ class Indexer:
         await asyncio.gather(*others, return_exceptions=True)
         assert self.stream is not None and self.writer is not None
         await self.stream.flush()
-        await self.writer.queue.join()
+        joined = asyncio.create_task(self.writer.queue.join())
+        await asyncio.wait([joined, writer_task], return_when=asyncio.FIRST_COMPLETED)
+        if writer_task.done():
+            joined.cancel()
+            writer_task.result()  # the writer failed on the last writes: raise why
         writer_task.cancel()
 
     async def _resume_point(self, conn: asyncpg.Connection, state: asyncpg.Record) -> tuple[int | None, str | None]:

@@ -111,9 +111,11 @@ class Writer:
                 # must stop the process (supervisor restarts it and it resumes from the cursor).
                 if not isinstance(item, Step):
                     raise
-                item.done.set_exception(exc)
+                if not item.done.done():
+                    item.done.set_exception(exc)
             else:
-                if isinstance(item, Page | Step):
+                # The waiter may have been cancelled (shutdown); its future is then done already.
+                if isinstance(item, Page | Step) and not item.done.done():
                     item.done.set_result(result)
             finally:
                 self.queue.task_done()

@@ -34,7 +34,7 @@ def dsn(settings: Settings) -> str:
 async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to an emptied feed database."""
     conn = await asyncpg.connect(dsn)
-    await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY")
+    await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
     try:
         yield conn
     finally:

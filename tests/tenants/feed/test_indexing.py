@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import orjson
 
 from tests.fakes.firehose import POST, REPOST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
@@ -65,3 +66,130 @@ async def test_keeps_what_matters_and_counts_it(
     assert profile["is_member"] and profile["followers_count"] == 1 and profile["posts_count"] == 1
     state = await db.fetchrow("SELECT * FROM indexer_state")
     assert state["events_total"] == len(events) and state["stopped_at"] is not None
+
+
+async def test_deletes_undo_every_effect(
+    db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
+) -> None:
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    mine = hose.post(MEMBER, "mine")
+    mine_uri = uri(MEMBER, POST, mine["commit"]["rkey"])
+    like = hose.like(FAN, mine_uri)
+    repost = hose.like(FAN, mine_uri, collection=REPOST)
+    reply = hose.post(FAN, "reply", reply_to=(mine_uri, mine_uri))
+    follow = hose.follow(FAN, MEMBER)
+    own_like = hose.like(MEMBER, mine_uri)
+    created = [mine, like, repost, reply, follow, own_like]
+    async with indexer():
+        await wait_for(lambda: members_synced(db), timeout=10)
+        jetstream.publish(created)
+        await wait_for(lambda: settled(db, created[-1]["time_us"]), timeout=10)
+        assert await counts(db, mine_uri) == (2, 1, 1, 0)
+        assert await db.fetchval("SELECT count(*) FROM notifications") == 4  # not for the member's own like
+        assert await db.fetchval("SELECT like_uri FROM viewer_post_state WHERE viewer_did = $1", MEMBER)
+        assert await db.fetchval("SELECT count(*) FROM feed_items") == 3  # two posts and a repost
+        deletes = [hose.delete(e["did"], e["commit"]["collection"], e["commit"]["rkey"]) for e in created[1:]]
+        jetstream.publish(deletes)
+        await wait_for(lambda: settled(db, deletes[-1]["time_us"]), timeout=10)
+        assert await counts(db, mine_uri) == (0, 0, 0, 0)
+        for table in ("notifications", "viewer_post_state", "viewer_actor_state", "likes", "reposts", "follows"):
+            assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+        assert await db.fetchval("SELECT count(*) FROM feed_items") == 1
+        assert await db.fetchval("SELECT followers_count FROM profiles WHERE did = $1", MEMBER) == 0
+        gone = hose.delete(MEMBER, POST, mine["commit"]["rkey"])
+        jetstream.publish([gone])
+        await wait_for(lambda: settled(db, gone["time_us"]), timeout=10)
+    assert await db.fetchval("SELECT count(*) FROM posts") == 0
+    assert await db.fetchval("SELECT count(*) FROM feed_items") == 0
+    assert await db.fetchval("SELECT count(*) FROM tombstones WHERE uri = $1", mine_uri) == 1
+    assert await db.fetchval("SELECT posts_count FROM profiles WHERE did = $1", MEMBER) == 0
+
+
+async def test_duplicates_replays_and_out_of_order_events_converge(
+    db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
+) -> None:
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    rkey = hose.rkey()
+    mine_uri = uri(MEMBER, POST, rkey)
+    early_like = hose.like(FAN, mine_uri)  # arrives before the post it likes
+    early_reply = hose.post(NOBODY, "first!", reply_to=(mine_uri, mine_uri))
+    mine = hose.post(MEMBER, "late post", rkey=rkey)
+    repost = hose.like(NOBODY, mine_uri, collection=REPOST)
+    events = [early_like, early_reply, mine, repost]
+    async with indexer():
+        await wait_for(lambda: members_synced(db), timeout=10)
+        jetstream.publish(events)
+        # The same events again (a relay resending them), with later timestamps.
+        again = [{**e, "time_us": hose._next()} for e in events]
+        jetstream.publish(again)
+        await wait_for(lambda: settled(db, again[-1]["time_us"]), timeout=10)
+        assert await counts(db, mine_uri) == (1, 1, 1, 0)
+    # A restart on another endpoint replays the last seconds: nothing may count twice.
+    async with FakeJetstream().running() as other:
+        other.publish([*events, *again])
+        async with indexer(jetstream_url=[other.url], jetstream_rewind_s=3600):
+            await wait_for(lambda: len(other.requests) > 0 and other.sent >= len(events) * 2, timeout=10)
+            await wait_for(lambda: settled(db, again[-1]["time_us"]), timeout=10)
+        assert "cursor" in other.requests[0]
+    assert await counts(db, mine_uri) == (1, 1, 1, 0)
+    assert await db.fetchval("SELECT count(*) FROM notifications") == 3
+    assert await db.fetchval("SELECT count(*) FROM posts") == 2
+
+
+async def test_malformed_events_are_counted_and_skipped(
+    db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
+) -> None:
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    bad_shape = hose.like(FAN, "at://did:plc:member/app.bsky.feed.post/x")
+    bad_shape["commit"]["record"]["subject"] = "not a strong ref"
+    long_post = hose.post(MEMBER, "x" * 3001)
+    bad_date = hose.post(MEMBER, "when?")
+    bad_date["commit"]["record"]["createdAt"] = "yesterday"
+    # Sent raw: the fake (like Jetstream) would filter it out by wantedCollections otherwise.
+    unknown = orjson.dumps(hose.commit(MEMBER, "app.bsky.feed.threadgate", "abc", {"text": "?"})).decode()
+    nul = hose.post(MEMBER, "nul \u0000 byte")
+    good = hose.post(MEMBER, "still fine")
+    frames = [
+        "not json at all",
+        '{"did": 42}',
+        '["a", "list"]',
+        '{"did": "did:plc:x", "time_us": 1, "kind": "mystery"}',
+        bad_shape,
+        long_post,
+        bad_date,
+        unknown,
+        nul,
+        good,
+    ]
+    async with indexer():
+        await wait_for(lambda: members_synced(db), timeout=10)
+        jetstream.publish(frames)
+        await wait_for(lambda: settled(db, good["time_us"]), timeout=10)
+    assert [r["text"] for r in await db.fetch("SELECT text FROM posts")] == ["still fine"]
+    state = await db.fetchrow("SELECT malformed_total, malformed::text AS reasons FROM indexer_state")
+    assert state["malformed_total"] == 9
+    for reason in ("bad_json", "missing_fields", "bad_event", "unknown_kind", "bad_subject", "text_too_long",
+                   "bad_datetime", "unknown_collection", "nul_character"):  # fmt: skip
+        assert reason in state["reasons"], reason
+
+
+async def test_dropped_connection_fails_over_and_resumes(
+    db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
+) -> None:
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    mine = hose.post(MEMBER, "popular")
+    mine_uri = uri(MEMBER, POST, mine["commit"]["rkey"])
+    likes = [hose.like(f"did:plc:fan{i}", mine_uri) for i in range(300)]
+    async with FakeJetstream().running() as backup:
+        backup.publish([mine, *likes])
+        jetstream.publish([mine, *likes])
+        jetstream.drop_after = 120  # the first endpoint dies mid-stream
+        async with indexer(jetstream_url=[jetstream.url, backup.url]):
+            await wait_for(lambda: settled(db, likes[-1]["time_us"]), timeout=15)
+        assert backup.requests and "cursor" in backup.requests[0]
+    assert await counts(db, mine_uri) == (300, 0, 0, 0)
+    assert await db.fetchval("SELECT count(*) FROM notifications") == 300

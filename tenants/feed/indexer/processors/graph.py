@@ -41,20 +41,20 @@ def _viewer_set_sql(column: str) -> str:
 
 
 def _viewer_clear_sql(column: str) -> str:
-    # Emptied rows are removed so the table holds the same rows however events were batched.
     return f"""
-    WITH cleared AS (
-        UPDATE viewer_actor_state s SET {column} = NULL
-        FROM unnest($1::text[], $2::text[], $3::text[]) AS v(viewer, subject, uri)
-        WHERE s.viewer_did = v.viewer AND s.subject_did = v.subject AND s.{column} = v.uri
-        RETURNING s.viewer_did, s.subject_did, s.follow_uri, s.followed_by_uri, s.blocking_uri,
-                  s.blocked_by_uri
-    )
-    DELETE FROM viewer_actor_state s USING cleared c
-    WHERE s.viewer_did = c.viewer_did AND s.subject_did = c.subject_did
-      AND c.follow_uri IS NULL AND c.followed_by_uri IS NULL
-      AND c.blocking_uri IS NULL AND c.blocked_by_uri IS NULL
+    UPDATE viewer_actor_state s SET {column} = NULL
+    FROM unnest($1::text[], $2::text[], $3::text[]) AS v(viewer, subject, uri)
+    WHERE s.viewer_did = v.viewer AND s.subject_did = v.subject AND s.{column} = v.uri
     """
+
+
+# Emptied rows are removed so the table holds the same rows however events were batched.
+# (A separate statement: one statement can't delete the rows its own CTE updated.)
+VIEWER_PRUNE = """
+DELETE FROM viewer_actor_state s USING unnest($1::text[], $2::text[]) AS v(a, b)
+WHERE ((s.viewer_did = v.a AND s.subject_did = v.b) OR (s.viewer_did = v.b AND s.subject_did = v.a))
+  AND s.follow_uri IS NULL AND s.followed_by_uri IS NULL AND s.blocking_uri IS NULL AND s.blocked_by_uri IS NULL
+"""
 
 
 async def _viewer(conn: asyncpg.Connection, kind: Kind, rows: list[Any], clear: bool) -> None:
@@ -64,6 +64,8 @@ async def _viewer(conn: asyncpg.Connection, kind: Kind, rows: list[Any], clear: 
     sql = _viewer_clear_sql if clear else _viewer_set_sql
     await conn.execute(sql(kind.own_column), authors, subjects, uris)
     await conn.execute(sql(kind.aimed_column), subjects, authors, uris)
+    if clear:
+        await conn.execute(VIEWER_PRUNE, authors, subjects)
 
 
 async def insert(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effects) -> None:

@@ -52,18 +52,19 @@ def _viewer_set_sql(kind: Kind) -> str:
 
 
 def _viewer_clear_sql(kind: Kind) -> str:
-    # Emptied rows are removed so the table holds the same rows however events were batched.
     return f"""
-    WITH cleared AS (
-        UPDATE viewer_post_state s SET {kind.viewer_column} = NULL
-        FROM unnest($1::text[], $2::text[], $3::text[]) AS v(viewer, post, uri)
-        WHERE s.viewer_did = v.viewer AND s.post_uri = v.post AND s.{kind.viewer_column} = v.uri
-        RETURNING s.viewer_did, s.post_uri, s.like_uri, s.repost_uri
-    )
-    DELETE FROM viewer_post_state s USING cleared c
-    WHERE s.viewer_did = c.viewer_did AND s.post_uri = c.post_uri
-      AND c.like_uri IS NULL AND c.repost_uri IS NULL
+    UPDATE viewer_post_state s SET {kind.viewer_column} = NULL
+    FROM unnest($1::text[], $2::text[], $3::text[]) AS v(viewer, post, uri)
+    WHERE s.viewer_did = v.viewer AND s.post_uri = v.post AND s.{kind.viewer_column} = v.uri
     """
+
+
+# Emptied rows are removed so the table holds the same rows however events were batched.
+# (A separate statement: one statement can't delete the rows its own CTE updated.)
+VIEWER_PRUNE = """
+DELETE FROM viewer_post_state s USING unnest($1::text[], $2::text[]) AS v(viewer, post)
+WHERE s.viewer_did = v.viewer AND s.post_uri = v.post AND s.like_uri IS NULL AND s.repost_uri IS NULL
+"""
 
 
 REPOST_ITEMS = """
@@ -116,6 +117,7 @@ async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
     if not gone:
         return
     await conn.execute(_viewer_clear_sql(kind), *_columns(gone))
+    await conn.execute(VIEWER_PRUNE, *_columns(gone)[:2])
     if kind.feed_item:
         await conn.execute("DELETE FROM feed_items WHERE uri = ANY($1::text[])", [r["uri"] for r in gone])
     fx.posts.update(r["subject_uri"] for r in gone)
