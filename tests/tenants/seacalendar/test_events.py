@@ -1,0 +1,84 @@
+"""After the vote: the iCalendar file, memories, and the question of the week."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import sqlalchemy as sa
+
+from shared.tenant import TenantContext
+from tenants.seacalendar import ics
+from tests.tenants.seacalendar.conftest import API, SignIn, assert_error, create_poll
+
+
+async def test_event_ics_of_a_finalized_poll(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(
+        sea,
+        ann,
+        title="Dinner; drinks, and more",
+        description="Bring\nfriends",
+        timezone="Europe/Paris",
+        options=[{"date": "2030-06-01", "start_time": "19:30", "end_time": "22:00"}],
+        venue={"name": "Chez Nous", "address": "1 Rue X, Paris"},
+    )
+    assert_error(await sea.get(f"{API}/polls/{poll['id']}/event.ics", headers=ann.auth), 409, "poll_voting")
+    await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    answer = await sea.get(f"{API}/polls/{poll['id']}/event.ics", headers=ann.auth)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "text/calendar; charset=utf-8"
+    text = answer.text
+    assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") and text.endswith("END:VCALENDAR\r\n")
+    assert "DTSTART:20300601T173000Z\r\n" in text and "DTEND:20300601T200000Z\r\n" in text  # Paris is UTC+2 in June
+    assert "SUMMARY:Dinner\\; drinks\\, and more\r\n" in text
+    assert "LOCATION:Chez Nous\\, 1 Rue X\\, Paris\r\n" in text and "DESCRIPTION:Bring\\nfriends\r\n" in text
+    assert f"UID:seacalendar-poll-{poll['id']}-" in text and "DTSTAMP:" in text
+
+
+def test_ics_folds_long_lines_without_splitting_characters() -> None:
+    event = ics.CalendarEvent(uid="u@x", title="é" * 100, start=datetime(2030, 1, 1, tzinfo=UTC).date())
+    text = ics.build(event, now=datetime(2029, 1, 1, tzinfo=UTC))
+    lines = text.split("\r\n")
+    assert all(len(line.encode()) <= 75 for line in lines)
+    unfolded = text.replace("\r\n ", "")
+    assert "SUMMARY:" + "é" * 100 + "\r\n" in unfolded
+    assert "DTSTART;VALUE=DATE:20300101\r\nDTEND;VALUE=DATE:20300102\r\n" in unfolded
+
+
+async def test_memories_on_finalized_events(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    url = f"{API}/polls/{poll['id']}/memories"
+    assert_error(await sea.post(url, json={"text": "too soon"}, headers=bob.auth), 409, "poll_voting")
+    await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    note = await sea.post(url, json={"text": "What a night"}, headers=bob.auth)
+    link = await sea.post(url, json={"kind": "link", "url": "https://photos.example/album"}, headers=ann.auth)
+    assert note.status_code == 201 and link.status_code == 201
+    memories = (await sea.get(url, headers=ann.auth)).json()["memories"]
+    assert [(m["kind"], m["author"]["id"]) for m in memories] == [("note", bob.id), ("link", ann.id)]
+    stranger = await sign_in("Stranger")
+    assert_error(await sea.get(url, headers=stranger.auth), 404, "not_found")
+
+
+async def test_question_of_the_week(sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    guild = "900000000000000001"
+    assert_error(await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=ann.auth), 404, "not_found")
+    config = {"guild_id": guild, "channel_id": "900000000000000002", "weekday": 4, "hour": 18}
+    saved = await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)
+    assert saved.status_code == 200 and saved.json()["owner_id"] == ann.id
+    assert_error(await sea.put(f"{API}/qotw/config", json=config, headers=bob.auth), 403, "not_owner")
+    assert (await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=bob.auth)).json()["hour"] == 18
+    question = (
+        await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Best pizza?"}, headers=ann.auth)
+    ).json()
+    respond = f"{API}/qotw/questions/{question['id']}/responses"
+    assert_error(await sea.post(respond, json={"text": "Margherita"}, headers=bob.auth), 409, "question_not_posted")
+    async with sea_ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE questions SET status = 'posted', posted_at = now() WHERE id = :q"), {"q": question["id"]}
+        )
+    assert (await sea.post(respond, json={"text": "Margherita"}, headers=bob.auth)).status_code == 201
+    assert (await sea.post(respond, json={"text": "Diavola"}, headers=bob.auth)).json()["text"] == "Diavola"
+    listed = (await sea.get(f"{API}/qotw/questions", params={"guild_id": guild}, headers=bob.auth)).json()
+    assert listed["questions"][0]["responses"] == 1 and listed["questions"][0]["my_response"] == "Diavola"

@@ -1,0 +1,153 @@
+"""Polls and votes: visibility, the live tally, updates, finalising, cancelling, and the 409/422/404 rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import sqlalchemy as sa
+
+from shared.tenant import TenantContext
+from tests.tenants.seacalendar.conftest import API, SignIn, assert_error, create_poll, vote
+
+
+async def test_create_read_and_tally(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id], venue={"name": "The Anchor"})
+    assert poll["status"] == "voting" and poll["is_creator"] and poll["venue"]["name"] == "The Anchor"
+    first, second = (o["id"] for o in poll["options"])
+    assert poll["invitees"] == [{"discord_id": bob.discord_id, "has_voted": False}]
+    answer = await vote(sea, bob, poll["id"], available=[first], maybe=[second], note="late")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["tally"]["options"] == [
+        {"option_id": first, "available": 1, "maybe": 0},
+        {"option_id": second, "available": 0, "maybe": 1},
+    ]
+    # Changing a vote replaces it.
+    await vote(sea, bob, poll["id"], available=[second])
+    doc = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()
+    assert doc["my_vote"]["available"] == [second] and doc["my_vote"]["maybe"] == []
+    assert doc["tally"]["voters"] == 1 and not doc["is_creator"]
+    assert doc["invitees"] == [{"discord_id": bob.discord_id, "has_voted": True}]
+
+
+async def test_list_mine_and_invited_with_status_filter(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    mine = await create_poll(sea, ann, title="Mine")
+    invited = await create_poll(sea, bob, title="Invited", invitees=[ann.discord_id])
+    await create_poll(sea, cy, title="Public but not mine", is_private=False)
+    listed = (await sea.get(f"{API}/polls", headers=ann.auth)).json()["polls"]
+    assert [p["id"] for p in listed] == [invited["id"], mine["id"]]
+    await sea.post(f"{API}/polls/{mine['id']}/cancel", headers=ann.auth)
+    cancelled = (await sea.get(f"{API}/polls", params={"status": "cancelled"}, headers=ann.auth)).json()["polls"]
+    assert [p["id"] for p in cancelled] == [mine["id"]]
+    page = (await sea.get(f"{API}/polls", params={"limit": 1, "before": invited["id"]}, headers=ann.auth)).json()
+    assert [p["id"] for p in page["polls"]] == [mine["id"]]
+
+
+async def test_private_poll_is_404_to_strangers_and_public_one_is_open(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, stranger = await sign_in("Ann"), await sign_in("Stranger")
+    private = await create_poll(sea, ann)
+    option = private["options"][0]["id"]
+    assert_error(await sea.get(f"{API}/polls/{private['id']}", headers=stranger.auth), 404, "not_found")
+    assert_error(await vote(sea, stranger, private["id"], available=[option]), 404, "not_found")
+    public = await create_poll(sea, ann, is_private=False)
+    assert (await vote(sea, stranger, public["id"], available=[public["options"][0]["id"]])).status_code == 200
+
+
+async def test_drafts_are_hidden_until_published(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    draft = await create_poll(sea, ann, status="draft", invitees=[bob.discord_id])
+    assert_error(await sea.get(f"{API}/polls/{draft['id']}", headers=bob.auth), 404, "not_found")
+    assert_error(await vote(sea, ann, draft["id"], available=[draft["options"][0]["id"]]), 409, "poll_draft")
+    published = await sea.put(f"{API}/polls/{draft['id']}", json={"status": "voting"}, headers=ann.auth)
+    assert published.status_code == 200 and published.json()["status"] == "voting"
+    assert (await sea.get(f"{API}/polls/{draft['id']}", headers=bob.auth)).status_code == 200
+
+
+async def test_vote_rules(sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    other = await create_poll(sea, ann)
+    assert_error(await vote(sea, bob, poll["id"], available=[other["options"][0]["id"]]), 422, "unknown_option")
+    both = poll["options"][0]["id"]
+    assert_error(await vote(sea, bob, poll["id"], available=[both], maybe=[both]), 422, "validation_error")
+    async with sea_ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE polls SET voting_deadline = :d WHERE id = :id"),
+            {"d": datetime.now(UTC) - timedelta(minutes=1), "id": poll["id"]},
+        )
+    assert_error(await vote(sea, bob, poll["id"], available=[both]), 409, "voting_closed")
+    finalized = await sea.post(
+        f"{API}/polls/{other['id']}/finalize", json={"option_id": other["options"][0]["id"]}, headers=ann.auth
+    )
+    assert finalized.status_code == 200
+    assert_error(await vote(sea, ann, other["id"], available=[other["options"][0]["id"]]), 409, "poll_finalized")
+
+
+async def test_only_the_creator_updates_finalizes_and_cancels(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    option = poll["options"][0]["id"]
+    assert_error(await sea.put(f"{API}/polls/{poll['id']}", json={"title": "x"}, headers=bob.auth), 403, "not_creator")
+    assert_error(
+        await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": option}, headers=bob.auth),
+        403,
+        "not_creator",
+    )
+    assert_error(await sea.post(f"{API}/polls/{poll['id']}/cancel", headers=bob.auth), 403, "not_creator")
+    cancelled = await sea.post(f"{API}/polls/{poll['id']}/cancel", headers=ann.auth)
+    assert cancelled.json()["status"] == "cancelled"
+    assert_error(await sea.post(f"{API}/polls/{poll['id']}/cancel", headers=ann.auth), 409, "poll_cancelled")
+    assert_error(
+        await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": option}, headers=ann.auth),
+        409,
+        "poll_cancelled",
+    )
+
+
+async def test_voted_options_need_clear_votes_to_be_removed(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    keep, drop = (o["id"] for o in poll["options"])
+    await vote(sea, bob, poll["id"], available=[keep, drop])
+    options = [{"id": keep, "date": "2030-06-01", "start_time": "20:00"}, {"date": "2030-06-03"}]
+    refused = await sea.put(f"{API}/polls/{poll['id']}", json={"options": options}, headers=ann.auth)
+    assert assert_error(refused, 409, "option_has_votes")["details"] == {"option_ids": [drop]}
+    updated = await sea.put(
+        f"{API}/polls/{poll['id']}", json={"options": options, "clear_votes": True, "title": "Moved"}, headers=ann.auth
+    )
+    assert updated.status_code == 200, updated.text
+    doc = updated.json()
+    assert doc["title"] == "Moved" and [o["start_time"] for o in doc["options"]] == ["20:00:00", None]
+    mine = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()["my_vote"]
+    assert mine["available"] == [keep]
+    foreign = [{"id": 2**40, "date": "2030-06-01"}]
+    assert_error(
+        await sea.put(f"{API}/polls/{poll['id']}", json={"options": foreign}, headers=ann.auth), 422, "unknown_option"
+    )
+
+
+async def test_finalize_schedules_event_reminders_and_cancels_vote_reminders(
+    sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann, voting_deadline=(datetime.now(UTC) + timedelta(days=5)).isoformat())
+    query = sa.text("SELECT type, status FROM reminders WHERE poll_id = :p ORDER BY type")
+    async with sea_ctx.db.connect() as conn:
+        assert [tuple(r) for r in await conn.execute(query, {"p": poll["id"]})] == [
+            ("vote_1d", "pending"),
+            ("vote_3d", "pending"),
+        ]
+    option = poll["options"][1]["id"]
+    done = await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": option}, headers=ann.auth)
+    assert done.json()["status"] == "finalized" and done.json()["finalized_option_id"] == option
+    async with sea_ctx.db.connect() as conn:
+        rows = {r.type: r.status for r in await conn.execute(query, {"p": poll["id"]})}
+    assert rows == {
+        "vote_1d": "cancelled",
+        "vote_3d": "cancelled",
+        "event_1w": "pending",
+        "event_1d": "pending",
+        "event_2h": "pending",
+    }
