@@ -18,10 +18,12 @@ from tests.fakes.firehose import Firehose
 from tests.fakes.jetstream import FakeJetstream
 from tests.fakes.pds import FakePds
 
-TABLES = (
-    "profiles, members, posts, feed_items, likes, reposts, follows, blocks, notifications, viewer_post_state, "
-    "viewer_actor_state, push_subscriptions, tombstones, backfill_jobs, indexer_state"
-)
+EMPTY_ALL = """
+DO $$ BEGIN
+    EXECUTE (SELECT 'TRUNCATE ' || string_agg(quote_ident(tablename), ', ') || ' RESTART IDENTITY CASCADE'
+             FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version');
+END $$
+"""
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +36,7 @@ def dsn(settings: Settings) -> str:
 async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to an emptied feed database."""
     conn = await asyncpg.connect(dsn)
-    await conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    await conn.execute(EMPTY_ALL)
     try:
         yield conn
     finally:
