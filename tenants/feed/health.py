@@ -31,8 +31,8 @@ STATE_SQL = text(
     SELECT cursor_us, endpoint, connected, started_at, stopped_at, pid, events_total, kept_total,
            skipped_total, malformed_total, malformed, events_per_s, backfill_queue, push_sent, push_failed,
            rss_bytes, last_error, last_error_at,
-           extract(epoch FROM now() - heartbeat_at) AS heartbeat_age_s,
-           extract(epoch FROM now()) * 1000000 - cursor_us AS lag_us
+           extract(epoch FROM now() - heartbeat_at)::float8 AS heartbeat_age_s,
+           (extract(epoch FROM now()) * 1000000 - cursor_us)::float8 AS lag_us
     FROM indexer_state WHERE name = 'jetstream'
     """
 )

@@ -1,0 +1,81 @@
+"""Web push: a notification reaches a member's device encrypted; a gone subscription is removed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import jwt
+import pytest
+from py_vapid import Vapid
+
+from tests.fakes.firehose import POST, Firehose, uri
+from tests.fakes.jetstream import FakeJetstream
+from tests.fakes.push import FakePushService, Subscriber, b64url
+from tests.support.waiting import wait_for
+from tests.tenants.feed.conftest import IndexerFactory, add_member, members_synced, start_at
+
+MEMBER = "did:plc:member"
+FAN = "did:plc:fan"
+
+
+@pytest.fixture
+async def push_service() -> AsyncIterator[FakePushService]:
+    async with FakePushService().running() as fake:
+        yield fake
+
+
+async def subscribe(db: asyncpg.Connection, sub: Subscriber) -> None:
+    await db.execute(
+        "INSERT INTO push_subscriptions (member_did, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)",
+        MEMBER,
+        sub.endpoint,
+        sub.p256dh,
+        b64url(sub.auth),
+    )
+
+
+async def test_push_reaches_good_subscriptions_and_drops_gone_ones(
+    db: asyncpg.Connection,
+    jetstream: FakeJetstream,
+    push_service: FakePushService,
+    hose: Firehose,
+    indexer: IndexerFactory,
+) -> None:
+    vapid = Vapid()
+    vapid.generate_keys()
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    phone, old_laptop = Subscriber(push_service.endpoint("phone")), Subscriber(push_service.endpoint("laptop"))
+    push_service.gone.add("laptop")
+    await subscribe(db, phone)
+    await subscribe(db, old_laptop)
+    mine = hose.post(MEMBER, "push me")
+    like = hose.like(FAN, uri(MEMBER, POST, mine["commit"]["rkey"]))
+    async with indexer(vapid_private_key=vapid.private_pem().decode(), vapid_subject="mailto:ops@example.test"):
+        await wait_for(lambda: members_synced(db), timeout=10)
+        jetstream.publish([mine, like])
+        await wait_for(lambda: push_service.received, timeout=10)
+        await wait_for(lambda: _count(db, old_laptop.endpoint, 0), timeout=10)
+    token, headers, body = push_service.received[0]
+    assert token == "phone" and headers["content-encoding"] == "aes128gcm"
+    message = phone.decrypt(body)
+    assert message["type"] == "like" and message["actor"] == FAN and message["uri"] == like_uri(like)
+    scheme, _, params = headers["authorization"].partition(" ")
+    assert scheme == "vapid"
+    fields = dict(part.split("=", 1) for part in params.split(","))
+    claims = jwt.decode(fields["t"], vapid.public_key, algorithms=["ES256"], options={"verify_aud": False})
+    assert claims["aud"] == push_service.url and claims["sub"] == "mailto:ops@example.test"
+    assert await _count(db, phone.endpoint, 1)
+    state = await db.fetchrow("SELECT push_sent, push_failed FROM indexer_state")
+    assert state["push_sent"] == 1 and state["push_failed"] == 1
+
+
+def like_uri(event: dict[str, object]) -> str:
+    commit = event["commit"]
+    assert isinstance(commit, dict)
+    return uri(str(event["did"]), commit["collection"], commit["rkey"])
+
+
+async def _count(db: asyncpg.Connection, endpoint: str, expected: int) -> bool:
+    return await db.fetchval("SELECT count(*) FROM push_subscriptions WHERE endpoint = $1", endpoint) == expected
