@@ -2,28 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.routing import BaseRoute
 
 from shared.tenant import Tenant, TenantContext
-from tenants.feed.health import health, lifespan
 from tenants.feed.indexer import run_indexer
 
 HERE = Path(__file__).parent
 
+# The API (tenants.feed.app) is imported on first use, so the indexer process never loads it.
 
-def build_routes(_ctx: TenantContext) -> list[BaseRoute]:
-    """The feed's HTTP API (issue 6); `/feed/health` is added by the gateway from ``health``."""
-    return []
+
+def build_routes(ctx: TenantContext) -> list[BaseRoute]:
+    """The feed's REST, XRPC, WebSocket and health routes; `/feed/health` itself comes from ``health``."""
+    from tenants.feed import app
+
+    return app.build_routes(ctx)
+
+
+def attach_socketio(ctx: TenantContext, sio: Any) -> None:
+    """The ``/feed`` Socket.IO namespace."""
+    from tenants.feed import app
+
+    app.socketio(ctx, sio)
+
+
+@asynccontextmanager
+async def run_live(ctx: TenantContext) -> AsyncIterator[None]:
+    """Live relay, indexer gauges and client shutdown."""
+    from tenants.feed import app
+
+    async with app.lifespan(ctx):
+        yield
+
+
+async def check_health(ctx: TenantContext) -> dict[str, Any]:
+    """Indexer lag and heartbeat, live connections, push delivery."""
+    from tenants.feed import app
+
+    return await app.health(ctx)
 
 
 tenant = Tenant(
     name="feed",
     routes=build_routes,
     migrations=HERE / "migrations",
-    health=health,
-    lifespan=lifespan,
+    health=check_health,
+    socketio=attach_socketio,
+    lifespan=run_live,
     workers={"indexer": run_indexer},
     description="Community AppView on Bluesky: community, local and following timelines.",
 )

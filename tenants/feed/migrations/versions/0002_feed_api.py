@@ -200,7 +200,8 @@ VIEWS = [
         SELECT jsonb_build_object('$type', 'app.bsky.embed.record#view', 'record', coalesce(
             (SELECT CASE WHEN feed_blocked(viewer, q.author_did) THEN jsonb_build_object(
                     '$type', 'app.bsky.embed.record#viewBlocked', 'uri', q.uri, 'blocked', true,
-                    'author', jsonb_build_object('did', q.author_did, 'viewer', feed_actor_viewer(q.author_did, viewer)))
+                    'author', jsonb_build_object('did', q.author_did,
+                                                 'viewer', feed_actor_viewer(q.author_did, viewer)))
                 ELSE jsonb_build_object('$type', 'app.bsky.embed.record#viewRecord', 'uri', q.uri, 'cid', q.cid,
                     'author', feed_profile(q.author_did, viewer, 0), 'value', q.record, 'labels', '[]'::jsonb,
                     'likeCount', q.like_count, 'repostCount', q.repost_count, 'replyCount', q.reply_count,
@@ -252,7 +253,8 @@ VIEWS = [
         SELECT coalesce(
             (SELECT CASE WHEN feed_blocked(viewer, p.author_did) THEN jsonb_build_object(
                     '$type', 'app.bsky.feed.defs#blockedPost', 'uri', p.uri, 'blocked', true,
-                    'author', jsonb_build_object('did', p.author_did, 'viewer', feed_actor_viewer(p.author_did, viewer)))
+                    'author', jsonb_build_object('did', p.author_did,
+                                                 'viewer', feed_actor_viewer(p.author_did, viewer)))
                 ELSE feed_post(p, viewer) END
              FROM posts p WHERE p.uri = ref),
             jsonb_build_object('$type', 'app.bsky.feed.defs#notFoundPost', 'uri', ref, 'notFound', true))
@@ -262,8 +264,10 @@ VIEWS = [
     """
     CREATE FUNCTION feed_item(p posts, repost_uri text, viewer text) RETURNS jsonb LANGUAGE sql STABLE AS $$
         SELECT jsonb_build_object('post', feed_post(p, viewer))
-            || CASE WHEN p.reply_parent_uri IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reply', jsonb_build_object(
-                'root', feed_post_ref(p.reply_root_uri, viewer), 'parent', feed_post_ref(p.reply_parent_uri, viewer))) END
+            || CASE WHEN p.reply_parent_uri IS NULL THEN '{}'::jsonb
+               ELSE jsonb_build_object('reply', jsonb_build_object(
+                   'root', feed_post_ref(p.reply_root_uri, viewer),
+                   'parent', feed_post_ref(p.reply_parent_uri, viewer))) END
             || coalesce((SELECT jsonb_build_object('reason', jsonb_build_object(
                 '$type', 'app.bsky.feed.defs#reasonRepost', 'by', feed_profile(r.author_did, viewer, 0),
                 'uri', r.uri, 'cid', r.cid, 'indexedAt', feed_ts(r.indexed_at)))

@@ -1,0 +1,64 @@
+"""``/api/auth``: sign in with a Bluesky handle and app password, refresh, log out."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shared.auth.bluesky import PdsSession
+from shared.errors import ApiError
+from shared.http.body import read_json
+from shared.http.responses import json_response
+from tenants.feed.api.schemas import Login, RefreshBody
+from tenants.feed.appview import AppView
+from tenants.feed.db import acquire
+from tenants.feed.sessions import PdsSessions
+from tenants.feed.signin import sign_in
+
+
+def routes(av: AppView, sessions: PdsSessions) -> list[Route]:
+    """Sign-in routes of the community app."""
+    ctx = av.ctx
+
+    def token_pair(did: str, handle: str, refresh_token: str) -> Response:
+        return json_response(
+            {
+                "user": {"did": did, "handle": handle},
+                "access_token": ctx.tokens.issue_access(did, handle=handle),
+                "refresh_token": refresh_token,
+                "token_type": "bearer",
+                "expires_in": ctx.tokens.ttl,
+            }
+        )
+
+    async def login(request: Request) -> Response:
+        """Sign in with a Bluesky handle or DID and an app password; the account becomes a member."""
+        body = await read_json(request, Login)
+        session: PdsSession = await sign_in(av, sessions, body.identifier, body.password)
+        async with ctx.db.transaction() as conn:
+            refresh = await ctx.refresh.issue(conn, session.did)
+        return token_pair(session.did, session.handle, refresh)
+
+    async def refresh(request: Request) -> Response:
+        """Exchange a refresh token for a new pair (the old one is spent)."""
+        body = await read_json(request, RefreshBody)
+        did, new_token = await ctx.refresh.rotate(ctx.db, body.refresh_token)
+        async with acquire(ctx) as conn:
+            handle = await conn.fetchval("SELECT handle FROM members WHERE did = $1", did)
+        if handle is None:
+            raise ApiError(401, "invalid_refresh_token", "The account is no longer a member.")
+        return token_pair(did, handle, new_token)
+
+    async def logout(request: Request) -> Response:
+        """Revoke a refresh token (and its family)."""
+        body = await read_json(request, RefreshBody)
+        async with ctx.db.transaction() as conn:
+            await ctx.refresh.revoke(conn, body.refresh_token)
+        return Response(status_code=204)
+
+    return [
+        Route("/api/auth/login", login, methods=["POST"]),
+        Route("/api/auth/refresh", refresh, methods=["POST"]),
+        Route("/api/auth/logout", logout, methods=["POST"]),
+    ]

@@ -1,0 +1,156 @@
+"""``/feed/ws``: the community app's native WebSocket (Cannect protocol).
+
+The client sends ``{"type": "auth", "token": <access token>}`` within the grace period or is
+closed (4401). Afterwards it receives ``post_updated``, ``reply_added``, ``notification``,
+``profile_updated`` and ``post_deleted`` frames. It may narrow post events with
+``{"type": "subscribe", "uris": [...]}``. Malformed messages get an ``error`` frame (the socket
+stays open until the budget of errors is spent). The server sends ``ping`` frames; a client that
+answers them with ``pong`` and then falls silent is treated as dead and closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import orjson
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from shared.errors import ApiError
+from tenants.feed.appview import AppView
+from tenants.feed.live.hub import Hub, frame
+from tenants.feed.live.peer import Frame, Peer
+
+MAX_MESSAGE = 16 * 1024
+MAX_TOPICS = 500
+ERROR_BUDGET = 50
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TIMEOUT = 4408
+CLOSE_POLICY = 1008
+
+
+class Session:
+    """One socket's conversation: reading, heartbeats and closing."""
+
+    def __init__(self, av: AppView, hub: Hub, websocket: WebSocket) -> None:
+        self.av, self.hub, self.ws = av, hub, websocket
+        self.errors = 0
+        self.peer = Peer(self._write, self._overflowed, av.api.feed_ws_queue)
+
+    async def _write(self, out: Frame) -> None:
+        await self.ws.send_text(out[2])
+
+    async def _overflowed(self) -> None:
+        await self.close(CLOSE_POLICY, "too slow")
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close once, however many reasons arrive."""
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, OSError):
+                await self.ws.close(code, reason)
+
+    def error(self, code: str, message: str) -> None:
+        """An error frame; too many of them close the socket."""
+        self.errors += 1
+        self.peer.offer(frame("error", {"error": code, "message": message}))
+
+    async def handle(self, text: str) -> None:
+        """One client message."""
+        self.peer.last_heard = time.monotonic()
+        try:
+            message: Any = orjson.loads(text) if len(text) <= MAX_MESSAGE else None
+        except orjson.JSONDecodeError:
+            message = None
+        kind = message.get("type") if isinstance(message, dict) else None
+        if not isinstance(kind, str):
+            self.error("malformed", "Send a JSON object with a string 'type'.")
+        elif kind == "auth":
+            await self._auth(message.get("token"))
+        elif kind == "ping":
+            self.peer.offer(frame("pong", {}))
+        elif kind == "pong":
+            self.peer.answers_pings = True
+        elif kind in ("subscribe", "unsubscribe"):
+            self._topics(kind, message.get("uris"))
+        else:
+            self.error("unknown_type", f"Unknown message type {kind[:40]!r}.")
+
+    async def _auth(self, token: Any) -> None:
+        try:
+            claims = self.av.claims(self.ws, token if isinstance(token, str) and token else None)
+        except ApiError as exc:
+            self.error("unauthorized", exc.message)
+            return
+        await self.hub.sign_in(self.peer, claims.subject, claims.expires_at)
+        self.peer.offer(frame("auth_ok", {"did": claims.subject}))
+
+    def _topics(self, kind: str, uris: Any) -> None:
+        if not isinstance(uris, list) or not all(isinstance(u, str) and len(u) < 8192 for u in uris):
+            self.error("malformed", "Send {type, uris: [AT URI, ...]}.")
+            return
+        topics = self.peer.topics or set()
+        topics = topics | set(uris) if kind == "subscribe" else topics - set(uris)
+        if len(topics) > MAX_TOPICS:
+            self.error("too_many_topics", f"Watch at most {MAX_TOPICS} posts at once.")
+            return
+        self.peer.topics = topics if kind == "subscribe" or topics else None
+
+    async def heartbeat(self) -> None:
+        """Ping, close silent clients that answer pings, and close sockets whose token expired."""
+        period = self.av.api.feed_ws_heartbeat_s
+        while True:
+            await asyncio.sleep(period)
+            peer = self.peer
+            if peer.did is not None and peer.expires_at <= time.time():
+                await self.close(CLOSE_UNAUTHORIZED, "token expired")
+                return
+            if peer.answers_pings and time.monotonic() - peer.last_heard > 2.5 * period:
+                await self.close(CLOSE_TIMEOUT, "no heartbeat")
+                return
+            peer.offer(frame("ping", {"t": int(time.time() * 1000)}))
+
+    async def run(self) -> None:
+        """Read until the client leaves or is closed."""
+        grace = time.monotonic() + self.av.api.feed_ws_auth_grace_s
+        while self.ws.application_state == WebSocketState.CONNECTED:
+            timeout = None if self.peer.did is not None else grace - time.monotonic()
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), timeout)
+            except TimeoutError:
+                await self.close(CLOSE_UNAUTHORIZED, "authentication timeout")
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is not None:
+                await self.handle(message["text"])
+            else:
+                self.error("malformed", "Binary frames are not part of this protocol.")
+            if self.errors > ERROR_BUDGET:
+                await self.close(CLOSE_POLICY, "too many malformed messages")
+                return
+
+
+def route(av: AppView, hub: Hub) -> WebSocketRoute:
+    """The ``/ws`` route."""
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await websocket.accept()
+        session = Session(av, hub, websocket)
+        hub.attach(session.peer)
+        session.peer.start()
+        beat = asyncio.create_task(session.heartbeat())
+        try:
+            await session.run()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            hub.detach(session.peer)
+            beat.cancel()
+            await session.peer.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    return WebSocketRoute("/ws", endpoint)

@@ -1,0 +1,73 @@
+"""Query parameters shared by the REST and XRPC routes, checked with exact 400 answers."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import QueryParams
+
+from shared.errors import ApiError
+
+# at://<did>/<nsid>/<rkey>: what every stored record's URI looks like.
+AT_URI = re.compile(r"^at://did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}/[a-zA-Z0-9.-]{3,317}/[A-Za-z0-9._:~-]{1,512}$")
+POST_COLLECTION = "app.bsky.feed.post"
+
+
+def invalid(name: str, message: str) -> ApiError:
+    """400 naming the parameter at fault."""
+    return ApiError(400, "invalid_parameter", f"{name}: {message}", details={"parameter": name})
+
+
+def limit(params: QueryParams, default: int = 50, maximum: int = 100) -> int:
+    """``limit`` in 1..maximum (default when absent)."""
+    raw = params.get("limit")
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise invalid("limit", f"must be an integer from 1 to {maximum}")
+    return int(raw)
+
+
+def required(params: QueryParams, name: str, max_length: int = 3000) -> str:
+    """A non-empty string parameter."""
+    value = params.get(name, "").strip()
+    if not value:
+        raise invalid(name, "is required")
+    if len(value) > max_length:
+        raise invalid(name, f"is longer than {max_length} characters")
+    return value
+
+
+def post_uri(value: str, name: str = "uri") -> str:
+    """An AT URI of an ``app.bsky.feed.post`` record."""
+    if not AT_URI.match(value) or value.split("/")[3] != POST_COLLECTION:
+        raise invalid(name, "must be the AT URI of a post (at://did/app.bsky.feed.post/rkey)")
+    return value
+
+
+def uri_list(params: QueryParams, name: str, maximum: int = 25) -> list[str]:
+    """A repeated AT URI parameter (``?uris=a&uris=b``), 1..maximum of them."""
+    values = params.getlist(name)
+    if not values:
+        raise invalid(name, "is required")
+    if len(values) > maximum:
+        raise invalid(name, f"accepts at most {maximum} values")
+    return [post_uri(value, name) for value in values]
+
+
+def choice(params: QueryParams, name: str, allowed: tuple[str, ...], default: str) -> str:
+    """One of ``allowed`` (default when absent)."""
+    value = params.get(name) or default
+    if value not in allowed:
+        raise invalid(name, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def integer(params: QueryParams, name: str, default: int, low: int, high: int) -> int:
+    """An integer in low..high."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
+        raise invalid(name, f"must be an integer from {low} to {high}")
+    return int(raw)

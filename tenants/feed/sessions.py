@@ -1,0 +1,101 @@
+"""Members' PDS sessions: stored sealed, refreshed when they expire, used to proxy writes.
+
+The PDS rotates its refresh token on every refresh, so two concurrent refreshes of one account
+would leave one of them holding a spent token; a lock per account makes them take turns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from shared.auth.bluesky import BlueskyError, PdsSession, jwt_expiry
+from shared.errors import ApiError
+from tenants.feed.appview import AppView
+from tenants.feed.db import acquire
+
+REFRESH_MARGIN_S = 60
+EXPIRED = {"ExpiredToken", "InvalidToken"}
+
+SAVE = """
+INSERT INTO pds_sessions (did, pds_url, handle, access_jwt, refresh_jwt, updated_at)
+VALUES ($1, $2, $3, $4, $5, now())
+ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, handle = EXCLUDED.handle,
+    access_jwt = EXCLUDED.access_jwt, refresh_jwt = EXCLUDED.refresh_jwt, updated_at = now()
+"""
+
+
+def upstream_error(exc: BlueskyError) -> ApiError:
+    """A PDS refusal or outage as our API's error (502 for outages, the PDS's status otherwise)."""
+    if exc.status == 502:
+        return ApiError(502, "pds_unreachable", f"The member's PDS could not be reached: {exc.message}")
+    status = exc.status if exc.status in (400, 401, 403, 404, 409, 413, 429) else 502
+    return ApiError(status, "pds_error", f"The PDS refused the request: {exc.message}", details={"error": exc.error})
+
+
+class PdsSessions:
+    """Load, store, refresh and use members' PDS sessions."""
+
+    def __init__(self, av: AppView) -> None:
+        self.av = av
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def save(self, conn: Any, session: PdsSession) -> None:
+        """Store ``session`` sealed, in the caller's transaction (an asyncpg connection)."""
+        box = self.av.box
+        await conn.execute(
+            SAVE,
+            session.did,
+            session.pds_url,
+            session.handle,
+            box.seal(session.access_jwt, session.did),
+            box.seal(session.refresh_jwt, session.did),
+        )
+
+    async def load(self, did: str) -> PdsSession:
+        """The stored session of ``did``; 401 when there is none (sign in again)."""
+        async with acquire(self.av.ctx) as conn:
+            row = await conn.fetchrow(
+                "SELECT pds_url, handle, access_jwt, refresh_jwt FROM pds_sessions WHERE did = $1", did
+            )
+        if row is None:
+            raise ApiError(401, "pds_session_missing", "No Bluesky session is stored for this account; sign in again.")
+        try:
+            access = self.av.box.open(row["access_jwt"], did)
+            refresh = self.av.box.open(row["refresh_jwt"], did)
+        except ValueError:
+            raise ApiError(
+                401, "pds_session_invalid", "The stored Bluesky session is unreadable; sign in again."
+            ) from None
+        return PdsSession(did, row["handle"], row["pds_url"], access, refresh)
+
+    async def _refresh(self, stale: PdsSession) -> PdsSession:
+        try:
+            fresh = await self.av.bluesky.refresh_session(stale)
+        except BlueskyError as exc:
+            if exc.status == 502:
+                raise upstream_error(exc) from None
+            raise ApiError(401, "pds_session_expired", "The Bluesky session has expired; sign in again.") from None
+        async with acquire(self.av.ctx) as conn:
+            await self.save(conn, fresh)
+        return fresh
+
+    async def call(self, did: str, nsid: str, body: dict[str, Any]) -> Any:
+        """Call a procedure on ``did``'s PDS, refreshing the session first or once on ExpiredToken."""
+        lock = self._locks.setdefault(did, asyncio.Lock())
+        async with lock:
+            session = await self.load(did)
+            expiry = jwt_expiry(session.access_jwt)
+            if expiry is not None and expiry - time.time() < REFRESH_MARGIN_S:
+                session = await self._refresh(session)
+            try:
+                return await self.av.bluesky.procedure(session, nsid, body)
+            except BlueskyError as exc:
+                if exc.error not in EXPIRED:
+                    raise upstream_error(exc) from None
+            session = await self._refresh(session)
+            try:
+                return await self.av.bluesky.procedure(session, nsid, body)
+            except BlueskyError as exc:
+                raise upstream_error(exc) from None

@@ -1,0 +1,40 @@
+"""Signing in with a Bluesky handle (or DID) and an app password: the account becomes a member.
+
+The membership row is what the indexer polls: it then marks the profile, queues the member's
+backfill (posts, likes, reposts, follows, blocks) and starts tracking the accounts they follow.
+"""
+
+from __future__ import annotations
+
+from shared.auth.bluesky import BlueskyError, PdsSession, PdsUnreachable
+from shared.errors import ApiError
+from tenants.feed.appview import AppView
+from tenants.feed.db import acquire
+from tenants.feed.sessions import PdsSessions
+
+MEMBER = """
+INSERT INTO members (did, handle, pds_url, last_seen_at) VALUES ($1, $2, $3, now())
+ON CONFLICT (did) DO UPDATE SET handle = EXCLUDED.handle, pds_url = EXCLUDED.pds_url, last_seen_at = now()
+"""
+PROFILE = """
+INSERT INTO profiles (did, handle, pds_url) VALUES ($1, $2, $3)
+ON CONFLICT (did) DO UPDATE SET handle = EXCLUDED.handle, pds_url = EXCLUDED.pds_url
+"""
+
+
+async def sign_in(av: AppView, sessions: PdsSessions, identifier: str, password: str) -> PdsSession:
+    """Check the app password at the account's PDS, store its session and make it a member."""
+    key = identifier.strip().lower()
+    av.ctx.login_limiter.hit(key, "Too many sign-in attempts for this account; wait a while.")
+    try:
+        session = await av.bluesky.create_session(identifier.strip(), password)
+    except PdsUnreachable as exc:
+        raise ApiError(502, "pds_unreachable", f"Could not sign in: {exc.message}") from None
+    except BlueskyError as exc:
+        raise ApiError(401, "invalid_credentials", exc.message) from None
+    async with acquire(av.ctx) as conn, conn.transaction():
+        await conn.execute(MEMBER, session.did, session.handle, session.pds_url)
+        await conn.execute(PROFILE, session.did, session.handle, session.pds_url)
+        await sessions.save(conn, session)
+    av.ctx.login_limiter.reset(key)
+    return session

@@ -1,0 +1,95 @@
+"""Writes: a member's record goes to their PDS, then into the local index at once.
+
+The local copy is applied by the indexer's own processors, so the copy that later arrives from
+Jetstream finds the same row (same URI and CID) and changes nothing: counts, viewer state,
+notifications and events happen once, whichever copy lands first.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.errors import ApiError
+from tenants.feed.appview import AppView
+from tenants.feed.db import acquire
+from tenants.feed.indexer.apply import apply_ops, publish
+from tenants.feed.indexer.events import COMMIT, Op
+from tenants.feed.indexer.processors.base import Effects
+from tenants.feed.indexer.records import COLLECTIONS, FOLLOW, Malformed, parse_record
+from tenants.feed.sessions import PdsSessions
+
+FIRST_MEMBER_FOLLOW = """
+SELECT NOT EXISTS (SELECT 1 FROM follows f JOIN members m ON m.did = f.author_did WHERE f.subject_did = $1)
+"""
+
+
+def now_iso() -> str:
+    """An atproto datetime for ``createdAt``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def split_uri(uri: str) -> tuple[str, str, str]:
+    """(did, collection, rkey) of an AT URI, or 400."""
+    parts = uri.removeprefix("at://").split("/") if uri.startswith("at://did:") else []
+    if len(parts) != 3 or not all(parts) or len(uri) > 8192:
+        raise ApiError(400, "invalid_uri", f"Not an AT URI of a record: {uri[:200]}")
+    return parts[0], parts[1], parts[2]
+
+
+class Writes:
+    """Create and delete a member's records (PDS first, then the local index)."""
+
+    def __init__(self, av: AppView, sessions: PdsSessions) -> None:
+        self.av = av
+        self.sessions = sessions
+
+    def check(self, collection: str, record: Any) -> Any:
+        """The record normalised by its lexicon, or 400 naming what is wrong."""
+        if collection not in COLLECTIONS:
+            raise ApiError(400, "unsupported_collection", f"Records of {collection!r} are not accepted here.")
+        if isinstance(record, dict) and "$type" not in record:
+            record = {"$type": collection, **record}
+        try:
+            return parse_record(collection, record)
+        except Malformed as exc:
+            raise ApiError(400, "invalid_record", f"The record does not match {collection}: {exc}") from None
+
+    async def create(
+        self, did: str, collection: str, record: dict[str, Any], rkey: str | None = None
+    ) -> dict[str, str]:
+        """Write ``record`` to the member's repository and index it; returns ``{uri, cid}``."""
+        record = {"$type": collection, **record}
+        parsed = self.check(collection, record)
+        body: dict[str, Any] = {"repo": did, "collection": collection, "record": record}
+        if rkey is not None:
+            body["rkey"] = rkey
+        result = await self.sessions.call(did, "com.atproto.repo.createRecord", body)
+        uri, cid = result.get("uri"), result.get("cid")
+        if not isinstance(uri, str) or not isinstance(cid, str):
+            raise ApiError(502, "pds_error", "The PDS answered createRecord without a uri and cid.")
+        _, _, written_rkey = split_uri(uri)
+        op = Op(int(time.time() * 1_000_000), did, COMMIT, collection, written_rkey, "create", cid, parsed)
+        await self._apply(op)
+        return {"uri": uri, "cid": cid}
+
+    async def delete(self, did: str, collection: str, rkey: str) -> None:
+        """Delete a record from the member's repository and from the index."""
+        if collection not in COLLECTIONS:
+            raise ApiError(400, "unsupported_collection", f"Records of {collection!r} are not accepted here.")
+        body = {"repo": did, "collection": collection, "rkey": rkey}
+        await self.sessions.call(did, "com.atproto.repo.deleteRecord", body)
+        await self._apply(Op(int(time.time() * 1_000_000), did, COMMIT, collection, rkey, "delete"))
+
+    async def _apply(self, op: Op) -> None:
+        fx = Effects(live=True)
+        async with acquire(self.av.ctx) as conn, conn.transaction():
+            if op.collection == FOLLOW and op.action == "create" and op.record is not None:
+                # The first member to follow an account makes it tracked: queue its backfill.
+                op.newly_tracked = bool(await conn.fetchval(FIRST_MEMBER_FOLLOW, getattr(op.record, "did", "")))
+            await apply_ops(conn, [op], fx, self.av.community)
+            await publish(conn, self.av.ctx.bus.channel, fx)
+        pusher = self.av.services.get("push")
+        if pusher is not None and fx.notices:
+            pusher.notify(fx.notices)

@@ -1,0 +1,1 @@
+"""The feed's XRPC subset (``/feed/xrpc/<nsid>``): one module per method, answers shaped by the lexicons."""

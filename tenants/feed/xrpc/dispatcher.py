@@ -1,0 +1,68 @@
+"""``/xrpc/{nsid}``: finds the method, checks the HTTP verb, renders errors in the XRPC shape.
+
+The gateway renders ``ApiError`` in the onebox shape, so errors are caught here and answered as
+``{"error": "InvalidRequest", "message": ...}`` with the status a PDS or AppView would use.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shared.errors import ApiError
+from shared.http.responses import json_response
+from tenants.feed.appview import AppView
+from tenants.feed.sessions import PdsSessions
+from tenants.feed.writes import Writes
+from tenants.feed.xrpc.base import Call, XrpcError
+from tenants.feed.xrpc.registry import METHODS
+
+log = logging.getLogger("onebox.feed.xrpc")
+
+
+def from_api_error(exc: ApiError) -> XrpcError:
+    """The XRPC form of an ApiError raised by shared code (auth, bodies, cursors, PDS calls)."""
+    if exc.status == 401:
+        if "expired" in exc.message:
+            return XrpcError(400, "ExpiredToken", exc.message)
+        name = "AuthenticationRequired" if exc.message == "Authentication required." else "InvalidToken"
+        return XrpcError(401, name, exc.message)
+    names = {403: "Forbidden", 404: "NotFound", 429: "RateLimitExceeded", 502: "UpstreamFailure",
+             503: "NotEnoughResources"}  # fmt: skip
+    status = exc.status if exc.status in (403, 429, 502, 503) else 400
+    return XrpcError(status, names.get(exc.status, "InvalidRequest"), exc.message)
+
+
+def render(error: XrpcError, headers: dict[str, str] | None = None) -> Response:
+    """The XRPC error response."""
+    return json_response({"error": error.error, "message": error.message}, status=error.status, headers=headers)
+
+
+def routes(av: AppView, sessions: PdsSessions, writes: Writes) -> list[Route]:
+    """The one XRPC route."""
+
+    async def dispatch(request: Request) -> Response:
+        """Call an XRPC method by NSID (queries with GET, procedures with POST)."""
+        nsid = request.path_params["nsid"]
+        method = METHODS.get(nsid)
+        if method is None:
+            return render(XrpcError(501, "MethodNotImplemented", f"Method not implemented: {nsid[:200]}"))
+        expected = "GET" if method.kind == "query" else "POST"
+        if request.method not in (expected, "HEAD" if expected == "GET" else expected):
+            return render(
+                XrpcError(400, "InvalidRequest", f"Incorrect HTTP method ({request.method}) expected {expected}")
+            )
+        try:
+            return await method.handle(Call(av, sessions, writes, request))
+        except XrpcError as exc:
+            return render(exc)
+        except ApiError as exc:
+            return render(from_api_error(exc), headers=exc.headers)
+        except Exception:
+            log.exception("XRPC %s failed", nsid)
+            return render(XrpcError(500, "InternalServerError", "Internal Server Error"))
+
+    return [Route("/xrpc/{nsid}", dispatch, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])]

@@ -1,0 +1,26 @@
+"""``app.bsky.feed.getPostThread``: threadViewPost with ancestors (``parent``) and ``replies``."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from shared.http.responses import raw_json_response
+from tenants.feed import params
+from tenants.feed.db import acquire
+from tenants.feed.views.posts import thread
+from tenants.feed.xrpc.base import Call, Method, invalid
+
+
+async def handle(call: Call) -> Response:
+    viewer = await call.maybe_viewer()
+    uri = params.post_uri(params.required(call.params, "uri", 8192))
+    depth = params.integer(call.params, "depth", 6, 0, 1000)
+    height = params.integer(call.params, "parentHeight", 80, 0, 1000)
+    async with acquire(call.av.ctx) as conn:
+        doc = await thread(conn, uri, viewer, depth, height)
+    if doc is None:
+        raise invalid(f"Post not found: {uri}", "NotFound")
+    return raw_json_response(doc)
+
+
+METHOD = Method("query", handle)

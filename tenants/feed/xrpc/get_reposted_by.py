@@ -1,0 +1,24 @@
+"""``app.bsky.feed.getRepostedBy``: who reposted a post, newest first."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.responses import Response
+
+from shared.http.responses import raw_json_response
+from tenants.feed import params
+from tenants.feed.db import acquire
+from tenants.feed.views.posts import engagers
+from tenants.feed.xrpc.base import Call, Method
+
+
+async def handle(call: Call) -> Response:
+    viewer = await call.maybe_viewer()
+    uri = params.post_uri(params.required(call.params, "uri", 8192))
+    limit = call.limit()
+    async with acquire(call.av.ctx) as conn:
+        page = await engagers(conn, call.av.cursors, "reposts", uri, viewer, limit, call.params.get("cursor"))
+    return raw_json_response(page.body("repostedBy", b'"uri":' + orjson.dumps(uri) + b","))
+
+
+METHOD = Method("query", handle)

@@ -1,0 +1,20 @@
+"""``app.bsky.notification.getUnreadCount``: how many notifications the member has not seen."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from shared.http.responses import json_response
+from tenants.feed.db import acquire
+from tenants.feed.views.notifications import unread
+from tenants.feed.xrpc.base import Call, Method
+
+
+async def handle(call: Call) -> Response:
+    viewer = await call.viewer()
+    async with acquire(call.av.ctx) as conn:
+        count = await unread(conn, viewer)
+    return json_response({"count": count})
+
+
+METHOD = Method("query", handle)

@@ -1,0 +1,35 @@
+"""``com.atproto.server.refreshSession``: a new session pair for the refresh JWT in Authorization."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from shared.auth.tokens import bearer_token
+from shared.errors import ApiError
+from shared.http.responses import json_response
+from tenants.feed.appview import REFRESH_SCOPE
+from tenants.feed.db import acquire
+from tenants.feed.xrpc.base import Call, Method, XrpcError, invalid
+from tenants.feed.xrpc.session_tokens import session_pair
+
+
+async def handle(call: Call) -> Response:
+    token = bearer_token(call.request)
+    if token is None:
+        raise XrpcError(401, "AuthenticationRequired", "Authentication Required")
+    claims = call.av.ctx.tokens.verify(token)
+    refresh_token = claims.extra.get("rt")
+    if claims.extra.get("scope") != REFRESH_SCOPE or not isinstance(refresh_token, str):
+        raise invalid("Invalid token type", "InvalidToken")
+    try:
+        did, rotated = await call.av.xrpc_refresh.rotate(call.av.ctx.db, refresh_token)
+    except ApiError:
+        raise invalid("Token has been revoked", "ExpiredToken") from None
+    async with acquire(call.av.ctx) as conn:
+        handle_ = await conn.fetchval("SELECT handle FROM members WHERE did = $1", did)
+    if handle_ is None:
+        raise invalid("The account is no longer a member", "AccountNotFound")
+    return json_response(session_pair(call.av, did, handle_, rotated))
+
+
+METHOD = Method("procedure", handle)
