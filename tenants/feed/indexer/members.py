@@ -1,7 +1,8 @@
 """Membership changes (sign-ups by the API) reach the indexer by polling the ``members`` table.
 
 A new member gets a profile row marked ``is_member``, their stored posts become local, and a
-member backfill job fetches their history and follows; then the tracker is reloaded.
+member backfill job fetches their history and follows. The tracker is updated in place, never
+reloaded: the reader runs ahead of the database, and a reload would forget what it has read.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ ON CONFLICT (did) DO UPDATE SET reason = 'member', collections = EXCLUDED.collec
 
 
 async def sync_members(conn: asyncpg.Connection, tracker: Tracker) -> bool:
-    """Apply membership changes; True when there were any (the tracker is then reloaded)."""
+    """Apply membership changes to the database and the tracker; True when there were any."""
     rows = await conn.fetch(CHANGED)
     if not rows:
         return False
@@ -46,5 +47,10 @@ async def sync_members(conn: asyncpg.Connection, tracker: Tracker) -> bool:
             changed,
             joined,
         )
-    await tracker.load(conn)
+    for did in joined:
+        tracker.join(did)
+    for did in set(changed) - set(joined):
+        if did in tracker.members:
+            rows = await conn.fetch("SELECT subject_did FROM follows WHERE author_did = $1", did)
+            tracker.leave(did, [row["subject_did"] for row in rows])
     return True

@@ -47,6 +47,17 @@ class Tracker:
         else:
             self.followed[did] = count
 
+    def join(self, did: str) -> None:
+        """``did`` became a member."""
+        self.members.add(did)
+        self.note(did)
+
+    def leave(self, did: str, followees: list[str]) -> None:
+        """``did`` stopped being a member; it no longer keeps ``followees`` tracked."""
+        self.members.discard(did)
+        for followee in followees:
+            self.set_followers(followee, self.followed.get(followee, 0) - 1)
+
     async def load(self, conn: asyncpg.Connection) -> None:
         """Rebuild everything from the database (start, membership change)."""
         self.members = {row["did"] for row in await conn.fetch("SELECT did FROM members")}

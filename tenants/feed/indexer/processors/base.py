@@ -15,6 +15,16 @@ import orjson
 from tenants.feed.indexer.records import BLOCK, FOLLOW, LIKE, POST, PROFILE, REPOST
 
 
+def last_per_pair(a: list[str], b: list[str], uris: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Columns with one entry per (a, b) pair, the last one winning.
+
+    An ``INSERT ... ON CONFLICT DO UPDATE`` may not touch a row twice, and one batch can hold two
+    records for one pair (a member liking a post twice, say).
+    """
+    latest = {(x, y): uri for x, y, uri in zip(a, b, uris, strict=True)}
+    return [x for x, _ in latest], [y for _, y in latest], list(latest.values())
+
+
 def rows_json(rows: list[dict[str, Any]]) -> str:
     """Rows as the JSON text ``jsonb_to_recordset`` reads (datetimes as RFC 3339)."""
     return orjson.dumps(rows).decode()

@@ -12,7 +12,13 @@ from typing import Any
 import asyncpg
 
 from tenants.feed.indexer.events import Op
-from tenants.feed.indexer.processors.base import Effects, forget_notifications, notify_members, rows_json
+from tenants.feed.indexer.processors.base import (
+    Effects,
+    forget_notifications,
+    last_per_pair,
+    notify_members,
+    rows_json,
+)
 from tenants.feed.indexer.records import Graph
 
 
@@ -61,9 +67,12 @@ async def _viewer(conn: asyncpg.Connection, kind: Kind, rows: list[Any], clear: 
     authors = [r["author_did"] for r in rows]
     subjects = [r["subject_did"] for r in rows]
     uris = [r["uri"] for r in rows]
-    sql = _viewer_clear_sql if clear else _viewer_set_sql
-    await conn.execute(sql(kind.own_column), authors, subjects, uris)
-    await conn.execute(sql(kind.aimed_column), subjects, authors, uris)
+    if clear:
+        await conn.execute(_viewer_clear_sql(kind.own_column), authors, subjects, uris)
+        await conn.execute(_viewer_clear_sql(kind.aimed_column), subjects, authors, uris)
+    else:
+        await conn.execute(_viewer_set_sql(kind.own_column), *last_per_pair(authors, subjects, uris))
+        await conn.execute(_viewer_set_sql(kind.aimed_column), *last_per_pair(subjects, authors, uris))
     if clear:
         await conn.execute(VIEWER_PRUNE, authors, subjects)
 

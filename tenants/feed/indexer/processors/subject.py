@@ -12,7 +12,13 @@ from typing import Any
 import asyncpg
 
 from tenants.feed.indexer.events import Op
-from tenants.feed.indexer.processors.base import Effects, forget_notifications, notify_members, rows_json
+from tenants.feed.indexer.processors.base import (
+    Effects,
+    forget_notifications,
+    last_per_pair,
+    notify_members,
+    rows_json,
+)
 from tenants.feed.indexer.records import Subject, did_of
 
 
@@ -93,7 +99,7 @@ async def insert(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
     inserted = await conn.fetch(_insert_sql(kind), rows_json(rows))
     if not inserted:
         return
-    await conn.execute(_viewer_set_sql(kind), *_columns(inserted))
+    await conn.execute(_viewer_set_sql(kind), *last_per_pair(*_columns(inserted)))
     if kind.feed_item:
         await conn.execute(REPOST_ITEMS, *reversed(_columns(inserted)), [r["created_at"] for r in inserted])
     fx.posts.update(r["subject_uri"] for r in inserted)

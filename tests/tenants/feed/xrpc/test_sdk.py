@@ -1,0 +1,145 @@
+"""The real ``atproto`` SDK pointed at ``/feed/xrpc``: sign-in, reads and writes parse as lexicon models."""
+
+from __future__ import annotations
+
+import asyncpg
+from atproto import AsyncClient, models
+
+from tests.fakes.firehose import LIKE, POST, REPOST, Firehose, uri
+from tests.tenants.feed.api.fixtures import FeedServer, index, name_accounts
+
+ALICE, BOB, CAROL = "did:plc:alice", "did:plc:bob", "did:plc:carol"
+
+
+async def seed(db: asyncpg.Connection, hose: Firehose) -> dict[str, str]:
+    """Bob posts (one with an image, one reply thread); Carol reposts and likes; Alice follows Bob."""
+    first = hose.post(BOB, "first #cannabis post")
+    first_uri = uri(BOB, POST, first["commit"]["rkey"])
+    image = hose.commit(BOB, POST, hose.rkey(), {
+        "text": "a picture", "createdAt": hose.created(),
+        "embed": {"$type": "app.bsky.embed.images", "images": [{"alt": "leaf", "image": {
+            "$type": "blob", "ref": {"$link": "bafkreiimage"}, "mimeType": "image/jpeg", "size": 100}}]},
+    })  # fmt: skip
+    reply = hose.post(CAROL, "nice", reply_to=(first_uri, first_uri))
+    reply_uri = uri(CAROL, POST, reply["commit"]["rkey"])
+    events = [
+        hose.profile(BOB, "Bob B."),
+        first,
+        image,
+        reply,
+        hose.post(BOB, "thanks", reply_to=(reply_uri, first_uri)),
+        hose.like(CAROL, first_uri),
+        hose.like(CAROL, first_uri, collection=REPOST),
+        hose.follow(ALICE, BOB),
+        hose.follow(CAROL, ALICE),
+        hose.like(CAROL, uri(ALICE, POST, "3kalicepost1")),
+    ]
+    await index(db, [hose.post(ALICE, "alice here", rkey="3kalicepost1"), *events])
+    await name_accounts(db, {BOB: "bob.test", CAROL: "carol.test"})
+    return {"first": first_uri, "reply": reply_uri}
+
+
+async def test_sdk_reads_timeline_profile_thread_and_notifications(
+    feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    feed_server.pds.account(ALICE, "alice.test", "app-pass")
+    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
+    profile = await client.login("alice.test", "app-pass")
+    assert profile is not None and profile.did == ALICE and profile.handle == "alice.test"
+    assert client.me is not None
+    uris = await seed(feed_db, hose)
+
+    timeline = await client.get_timeline(limit=10)
+    texts = [item.post.record.text for item in timeline.feed]
+    assert "first #cannabis post" in texts and "alice here" in texts
+    reposted = [item for item in timeline.feed if item.reason is not None]
+    assert reposted == []  # Carol is not followed; her repost is not in Alice's timeline
+    threaded = [item for item in timeline.feed if item.reply is not None]
+    assert threaded and threaded[0].reply.root.uri == uris["first"]
+    images = [item.post.embed for item in timeline.feed if item.post.embed is not None]
+    assert isinstance(images[0], models.AppBskyEmbedImages.View) and images[0].images[0].alt == "leaf"
+
+    bob = await client.get_profile("bob.test")
+    assert isinstance(bob, models.AppBskyActorDefs.ProfileViewDetailed)
+    assert bob.display_name == "Bob B." and bob.viewer.following is not None and bob.posts_count == 3
+
+    thread = await client.get_post_thread(uris["first"])
+    assert isinstance(thread.thread, models.AppBskyFeedDefs.ThreadViewPost)
+    assert thread.thread.post.like_count == 1 and thread.thread.post.repost_count == 1
+    (reply,) = thread.thread.replies
+    assert reply.post.uri == uris["reply"] and reply.replies[0].post.record.text == "thanks"
+    child = await client.get_post_thread(uris["reply"])
+    assert child.thread.parent.post.uri == uris["first"]
+
+    notes = await client.app.bsky.notification.list_notifications()
+    reasons = sorted(n.reason for n in notes.notifications)
+    assert reasons == ["follow", "like"]
+    assert all(isinstance(n.author, models.AppBskyActorDefs.ProfileView) for n in notes.notifications)
+    unread = await client.app.bsky.notification.get_unread_count()
+    assert unread.count == 2
+    await client.app.bsky.notification.update_seen({"seen_at": client.get_current_time_iso()})
+    assert (await client.app.bsky.notification.get_unread_count()).count == 0
+
+
+async def test_sdk_other_reads_and_session(
+    feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    feed_server.pds.account(ALICE, "alice.test", "app-pass")
+    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
+    await client.login("alice.test", "app-pass")
+    uris = await seed(feed_db, hose)
+
+    author = await client.get_author_feed("bob.test", filter="posts_no_replies")
+    assert [i.post.record.text for i in author.feed] == ["a picture", "first #cannabis post"]
+    media = await client.get_author_feed("bob.test", filter="posts_with_media")
+    assert len(media.feed) == 1
+    posts = await client.get_posts([uris["first"], uris["reply"]])
+    assert [p.uri for p in posts.posts] == [uris["first"], uris["reply"]]
+    likes = await client.get_likes(uris["first"])
+    assert [like.actor.did for like in likes.likes] == [CAROL]
+    reposts = await client.get_reposted_by(uris["first"])
+    assert [r.did for r in reposts.reposted_by] == [CAROL]
+    follows = await client.get_follows("alice.test")
+    assert [f.did for f in follows.follows] == [BOB] and follows.subject.did == ALICE
+    followers = await client.get_followers(ALICE)
+    assert [f.did for f in followers.followers] == [CAROL]
+    found = await client.app.bsky.feed.search_posts({"q": "cannabis"})
+    assert [p.uri for p in found.posts] == [uris["first"]]
+    actors = await client.app.bsky.actor.search_actors({"q": "bob"})
+    assert [a.did for a in actors.actors] == [BOB]
+    many = await client.app.bsky.actor.get_profiles({"actors": [BOB, "carol.test", "nobody.test"]})
+    assert [p.did for p in many.profiles] == [BOB, CAROL]
+    described = await client.com.atproto.server.describe_server()
+    assert described.did.startswith("did:web:")
+    session = await client.com.atproto.server.get_session()
+    assert session.did == ALICE and session.did_doc is None
+
+    refreshed = await client._refresh_and_set_session()
+    assert refreshed.did == ALICE and refreshed.did_doc is None
+    assert (await client.get_timeline()).feed
+
+
+async def test_sdk_writes_go_to_the_pds_and_show_at_once(
+    feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    feed_server.pds.account(ALICE, "alice.test", "app-pass")
+    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
+    await client.login("alice.test", "app-pass")
+    uris = await seed(feed_db, hose)
+    post = await client.send_post("written through the SDK")
+    assert feed_server.pds.writes[-1][0] == "com.atproto.repo.createRecord"
+    like = await client.like(uris["first"], "bafyany")
+    (view,) = (await client.get_posts([uris["first"]])).posts
+    assert view.like_count == 2 and view.viewer.like == like.uri
+    timeline = await client.get_timeline()
+    assert timeline.feed[0].post.uri == post.uri
+    assert await client.delete_like(like.uri)
+    (view,) = (await client.get_posts([uris["first"]])).posts
+    assert view.like_count == 1 and view.viewer.like is None
+    assert await client.delete_post(post.uri)
+    assert (await client.get_posts([post.uri])).posts == []
+    assert {nsid for nsid, _, _ in feed_server.pds.writes} == {
+        "com.atproto.repo.createRecord",
+        "com.atproto.repo.deleteRecord",
+    }
+    assert LIKE in {body["collection"] for _, _, body in feed_server.pds.writes}
