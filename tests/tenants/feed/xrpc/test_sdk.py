@@ -23,7 +23,6 @@ async def seed(db: asyncpg.Connection, hose: Firehose) -> dict[str, str]:
     reply = hose.post(CAROL, "nice", reply_to=(first_uri, first_uri))
     reply_uri = uri(CAROL, POST, reply["commit"]["rkey"])
     events = [
-        hose.profile(BOB, "Bob B."),
         first,
         image,
         reply,
@@ -35,6 +34,7 @@ async def seed(db: asyncpg.Connection, hose: Firehose) -> dict[str, str]:
         hose.like(CAROL, uri(ALICE, POST, "3kalicepost1")),
     ]
     await index(db, [hose.post(ALICE, "alice here", rkey="3kalicepost1"), *events])
+    await index(db, [hose.profile(BOB, "Bob B.")])  # a stored account's profile record updates its row
     await name_accounts(db, {BOB: "bob.test", CAROL: "carol.test"})
     return {"first": first_uri, "reply": reply_uri}
 
