@@ -284,11 +284,15 @@ class MastodonOAuth:
             await self._call(target, "POST", "/oauth/revoke", "the token revocation", data=revoke)
         if status != 200 or account is None or not account.get("id") or not account.get("username"):
             raise _error(502, "not_mastodon", "The instance did not say which account signed in.")
-        acct = str(account.get("acct") or account["username"])
+        acct = str(account.get("acct") or account["username"])[:300]
+        avatar = account.get("avatar")
+        # Only web images: whatever else an instance sends is not ours to hand to browsers.
+        if not isinstance(avatar, str) or len(avatar) > 2000 or not avatar.startswith(("https://", "http://")):
+            avatar = None
         return MastodonAccount(
             instance=row.instance,
-            id=str(account["id"]),
+            id=str(account["id"])[:100],
             acct=acct if "@" in acct else f"{acct}@{row.instance}",
             display_name=str(account.get("display_name") or account["username"])[:200],
-            avatar=account.get("avatar") if isinstance(account.get("avatar"), str) else None,
+            avatar=avatar,
         )

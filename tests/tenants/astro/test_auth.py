@@ -155,3 +155,15 @@ async def test_refresh_and_logout_bad_bodies(astro: httpx.AsyncClient) -> None:
         assert wrong.status_code == 422 and error_code(wrong) == "validation_error"
     unknown = await astro.post("/astro/api/auth/refresh", json={"refresh_token": "never-issued"})
     assert unknown.status_code == 401 and error_code(unknown) == "invalid_refresh_token"
+
+
+async def test_instance_data_is_bounded_and_avatars_must_be_web_images(
+    astro: httpx.AsyncClient, fake_mastodon: tuple[FakeMastodon, Any]
+) -> None:
+    fake, _ = fake_mastodon
+    fake.account = {**fake.account, "id": "777", "avatar": "javascript:alert(1)", "display_name": "x" * 5000}
+    done = await follow_sign_in(astro, fake)
+    token = parse_qs(urlsplit(done.headers["location"]).fragment)["access_token"][0]
+    me = (await astro.get("/astro/api/profile", headers={"Authorization": f"Bearer {token}"})).json()
+    assert me["mastodon"]["avatar"] is None
+    assert len(me["mastodon"]["display_name"]) == 200
