@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,7 +32,7 @@ async def fake_mastodon() -> AsyncIterator[tuple[FakeMastodon, str]]:
 @pytest.fixture(scope="session")
 def astro_app(
     settings: Settings, make_settings: Callable[..., Settings], fake_mastodon: tuple[FakeMastodon, str]
-) -> Iterator[Starlette]:
+) -> Starlette:
     """A gateway with astro only, whose allow-list maps test names to the fake's personalities.
 
     Every other instance name goes through the public-address guard, as in production.
@@ -44,9 +44,10 @@ def astro_app(
         "html.test": f"{url}/html",
         "down.test": f"http://127.0.0.1:{free_port()}",
     }
+    # Set only while the app reads its settings, so no other app of the session sees the list.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ONEBOX_ASTRO_MASTODON_INSTANCES", json.dumps(instances))
-        yield create_app(make_settings(tenants=["astro"]))
+        return create_app(make_settings(tenants=["astro"]))
 
 
 @pytest.fixture(scope="session")
