@@ -7,7 +7,7 @@ import httpx
 
 async def test_metrics_count_requests_per_tenant_and_route(client: httpx.AsyncClient) -> None:
     await client.get("/wishlist/openapi.json")
-    await client.get("/wishlist/api/does-not-exist")
+    await client.get("/wishlist/no-such-page.txt")
     text = (await client.get("/metrics")).text
     assert 'onebox_http_requests_total{method="GET",route="/openapi.json",status="200",tenant="wishlist"}' in text
     assert 'route="unmatched",status="404",tenant="wishlist"' in text
