@@ -60,7 +60,13 @@ class FakePds:
                 "@context": ["https://www.w3.org/ns/did/v1"],
                 "id": did,
                 "alsoKnownAs": [f"at://{self.handles.get(did, did.split(':')[-1] + '.test')}"],
-                "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": self.url}],
+                "service": [
+                    {
+                        "id": "#atproto_pds",
+                        "type": "AtprotoPersonalDataServer",
+                        "serviceEndpoint": self.endpoints.get(did, self.url),
+                    }
+                ],
             }
         )
 

@@ -1,0 +1,163 @@
+"""Writes through the community API: PDS first, local index at once, the Jetstream echo merges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests.fakes.firehose import LIKE, POST, Firehose, uri
+from tests.fakes.jetstream import FakeJetstream
+from tests.support.waiting import wait_for
+from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, index, name_accounts
+from tests.tenants.feed.conftest import IndexerFactory, members_synced, settled, start_at
+
+BOB = "did:plc:bob"
+
+
+def echo(did: str, collection: str, rkey: str, cid: str, record: dict[str, Any], time_us: int) -> dict[str, Any]:
+    """The Jetstream event of a record the PDS stored."""
+    commit = {"rev": "3kecho", "operation": "create", "collection": collection, "rkey": rkey, "record": record,
+              "cid": cid}  # fmt: skip
+    return {"did": did, "time_us": time_us, "kind": "commit", "commit": commit}
+
+
+async def post_state(http: httpx.AsyncClient, auth: dict[str, str], post: str) -> dict[str, Any]:
+    response = await http.get(f"/api/post/{post}", headers=auth)
+    assert response.status_code == 200, response.text
+    return dict(response.json()["post"])
+
+
+async def test_like_reaches_pds_counts_at_once_and_echo_changes_nothing(
+    feed_server: FeedServer,
+    http: httpx.AsyncClient,
+    member: MemberFactory,
+    feed_db: asyncpg.Connection,
+    hose: Firehose,
+    jetstream: FakeJetstream,
+    indexer: IndexerFactory,
+) -> None:
+    alice = await member("alice")
+    bobs = hose.post(BOB, "like me")
+    post = uri(BOB, POST, bobs["commit"]["rkey"])
+    await index(feed_db, [bobs])
+    liked = await http.post("/api/like", json={"uri": post}, headers=alice.auth)
+    assert liked.status_code == 200, liked.text
+    nsid, did, body = feed_server.pds.writes[-1]
+    assert (nsid, did, body["collection"]) == ("com.atproto.repo.createRecord", alice.did, LIKE)
+    assert body["record"]["subject"]["uri"] == post
+    assert liked.json()["post"]["likeCount"] == 1 and liked.json()["post"]["viewer"]["like"] == liked.json()["uri"]
+    state = await post_state(http, alice.auth, post)
+    assert state["likeCount"] == 1 and state["viewer"]["like"] == liked.json()["uri"]
+    again = await http.post("/api/like", json={"uri": post}, headers=alice.auth)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_done"
+
+    # The same record arrives from Jetstream through the real indexer: nothing changes.
+    rkey = liked.json()["uri"].rsplit("/", 1)[-1]
+    cid, record = feed_server.pds.repos[alice.did][LIKE][rkey]
+    await start_at(feed_db, hose.time_us)
+    event = echo(alice.did, LIKE, rkey, cid, record, hose.time_us + 1000)
+    async with indexer():
+        await wait_for(lambda: members_synced(feed_db), timeout=10)
+        jetstream.publish([event])
+        await wait_for(lambda: settled(feed_db, event["time_us"]), timeout=10)
+    assert await feed_db.fetchval("SELECT count(*) FROM likes") == 1
+    assert await feed_db.fetchval("SELECT like_count FROM posts WHERE uri = $1", post) == 1
+    assert await feed_db.fetchval("SELECT count(*) FROM viewer_post_state WHERE viewer_did = $1", alice.did) == 1
+    assert (await post_state(http, alice.auth, post))["viewer"]["like"] == liked.json()["uri"]
+
+    unliked = await http.post("/api/unlike", json={"uri": post}, headers=alice.auth)
+    assert unliked.status_code == 200 and unliked.json()["post"]["likeCount"] == 0
+    assert "like" not in unliked.json()["post"]["viewer"]
+    assert feed_server.pds.writes[-1][0] == "com.atproto.repo.deleteRecord"
+
+
+async def test_post_reply_repost_follow_and_delete(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    alice = await member("alice")
+    older = hose.post(BOB, "bob's older post")
+    await index(feed_db, [older])
+    await name_accounts(feed_db, {BOB: "bob.test"})
+    created = await http.post("/api/post", json={"text": "hello #cannabis"}, headers=alice.auth)
+    assert created.status_code == 201, created.text
+    mine = created.json()["uri"]
+    assert created.json()["post"]["author"]["did"] == alice.did
+    local = (await http.get("/api/feed/local")).json()["feed"]
+    assert [item["post"]["uri"] for item in local] == [mine]
+    assert [i["post"]["uri"] for i in (await http.get("/api/feed/global")).json()["feed"]] == [mine]
+
+    reply = await http.post("/api/reply", json={"text": "and more", "parentUri": mine}, headers=alice.auth)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["post"]["record"]["reply"]["root"]["uri"] == mine
+    thread = (await http.get(f"/api/post/{mine}/thread")).json()["thread"]
+    assert [r["post"]["uri"] for r in thread["replies"]] == [reply.json()["uri"]]
+    replies = (await http.get(f"/api/post/{mine}/replies")).json()["replies"]
+    assert [r["post"]["uri"] for r in replies] == [reply.json()["uri"]]
+
+    bob_post = uri(BOB, POST, older["commit"]["rkey"])
+    reposted = await http.post("/api/repost", json={"uri": bob_post}, headers=alice.auth)
+    assert reposted.status_code == 200 and reposted.json()["post"]["repostCount"] == 1
+    followed = await http.post("/api/follow", json={"did": BOB}, headers=alice.auth)
+    assert followed.status_code == 200 and followed.json()["profile"]["viewer"]["following"] == followed.json()["uri"]
+    timeline = (await http.get("/api/feed/following", headers=alice.auth)).json()["feed"]
+    kinds = [(item["post"]["uri"], "reason" in item) for item in timeline]
+    assert (bob_post, False) in kinds and (bob_post, True) in kinds and (mine, False) in kinds
+
+    unfollowed = await http.post("/api/unfollow", json={"did": BOB}, headers=alice.auth)
+    assert unfollowed.status_code == 200 and "following" not in unfollowed.json()["profile"]["viewer"]
+    timeline = (await http.get("/api/feed/following", headers=alice.auth)).json()["feed"]
+    assert (bob_post, False) not in [(i["post"]["uri"], "reason" in i) for i in timeline]
+    unreposted = await http.post("/api/unrepost", json={"uri": bob_post}, headers=alice.auth)
+    assert unreposted.json()["post"]["repostCount"] == 0
+
+    deleted = await http.delete(f"/api/post/{mine}", headers=alice.auth)
+    assert deleted.status_code == 204
+    assert (await http.get(f"/api/post/{mine}")).status_code == 404
+    forbidden = await http.delete(f"/api/post/{bob_post}", headers=alice.auth)
+    assert forbidden.status_code == 403 and forbidden.json()["error"]["code"] == "forbidden"
+
+
+async def test_expired_pds_session_is_refreshed(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection
+) -> None:
+    alice = await member("alice")
+    feed_server.pds.expire_sessions(alice.did)
+    created = await http.post("/api/post", json={"text": "after expiry"}, headers=alice.auth)
+    assert created.status_code == 201, created.text
+    sealed = await feed_db.fetchval("SELECT access_jwt FROM pds_sessions WHERE did = $1", alice.did)
+    assert b"eyJ" not in sealed  # tokens are stored sealed, never in clear
+    feed_server.pds.refresh.clear()
+    feed_server.pds.expire_sessions(alice.did)
+    failed = await http.post("/api/post", json={"text": "no session"}, headers=alice.auth)
+    assert failed.status_code == 401 and failed.json()["error"]["code"] == "pds_session_expired"
+
+
+async def test_login_refresh_logout_and_failures(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection
+) -> None:
+    alice = await member("alice")
+    assert await feed_db.fetchval("SELECT count(*) FROM members WHERE did = $1", alice.did) == 1
+    refreshed = await http.post("/api/auth/refresh", json={"refresh_token": alice.refresh})
+    assert refreshed.status_code == 200 and refreshed.json()["user"]["did"] == alice.did
+    replay = await http.post("/api/auth/refresh", json={"refresh_token": alice.refresh})
+    assert replay.status_code == 401 and replay.json()["error"]["code"] == "refresh_token_reused"
+    logout = await http.post("/api/auth/logout", json={"refresh_token": refreshed.json()["refresh_token"]})
+    assert logout.status_code == 204
+
+    wrong = await http.post("/api/auth/login", json={"identifier": "alice.test", "password": "nope"})
+    assert wrong.status_code == 401 and wrong.json()["error"] == {
+        "code": "invalid_credentials",
+        "message": "Invalid identifier or password",
+    }
+    unknown = await http.post("/api/auth/login", json={"identifier": "ghost.test", "password": "x"})
+    assert unknown.status_code == 401 and unknown.json()["error"]["code"] == "invalid_credentials"
+    feed_server.pds.account("did:plc:offline", "offline.test", "pw")
+    feed_server.pds.endpoints["did:plc:offline"] = "http://127.0.0.1:9"
+    down = await http.post("/api/auth/login", json={"identifier": "offline.test", "password": "pw"})
+    assert down.status_code == 502 and down.json()["error"]["code"] == "pds_unreachable"
+    malformed = await http.post("/api/auth/login", content=b"{")
+    assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "malformed_json"
+    missing = await http.post("/api/auth/login", json={"identifier": "alice.test"})
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "validation_error"
