@@ -110,7 +110,8 @@ class Session:
             if peer.answers_pings and time.monotonic() - peer.last_heard > 2.5 * period:
                 await self.close(CLOSE_TIMEOUT, "no heartbeat")
                 return
-            peer.offer(frame("ping", {"t": int(time.time() * 1000)}))
+            if peer.did is not None:  # a socket that has not signed in gets nothing, pings included
+                peer.offer(frame("ping", {"t": int(time.time() * 1000)}))
 
     async def run(self) -> None:
         """Read until the client leaves or is closed."""

@@ -1,0 +1,131 @@
+"""``/feed/ws`` and the ``/feed`` Socket.IO namespace: who gets which frames, and when sockets close."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import pytest
+import socketio
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.fakes.firehose import POST, Firehose, uri
+from tests.support.waiting import wait_for
+from tests.tenants.feed.api.fixtures import FeedServer, Member, MemberFactory, foreign_token, index
+
+BOB = "did:plc:bob"
+
+
+async def next_frame(ws: ClientConnection, kind: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The next frame of ``kind`` (pings and other frames in between are skipped)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = orjson.loads(await ws.recv())
+            if frame["type"] == kind:
+                return dict(frame)
+
+
+async def signed_in(server: FeedServer, who: Member) -> ClientConnection:
+    ws = await connect(f"{server.url.replace('http', 'ws')}/feed/ws")
+    await ws.send(orjson.dumps({"type": "auth", "token": who.token}).decode())
+    assert (await next_frame(ws, "auth_ok"))["did"] == who.did
+    return ws
+
+
+async def bob_post(db: asyncpg.Connection, hose: Firehose) -> str:
+    event = hose.post(BOB, "watch me")
+    await index(db, [event])
+    return uri(BOB, POST, event["commit"]["rkey"])
+
+
+async def test_two_members_get_post_updated_and_an_anonymous_socket_gets_nothing(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    alice, carol = await member("alice"), await member("carol")
+    post = await bob_post(feed_db, hose)
+    first, second = await signed_in(feed_server, alice), await signed_in(feed_server, carol)
+    anonymous = await connect(f"{feed_server.url.replace('http', 'ws')}/feed/ws")
+    liked = await http.post("/api/like", json={"uri": post}, headers=alice.auth)
+    assert liked.status_code == 200
+    for ws in (first, second):
+        frame = await next_frame(ws, "post_updated")
+        assert frame["uri"] == post and frame["likeCount"] == 1 and frame["post"]["likeCount"] == 1
+    with pytest.raises(ConnectionClosed) as closed:
+        await anonymous.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    await first.close()
+    await second.close()
+
+
+async def test_notifications_reach_only_their_recipient_and_replies_are_hydrated(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection
+) -> None:
+    alice, carol = await member("alice"), await member("carol")
+    created = await http.post("/api/post", json={"text": "alice's post"}, headers=alice.auth)
+    post = created.json()["uri"]
+    alice_ws, carol_ws = await signed_in(feed_server, alice), await signed_in(feed_server, carol)
+    reply = await http.post("/api/reply", json={"text": "hi alice", "parentUri": post}, headers=carol.auth)
+    assert reply.status_code == 201
+    note = await next_frame(alice_ws, "notification")
+    assert note["notification"]["reason"] == "reply" and note["notification"]["author"]["did"] == carol.did
+    added = await next_frame(carol_ws, "reply_added")
+    assert added["parentUri"] == post and added["reply"]["uri"] == reply.json()["uri"]
+    await carol_ws.send('{"type": "ping"}')
+    await next_frame(carol_ws, "pong")  # carol's socket got no notification frame before its pong
+    deleted = await http.delete(f"/api/post/{reply.json()['uri']}", headers=carol.auth)
+    assert deleted.status_code == 204
+    assert (await next_frame(alice_ws, "post_deleted"))["uri"] == reply.json()["uri"]
+    await alice_ws.close()
+    await carol_ws.close()
+
+
+async def test_bad_messages_get_error_frames_and_silent_peers_are_closed(
+    feed_server: FeedServer, member: MemberFactory, feed_db: asyncpg.Connection
+) -> None:
+    alice = await member("alice")
+    ws = await connect(f"{feed_server.url.replace('http', 'ws')}/feed/ws")
+    for bad, code in (("not json", "malformed"), ('{"type": 7}', "malformed"), ('{"type": "dance"}', "unknown_type")):
+        await ws.send(bad)
+        assert (await next_frame(ws, "error"))["error"] == code
+    await ws.send(orjson.dumps({"type": "auth", "token": foreign_token(alice.did)}).decode())
+    assert (await next_frame(ws, "error"))["error"] == "unauthorized"
+    await ws.send(orjson.dumps({"type": "auth", "token": alice.token}).decode())
+    assert (await next_frame(ws, "auth_ok"))["did"] == alice.did
+    await ws.send('{"type": "subscribe", "uris": "nope"}')
+    assert (await next_frame(ws, "error"))["error"] == "malformed"
+    # Answer one ping, then fall silent: the server decides the peer is dead.
+    await next_frame(ws, "ping")
+    await ws.send('{"type": "pong"}')
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+    hub = feed_server.app.state.contexts["feed"].state["feed_api"].hub
+    await wait_for(lambda: hub.stats()["connections"] == 0)
+
+
+async def test_socketio_namespace_gets_the_same_frames(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    alice = await member("alice")
+    post = await bob_post(feed_db, hose)
+    client = socketio.AsyncClient()
+    received: list[dict[str, Any]] = []
+    client.on("post_updated", received.append, namespace="/feed")
+    refused = socketio.AsyncClient()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await refused.connect(feed_server.url, namespaces=["/feed"], auth={"token": foreign_token(alice.did)},
+                              transports=["websocket"], wait_timeout=5)  # fmt: skip
+    await client.connect(
+        feed_server.url, namespaces=["/feed"], auth={"token": alice.token}, transports=["websocket"], wait_timeout=5
+    )
+    try:
+        assert (await http.post("/api/repost", json={"uri": post}, headers=alice.auth)).status_code == 200
+        await wait_for(lambda: received)
+        assert received[0]["uri"] == post and received[0]["repostCount"] == 1
+    finally:
+        await client.disconnect()
