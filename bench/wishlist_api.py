@@ -1,0 +1,328 @@
+"""Wishlist figures: gateway RSS idle and after 10,000 API requests; req/s and latency of the hot path.
+
+Run: ``.venv/bin/python bench/wishlist_api.py`` (``--help`` for options). It starts its own
+PostgreSQL (embedded, tuned by ``ops/postgres.conf``; or ``ONEBOX_DATABASE_URL``), provisions and
+migrates, then runs the real gateway (``onebox serve``: uvicorn, uvloop, httptools, one process)
+on a loopback port with the per-IP rate limit lifted (every request comes from 127.0.0.1).
+
+1. RSS/PSS of the gateway once it answers ``/health`` (idle).
+2. 10,000 mixed wishlist API requests from 20 concurrent clients (reads of the wishlist, the
+   list, items and tags; item creates, updates and deletes), then RSS/PSS again.
+3. ``GET /wishlist/api/wishlists/{id}`` (a wishlist of ``--items`` items, three tags each) with
+   50 connections: ``wrk`` when installed (``apt-get install -y wrk``), else an async Python
+   client, which on two cores competes with the server and so reads lower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway import bootstrap  # noqa: E402
+from shared.db.embedded import EmbeddedPostgres  # noqa: E402
+from shared.settings import Settings  # noqa: E402
+
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read
+            + summary.errors.write + summary.errors.timeout
+  io.write(string.format("REPORT %d %d %d %d %d %d\\n", summary.requests, summary.duration, bad,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def database(workdir: Path) -> Iterator[str]:
+    """Admin URL of ``ONEBOX_DATABASE_URL`` or of a fresh embedded server, stopped afterwards."""
+    external = os.environ.get("ONEBOX_DATABASE_URL")
+    if external:
+        yield external
+        return
+    server = EmbeddedPostgres(workdir / "pg", free_port(), conf=bootstrap.POSTGRES_CONF)
+    server.start()
+    try:
+        yield server.admin_url()
+    finally:
+        server.stop("immediate")
+
+
+def memory(pid: int) -> str:
+    """RSS and PSS of one process, in MB."""
+    info = psutil.Process(pid).memory_full_info()
+    return f"RSS {info.rss / 2**20:6.1f} MB  PSS {info.pss / 2**20:6.1f} MB"
+
+
+@contextmanager
+def gateway(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``onebox serve`` on ``port`` until the block ends."""
+    command = [sys.executable, "-c", "from gateway.cli import main; main()", "serve", "--port", str(port)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+async def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Poll ``/health`` until the gateway answers 200."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError("the gateway exited during start-up; see its log")
+            try:
+                if (await client.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("the gateway did not become healthy")
+
+
+async def seed(client: httpx.AsyncClient, items: int) -> tuple[dict[str, str], int, list[int]]:
+    """An account, three tags and a public wishlist of ``items`` items: (auth header, wishlist id, tag ids)."""
+    email = f"bench-{secrets.token_hex(4)}@example.com"
+    signup = await client.post(
+        "/wishlist/api/auth/register", json={"email": email, "password": "Bench-pass-1", "name": "Bench"}
+    )
+    signup.raise_for_status()
+    auth = {"Authorization": f"Bearer {signup.json()['access_token']}"}
+    tags = [
+        (await client.post("/wishlist/api/tags", json={"name": n, "color": "#336699"}, headers=auth)).json()["id"]
+        for n in ("books", "music", "outdoor")
+    ]
+    wishlist = await client.post(
+        "/wishlist/api/wishlists",
+        json={"title": "Birthday", "description": "Things I'd love", "visibility": "public"},
+        headers=auth,
+    )
+    wishlist_id = int(wishlist.json()["id"])
+    for n in range(items):
+        body = {
+            "wishlist_id": wishlist_id,
+            "name": f"Gift number {n}",
+            "url": f"https://shop.example/products/{n}",
+            "price": f"{10 + n}.99",
+            "currency": "EUR",
+            "notes": "Size M, any colour but beige",
+            "priority": 1 + n % 5,
+            "tag_ids": tags,
+        }
+        (await client.post("/wishlist/api/items", json=body, headers=auth)).raise_for_status()
+    return auth, wishlist_id, tags
+
+
+async def mixed_requests(
+    client: httpx.AsyncClient, auth: dict[str, str], wishlist_id: int, tags: list[int], total: int, workers: int
+) -> Counter[int]:
+    """``total`` requests in the proportions a user session makes them; status code counts."""
+    statuses: Counter[int] = Counter()
+    remaining = total
+    rng = random.Random(7)
+
+    async def one() -> int:
+        """One step of a session; returns how many requests it made."""
+        roll = rng.random()
+        if roll < 0.5:
+            statuses[(await client.get(f"/wishlist/api/wishlists/{wishlist_id}", headers=auth)).status_code] += 1
+        elif roll < 0.7:
+            statuses[(await client.get("/wishlist/api/wishlists?limit=20", headers=auth)).status_code] += 1
+        elif roll < 0.8:
+            statuses[(await client.get(f"/wishlist/api/wishlists/{wishlist_id}/items", headers=auth)).status_code] += 1
+        elif roll < 0.9:
+            statuses[(await client.get("/wishlist/api/tags", headers=auth)).status_code] += 1
+        else:
+            # A write cycle: create, update, delete.
+            body = {"wishlist_id": wishlist_id, "name": "Temp", "price": "5", "currency": "EUR", "tag_ids": tags[:1]}
+            created = await client.post("/wishlist/api/items", json=body, headers=auth)
+            statuses[created.status_code] += 1
+            item = f"/wishlist/api/items/{created.json()['id']}"
+            statuses[(await client.put(item, json={"priority": 2}, headers=auth)).status_code] += 1
+            statuses[(await client.delete(item, headers=auth)).status_code] += 1
+            return 3
+        return 1
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1  # claim the slot before awaiting, so workers don't overshoot
+            extra = await one() - 1
+            remaining -= extra
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return statuses
+
+
+def run_wrk(url: str, auth: dict[str, str], connections: int, seconds: int, threads: int) -> dict[str, float]:
+    """One wrk run against ``url``: requests/s, non-2xx count, p50/p95/p99 in ms."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_REPORT)
+    try:
+        header = f"Authorization: {auth['Authorization']}"
+        done = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-H", header, "-s", script.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        os.unlink(script.name)
+    match = re.search(r"REPORT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)", done.stdout)
+    if match is None:
+        raise RuntimeError(f"unexpected wrk output:\n{done.stdout}\n{done.stderr}")
+    requests, duration_us, bad, p50, p95, p99 = map(int, match.groups())
+    return {
+        "rps": requests / (duration_us / 1e6),
+        "requests": requests,
+        "bad": bad,
+        "p50": p50 / 1000,
+        "p95": p95 / 1000,
+        "p99": p99 / 1000,
+    }
+
+
+async def run_python_load(url: str, auth: dict[str, str], connections: int, seconds: int) -> dict[str, float]:
+    """The wrk figures measured by ``connections`` async clients in this process (fallback)."""
+    latencies: list[float] = []
+    bad = 0
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(limits=limits, headers=auth) as client:
+        began = time.perf_counter()
+        deadline = began + seconds
+
+        async def worker() -> None:
+            nonlocal bad
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await client.get(url)
+                latencies.append(time.perf_counter() - started)
+                bad += response.status_code != 200
+
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - began
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "rps": len(latencies) / elapsed,
+        "requests": len(latencies),
+        "bad": bad,
+        "p50": cuts[49] * 1000,
+        "p95": cuts[94] * 1000,
+        "p99": cuts[98] * 1000,
+    }
+
+
+async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: Path) -> None:
+    """Start the gateway, seed, measure, print."""
+    base = f"http://127.0.0.1:{port}"
+    with gateway(env, port, log) as process:
+        await wait_healthy(base, process)
+        print(f"gateway pid {process.pid}, tenants: {env.get('ONEBOX_TENANTS', 'all')}, log level {args.log_level}")
+        print(f"idle (after start-up and /health):      {memory(process.pid)}")
+        limits = httpx.Limits(max_connections=args.workers)
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+            auth, wishlist_id, tags = await seed(client, args.items)
+            doc = await client.get(f"/wishlist/api/wishlists/{wishlist_id}", headers=auth)
+            print(f"seeded: wishlist {wishlist_id} with {args.items} items x 3 tags ({len(doc.content)} bytes of JSON)")
+            began = time.perf_counter()
+            statuses = await mixed_requests(client, auth, wishlist_id, tags, args.requests, args.workers)
+            elapsed = time.perf_counter() - began
+        total = sum(statuses.values())
+        print(
+            f"after {total} mixed API requests:     {memory(process.pid)}"
+            f"   ({total / elapsed:.0f} req/s from {args.workers} clients; statuses {dict(sorted(statuses.items()))})"
+        )
+        url = f"{base}/wishlist/api/wishlists/{wishlist_id}"
+        tool = "wrk" if shutil.which("wrk") and not args.python_client else "python"
+        for round_ in range(args.rounds):
+            if tool == "wrk":
+                result = run_wrk(url, auth, args.connections, args.seconds, args.threads)
+            else:
+                result = await run_python_load(url, auth, args.connections, args.seconds)
+            print(
+                f"GET /wishlist/api/wishlists/{{id}} [{tool}, {args.connections} conns, {args.seconds}s, "
+                f"round {round_ + 1}]: {result['rps']:7.0f} req/s  p50 {result['p50']:.2f} ms  "
+                f"p95 {result['p95']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx/errors {result['bad']:.0f}"
+            )
+        print(f"after the load runs:                    {memory(process.pid)}")
+
+
+def main() -> None:
+    """Parse options, prepare a database, run the measurements."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", default=None, help="ONEBOX_TENANTS for the gateway (default: all registered)")
+    parser.add_argument("--items", type=int, default=10, help="items on the benchmarked wishlist")
+    parser.add_argument("--requests", type=int, default=10_000, help="mixed API requests before the second RSS")
+    parser.add_argument("--workers", type=int, default=20, help="concurrent clients for the mixed requests")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--seconds", type=int, default=15, help="length of one load run")
+    parser.add_argument("--rounds", type=int, default=2, help="load runs (the first also warms up)")
+    parser.add_argument("--log-level", default="info", help="gateway log level (info logs every request)")
+    parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk exists")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="onebox-bench-") as tmp, database(Path(tmp)) as admin_url:
+        secret = secrets.token_urlsafe(48)
+        env = {
+            **os.environ,
+            "ONEBOX_SECRET_KEY": secret,
+            "ONEBOX_DATABASE_URL": admin_url,
+            "ONEBOX_DATA_DIR": tmp,
+            # Every request comes from 127.0.0.1; the per-IP limit would turn the benchmark into 429s.
+            "ONEBOX_RATE_LIMIT_PER_MINUTE": "1000000000",
+            "ONEBOX_AUTH_RATE_LIMIT_PER_MINUTE": "1000000",
+            "ONEBOX_LOG_FORMAT": "json",
+            "ONEBOX_LOG_LEVEL": args.log_level,
+        }
+        if args.tenants:
+            env["ONEBOX_TENANTS"] = args.tenants
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            secret_key=secret,
+            database_url=admin_url,
+            data_dir=Path(tmp),
+            tenants=args.tenants.split(",") if args.tenants else None,
+        )
+        bootstrap.init_databases(settings, admin_url)
+        bootstrap.upgrade_databases(settings, admin_url)
+        log = Path(tmp) / "gateway.log"
+        try:
+            asyncio.run(bench(args, env, free_port(), log))
+        except Exception:
+            print("---- end of the gateway's log ----\n" + "\n".join(log.read_text().splitlines()[-30:]))
+            raise
+
+
+if __name__ == "__main__":
+    main()
