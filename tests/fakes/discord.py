@@ -10,6 +10,7 @@ calls answer 429 with ``retry_after`` in the body, and ``fail(route, times)`` an
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -54,6 +55,8 @@ class FakeDiscord:
         self._limits: dict[str, list[float]] = defaultdict(list)
         self._failures: dict[str, int] = defaultdict(int)
         self._nonces: dict[str, str] = {}
+        self._dm_hold: tuple[int, asyncio.Event] | None = None
+        self.held = 0
         self._ids = itertools.count(1_200_000_000_000_000_000)
         self.key = Ed25519PrivateKey.generate()
         self.public_key = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
@@ -75,6 +78,12 @@ class FakeDiscord:
     def fail(self, route: str, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``route`` with 502."""
         self._failures[route] += times
+
+    def hold_dms(self, after: int) -> asyncio.Event:
+        """Let ``after`` more DMs through, then keep DM posts waiting until the returned event is set."""
+        release = asyncio.Event()
+        self._dm_hold = (after, release)
+        return release
 
     def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
         """The headers Discord sends with an interaction."""
@@ -169,6 +178,13 @@ class FakeDiscord:
         if (refused := await self._gate(request, route)) is not None:
             return refused
         body = await request.json()
+        if self._dm_hold is not None and request.path_params["channel_id"].startswith("dm-"):
+            allowed, release = self._dm_hold
+            if allowed > 0:
+                self._dm_hold = (allowed - 1, release)
+            else:
+                self.held += 1
+                await release.wait()
         nonce = body.get("nonce")
         if body.get("enforce_nonce") and nonce in self._nonces:
             return self._log(route, JSONResponse(self.messages[self._nonces[nonce]]))

@@ -95,7 +95,9 @@ async def test_authlib_dance_with_pkce(dance: tuple[FakeDiscord, str]) -> None:
 async def test_unconfigured_sign_in_is_503(tenant_ctx: Callable[[str], TenantContext]) -> None:
     from shared.errors import ApiError
 
-    oauth = DiscordOAuth(DiscordSettings(_env_file=None), "k" * 40, tenant_ctx("seacalendar").db, "x")  # type: ignore[call-arg]
+    # Explicit Nones: another test module's fixture may have pointed the environment at a fake.
+    settings = DiscordSettings(_env_file=None, discord_client_id=None, discord_client_secret=None)  # type: ignore[call-arg]
+    oauth = DiscordOAuth(settings, "k" * 40, tenant_ctx("seacalendar").db, "x")
     with pytest.raises(ApiError) as refused:
         await oauth.begin("http://127.0.0.1/cb", secure=False)
     assert refused.value.status == 503 and refused.value.code == "discord_not_configured"

@@ -1,0 +1,146 @@
+"""A small Discord REST client that waits out rate limits and retries server errors.
+
+Discord answers 429 with ``retry_after`` (seconds, in the JSON body; ``Retry-After`` in the
+headers) and announces each route bucket's budget in ``X-RateLimit-Remaining`` /
+``X-RateLimit-Reset-After``: when a bucket is spent the next call on it waits for the reset
+instead of collecting a 429. 5xx answers and network errors are retried with exponential backoff;
+other 4xx answers are final and raised as :class:`DiscordError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any
+
+import httpx
+
+log = logging.getLogger("onebox.seacalendar.discord")
+
+# Discord's buckets are per route with the "major" parameter (channel, guild, webhook) kept.
+_MINOR_IDS = re.compile(r"(?<!channels)(?<!guilds)(?<!webhooks)/\d{5,}")
+
+
+class DiscordError(Exception):
+    """A call that failed for good: ``status`` 0 means Discord could not be reached."""
+
+    def __init__(self, status: int, message: str, code: int = 0) -> None:
+        super().__init__(f"Discord {status}: {message}")
+        self.status = status
+        self.code = code
+        self.retryable = status == 0 or status == 429 or status >= 500
+
+
+def bucket_of(method: str, path: str) -> str:
+    """The rate-limit bucket key of a call."""
+    return f"{method} {_MINOR_IDS.sub('/:id', path)}"
+
+
+class DiscordRest:
+    """Calls to ``<api_base>`` as the bot."""
+
+    def __init__(
+        self,
+        api_base: str,
+        token: str,
+        max_retry_after: float = 60.0,
+        attempts: int = 5,
+        backoff: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=api_base.rstrip("/"),
+            headers={"Authorization": f"Bot {token}", "User-Agent": "DiscordBot (onebox, 1)"},
+            timeout=15.0,
+            transport=transport,
+        )
+        self.max_retry_after = max_retry_after
+        self.attempts = attempts
+        self.backoff = backoff
+        self._resets: dict[str, float] = {}  # bucket -> monotonic time its budget returns
+        self._global_until = 0.0
+        self.rate_limited = 0  # 429s received, for health
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.http.aclose()
+
+    async def _wait_for_budget(self, bucket: str) -> None:
+        until = max(self._resets.get(bucket, 0.0), self._global_until)
+        delay = until - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _remember_budget(self, bucket: str, headers: httpx.Headers) -> None:
+        if headers.get("x-ratelimit-remaining") == "0":
+            reset_after = float(headers.get("x-ratelimit-reset-after", "1") or 1)
+            self._resets[bucket] = time.monotonic() + reset_after
+        else:
+            self._resets.pop(bucket, None)
+
+    def _retry_after(self, response: httpx.Response) -> float:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        value = body.get("retry_after") if isinstance(body, dict) else None
+        if value is None:
+            value = response.headers.get("retry-after", "1")
+        seconds = float(value)
+        if isinstance(body, dict) and body.get("global"):
+            self._global_until = time.monotonic() + seconds
+        return seconds
+
+    async def request(self, method: str, path: str, json: Any = None) -> Any:
+        """One call, with waits and retries; returns the decoded JSON body (None for 204)."""
+        bucket = bucket_of(method, path)
+        failures = 0
+        while True:
+            await self._wait_for_budget(bucket)
+            try:
+                response = await self.http.request(method, path, json=json)
+            except httpx.TransportError as exc:
+                failures += 1
+                if failures >= self.attempts:
+                    raise DiscordError(0, f"unreachable: {exc!r}") from None
+                await asyncio.sleep(self.backoff * 2 ** (failures - 1))
+                continue
+            if response.status_code == 429:
+                self.rate_limited += 1
+                retry_after = self._retry_after(response)
+                if retry_after > self.max_retry_after:
+                    raise DiscordError(429, f"rate limited for {retry_after:.0f}s")
+                log.info("429 on %s; waiting %.2fs", bucket, retry_after)
+                await asyncio.sleep(retry_after)
+                continue
+            if response.status_code >= 500:
+                failures += 1
+                if failures >= self.attempts:
+                    raise DiscordError(response.status_code, "server error")
+                await asyncio.sleep(self.backoff * 2 ** (failures - 1))
+                continue
+            self._remember_budget(bucket, response.headers)
+            if response.status_code >= 400:
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = {}
+                raise DiscordError(response.status_code, str(body.get("message", "")), int(body.get("code", 0)))
+            return None if response.status_code == 204 else response.json()
+
+    async def send_message(self, channel_id: str, payload: dict[str, Any], nonce: str | None = None) -> dict[str, Any]:
+        """Post a message; with ``nonce`` Discord returns the earlier message instead of posting twice."""
+        body = {**payload, **({"nonce": nonce, "enforce_nonce": True} if nonce else {})}
+        message: dict[str, Any] = await self.request("POST", f"/channels/{channel_id}/messages", body)
+        return message
+
+    async def edit_message(self, channel_id: str, message_id: str, payload: dict[str, Any]) -> None:
+        """Replace a message's content and embeds."""
+        await self.request("PATCH", f"/channels/{channel_id}/messages/{message_id}", payload)
+
+    async def open_dm(self, user_id: str) -> str:
+        """The id of the DM channel with ``user_id``."""
+        channel: dict[str, Any] = await self.request("POST", "/users/@me/channels", {"recipient_id": user_id})
+        return str(channel["id"])

@@ -1,0 +1,168 @@
+"""Each poll's message in its Discord channel: posted once when the poll opens, edited as the tally moves.
+
+The bot learns of changes from the NOTIFY bus. A burst of votes becomes one edit: the first event
+schedules an edit after a short debounce, later ones find it pending, and the edit renders the
+poll as it is when it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from shared.db.pool import TenantDatabase
+from tenants.seacalendar import store
+from tenants.seacalendar.bot.discord_rest import DiscordRest
+
+log = logging.getLogger("onebox.seacalendar.bot")
+
+POLL = """SELECT id, title, description, status, channel_id, message_id, voting_deadline, finalized_option_id
+    FROM polls WHERE id = :id"""
+OPTIONS = "SELECT id, label, date, start_time, end_time FROM poll_options WHERE poll_id = :id ORDER BY position, id"
+STATUS = {"voting": "Voting open", "finalized": "Date chosen", "cancelled": "Cancelled", "expired": "Voting closed"}
+
+
+def option_label(option: Any) -> str:
+    """A human label: ``Sat 1 Jun 2030 19:00–22:00`` for dated options, the text otherwise."""
+    if option.date is None:
+        return str(option.label)
+    text = option.date.strftime("%a %-d %b %Y")
+    if option.start_time is not None:
+        text += " " + option.start_time.strftime("%H:%M")
+        if option.end_time is not None:
+            text += "–" + option.end_time.strftime("%H:%M")
+    return f"{text} {option.label}".strip()
+
+
+def render(poll: Any, options: list[Any], tally: dict[str, Any], public_url: str) -> dict[str, Any]:
+    """The message body (content and one embed) for a poll."""
+    counts = {o["option_id"]: o for o in tally["options"]}
+    fields = []
+    for option in options:
+        count = counts.get(option.id, {"available": 0, "maybe": 0})
+        marker = "🏆 " if poll.status == "finalized" and poll.finalized_option_id == option.id else ""
+        fields.append(
+            {
+                "name": f"{marker}{option_label(option)}"[:256],
+                "value": f"✅ {count['available']} available · 🤔 {count['maybe']} maybe",
+                "inline": False,
+            }
+        )
+    footer = f"{STATUS.get(poll.status, poll.status)} · {tally['voters']} voted"
+    if poll.status == "voting" and poll.voting_deadline is not None:
+        footer += f" · closes {poll.voting_deadline.strftime('%Y-%m-%d %H:%M UTC')}"
+    embed: dict[str, Any] = {
+        "title": poll.title[:256],
+        "description": poll.description[:4000],
+        "fields": fields[:25],
+        "footer": {"text": footer},
+    }
+    if public_url:
+        embed["url"] = f"{public_url.rstrip('/')}/seacalendar/#poll={poll.id}"
+    return {"content": f"📅 **{poll.title[:200]}**: vote on the dates below.", "embeds": [embed]}
+
+
+class PollMessages:
+    """Posts and edits poll messages."""
+
+    def __init__(
+        self,
+        db: TenantDatabase,
+        rest: DiscordRest,
+        public_url: str,
+        debounce: float,
+        report: Callable[[BaseException], None],
+    ) -> None:
+        self.db = db
+        self.report = report
+        self.rest = rest
+        self.public_url = public_url
+        self.debounce = debounce
+        self._pending: dict[int, asyncio.Task[None]] = {}
+        self._posting: set[int] = set()
+        self.posted = 0
+        self.edited = 0
+
+    async def _load(self, poll_id: int) -> tuple[Any, list[Any], dict[str, Any]] | None:
+        async with self.db.connect() as conn:
+            poll = (await conn.execute(sa.text(POLL), {"id": poll_id})).first()
+            if poll is None or poll.channel_id is None:
+                return None
+            options = list(await conn.execute(sa.text(OPTIONS), {"id": poll_id}))
+            return poll, options, await store.tally(conn, poll_id)
+
+    async def post(self, poll_id: int) -> None:
+        """Post the poll's message if it has a channel and none yet (the nonce makes a retry harmless)."""
+        if poll_id in self._posting:  # start-up catch-up and the bus can name the same new poll
+            return
+        self._posting.add(poll_id)
+        try:
+            await self._post(poll_id)
+        finally:
+            self._posting.discard(poll_id)
+
+    async def _post(self, poll_id: int) -> None:
+        loaded = await self._load(poll_id)
+        if loaded is None or loaded[0].message_id is not None or loaded[0].status != "voting":
+            return
+        poll, options, tally = loaded
+        message = await self.rest.send_message(
+            poll.channel_id, render(poll, options, tally, self.public_url), nonce=f"poll-{poll.id}"
+        )
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                sa.text("UPDATE polls SET message_id = :m WHERE id = :id AND message_id IS NULL"),
+                {"m": str(message["id"]), "id": poll.id},
+            )
+        self.posted += 1
+
+    async def edit(self, poll_id: int) -> None:
+        """Re-render the poll's message."""
+        loaded = await self._load(poll_id)
+        if loaded is None or loaded[0].message_id is None:
+            return
+        poll, options, tally = loaded
+        await self.rest.edit_message(poll.channel_id, poll.message_id, render(poll, options, tally, self.public_url))
+        self.edited += 1
+
+    def edit_soon(self, poll_id: int) -> None:
+        """Edit after the debounce, once, however many changes arrive meanwhile."""
+        if poll_id in self._pending:
+            return
+        self._pending[poll_id] = asyncio.create_task(self._edit_later(poll_id), name=f"edit:{poll_id}")
+
+    async def _edit_later(self, poll_id: int) -> None:
+        try:
+            await asyncio.sleep(self.debounce)
+        finally:
+            self._pending.pop(poll_id, None)
+        try:
+            await self.edit(poll_id)
+        except Exception as exc:  # a failed edit is reported in health; the next change retries it
+            self.report(exc)
+
+    async def catch_up(self) -> None:
+        """Post messages of open polls created while the bot was down."""
+        async with self.db.connect() as conn:
+            ids = list(
+                (
+                    await conn.execute(
+                        sa.text(
+                            "SELECT id FROM polls WHERE status = 'voting' AND channel_id IS NOT NULL "
+                            "AND message_id IS NULL ORDER BY id"
+                        )
+                    )
+                ).scalars()
+            )
+        for poll_id in ids:
+            await self.post(poll_id)
+
+    async def close(self) -> None:
+        """Cancel edits not yet made."""
+        for task in list(self._pending.values()):
+            task.cancel()
+        await asyncio.gather(*self._pending.values(), return_exceptions=True)

@@ -1,0 +1,273 @@
+"""The bot against the fake Discord: poll messages, edits from the bus, reminders once across a restart,
+rate limits and server errors, expiry, question of the week, heartbeat and errors in health."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry
+
+from gateway.context import build_context
+from gateway.registry import load
+from shared.settings import Settings
+from shared.tenant import TenantContext
+from tenants.seacalendar.bot.discord_rest import DiscordError, DiscordRest
+from tenants.seacalendar.bot.main import Bot
+from tenants.seacalendar.settings import SeaCalendarSettings
+from tests.fakes.discord import BOT_TOKEN, FakeDiscord
+from tests.support.waiting import wait_for
+from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, soon, vote
+
+CHANNEL = "800000000000000001"
+RunBot = Callable[..., Any]
+
+
+@pytest.fixture
+def run_bot(make_settings: Callable[..., Settings], fake_discord: tuple[FakeDiscord, str]) -> RunBot:
+    """Start a bot process's worth of work (own pool and LISTEN connection) in this loop."""
+    _, url = fake_discord
+
+    @asynccontextmanager
+    async def start(token: str = BOT_TOKEN, crash: bool = False, **overrides: Any) -> AsyncIterator[Bot]:
+        settings = make_settings(tenants=["seacalendar"])
+        ctx: TenantContext = build_context(
+            load("seacalendar"), settings, settings.database_url or "", CollectorRegistry(), role="bot"
+        )
+        values: dict[str, Any] = {
+            "discord_api_base": f"{url}/api",
+            "seacalendar_bot_tick": 0.1,
+            "seacalendar_edit_debounce": 0.05,
+            "seacalendar_claim_lease": 0.5,
+            **overrides,
+        }
+        sea = SeaCalendarSettings(_env_file=None, **values)  # type: ignore[call-arg]
+        bot = Bot(ctx, sea, DiscordRest(f"{url}/api", token, backoff=0.05))
+        stop = asyncio.Event()
+        task = asyncio.create_task(bot.run(stop))
+        try:
+            yield bot
+        finally:
+            if crash:
+                task.cancel()
+            stop.set()
+            (outcome,) = await asyncio.gather(task, return_exceptions=True)
+            await ctx.db.close()
+            if isinstance(outcome, Exception):
+                raise outcome
+
+    return start
+
+
+async def deliveries(ctx: TenantContext, poll_id: int) -> list[tuple[str, str]]:
+    async with ctx.db.connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT d.discord_id, d.status FROM reminder_deliveries d JOIN reminders r ON r.id = d.reminder_id "
+                "WHERE r.poll_id = :p ORDER BY d.discord_id"
+            ),
+            {"p": poll_id},
+        )
+        return [(r.discord_id, r.status) for r in rows]
+
+
+async def make_due(ctx: TenantContext, poll_id: int) -> None:
+    async with ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE reminders SET scheduled_for = now() - interval '1 second' WHERE poll_id = :p"),
+            {"p": poll_id},
+        )
+
+
+async def message_id_of(ctx: TenantContext, poll_id: int) -> str | None:
+    async with ctx.db.connect() as conn:
+        value = (await conn.execute(sa.text("SELECT message_id FROM polls WHERE id = :p"), {"p": poll_id})).scalar()
+    return str(value) if value is not None else None
+
+
+async def test_posts_the_poll_and_edits_it_after_a_vote(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+    sea_ctx: TenantContext,
+) -> None:
+    fake, _ = fake_discord
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    async with run_bot():
+        poll = await create_poll(sea, ann, title="Bot watched", channel_id=CHANNEL, invitees=[bob.discord_id])
+        nonce = f"poll-{poll['id']}"
+        posted = await wait_for(lambda: [m for m in fake.channel_messages(CHANNEL) if m["nonce"] == nonce])
+        assert posted[0]["embeds"][0]["title"] == "Bot watched"
+        message_id = posted[0]["id"]
+        assert await wait_for(lambda: message_id_of(sea_ctx, poll["id"])) == message_id
+        await vote(sea, bob, poll["id"], available=[poll["options"][0]["id"]])
+        edits = await wait_for(lambda: [e for e in fake.edits if e["id"] == message_id])
+        assert edits[-1]["embeds"][0]["fields"][0]["value"].startswith("✅ 1 available")
+        await sea.post(
+            f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth
+        )
+        await wait_for(lambda: "Date chosen" in fake.messages[message_id]["embeds"][0]["footer"]["text"])
+    assert len([m for m in fake.channel_messages(CHANNEL) if m["nonce"] == nonce]) == 1
+
+
+async def test_vote_reminders_go_out_once_across_a_restart(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+    sea_ctx: TenantContext,
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    invitees = [str(900_000_000_000_000_000 + n) for n in range(4)]
+    poll = await create_poll(sea, ann, invitees=invitees, voting_deadline=soon(2))
+    await make_due(sea_ctx, poll["id"])
+    held_before = fake.held
+    release = fake.hold_dms(after=2)
+    try:
+        async with run_bot(crash=True):
+            # Two DMs go out; the other two are claimed and in flight when the bot dies.
+            await wait_for(lambda: fake.held - held_before == 2)
+            await wait_for(lambda: _statuses(sea_ctx, poll["id"], ["sending", "sending", "sent", "sent"]))
+        assert sum(len(fake.dms_to(i)) for i in invitees) == 2
+    finally:
+        # Discord finishes the requests the dead bot made: their messages exist, unknown to the database.
+        release.set()
+    await wait_for(lambda: sum(len(fake.dms_to(i)) for i in invitees) == 4)
+    async with run_bot():
+        await wait_for(lambda: _statuses(sea_ctx, poll["id"], ["sent"] * 4))
+    assert [len(fake.dms_to(i)) for i in invitees] == [1, 1, 1, 1]
+    assert "haven't voted" in fake.dms_to(invitees[0])[0]["content"]
+    async with sea_ctx.db.connect() as conn:
+        sent = (
+            await conn.execute(sa.text("SELECT sum(reminders_sent) FROM invites WHERE poll_id = :p"), {"p": poll["id"]})
+        ).scalar()
+    assert sent == 4
+
+
+async def _statuses(ctx: TenantContext, poll_id: int, expected: list[str]) -> bool:
+    return sorted(status for _, status in await deliveries(ctx, poll_id)) == expected
+
+
+async def test_voters_are_not_reminded_and_finalising_sends_event_reminders(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+    sea_ctx: TenantContext,
+) -> None:
+    fake, _ = fake_discord
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, cy.discord_id], voting_deadline=soon(2))
+    first = poll["options"][0]["id"]
+    await vote(sea, bob, poll["id"], available=[first])
+    await make_due(sea_ctx, poll["id"])
+    async with run_bot():
+        await wait_for(lambda: fake.dms_to(cy.discord_id))
+        assert fake.dms_to(bob.discord_id) == []
+        # An event in two days: the 1-day and 2-hour reminders are scheduled; make them due.
+        async with sea_ctx.db.transaction() as conn:
+            await conn.execute(
+                sa.text("UPDATE poll_options SET date = (now() + interval '2 days')::date WHERE id = :o"), {"o": first}
+            )
+        await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": first}, headers=ann.auth)
+        await make_due(sea_ctx, poll["id"])
+        await wait_for(lambda: len(fake.dms_to(bob.discord_id)) == 2 and len(fake.dms_to(ann.discord_id)) == 2)
+    assert all("📅" in m["content"] for m in fake.dms_to(bob.discord_id))
+    assert len(fake.dms_to(cy.discord_id)) == 1  # cy never said yes: no event reminders
+
+
+async def test_rate_limits_and_server_errors_are_waited_out(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    async with run_bot() as bot:
+        await wait_for(bot.ready.is_set)  # start-up catch-up done: only this poll's post is in flight below
+        fake.rate_limit("POST /channels/messages", times=2, retry_after=0.3)
+        fake.fail("POST /channels/messages", times=1)
+        start = len(fake.requests)
+        poll = await create_poll(sea, ann, channel_id=CHANNEL, is_private=False)
+        await wait_for(lambda: [m for m in fake.channel_messages(CHANNEL) if m["nonce"] == f"poll-{poll['id']}"])
+        health = await wait_for(lambda: _bot_health(sea, lambda bot: bot.get("rate_limited", 0) >= 2))
+    calls = [(t, status) for t, method, path, status in fake.requests[start:] if path == "/channels/messages"]
+    assert [status for _, status in calls[:4]] == [429, 429, 502, 200]
+    assert calls[1][0] - calls[0][0] >= 0.29 and calls[2][0] - calls[1][0] >= 0.29  # retry_after honoured
+    assert health["bot"]["alive"] is True and health["bot"]["state"] == "running"
+
+
+async def _bot_health(sea: httpx.AsyncClient, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    doc: dict[str, Any] = (await sea.get("/seacalendar/health")).json()
+    return doc if check(doc.get("bot", {})) else None
+
+
+async def test_errors_show_in_health(sea: httpx.AsyncClient, sign_in: SignIn, run_bot: RunBot) -> None:
+    ann = await sign_in("Ann")
+    async with run_bot(token="wrong-token"):
+        await create_poll(sea, ann, channel_id=CHANNEL, is_private=False)
+        health = await wait_for(lambda: _bot_health(sea, lambda bot: "401" in (bot.get("last_error") or "")))
+    assert health["bot"]["errors"] >= 1
+
+
+async def test_rest_client_gives_up_on_long_rate_limits_and_client_errors(
+    fake_discord: tuple[FakeDiscord, str],
+) -> None:
+    fake, url = fake_discord
+    rest = DiscordRest(f"{url}/api", BOT_TOKEN, max_retry_after=1.0, backoff=0.01)
+    try:
+        fake.rate_limit("POST /users/@me/channels", times=1, retry_after=120)
+        with pytest.raises(DiscordError) as limited:
+            await rest.open_dm("123456789012")
+        assert limited.value.status == 429 and limited.value.retryable
+        with pytest.raises(DiscordError) as bad:
+            await rest.open_dm("not-a-user")
+        assert bad.value.status == 400 and bad.value.code == 50035 and not bad.value.retryable
+        fake.fail("POST /users/@me/channels", times=5)
+        with pytest.raises(DiscordError) as down:
+            await rest.open_dm("123456789012")
+        assert down.value.status == 502
+    finally:
+        await rest.close()
+
+
+async def test_expiry_and_question_of_the_week(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+    sea_ctx: TenantContext,
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    async with sea_ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE polls SET voting_deadline = now() - interval '1 minute' WHERE id = :p"), {"p": poll["id"]}
+        )
+    now = datetime.now(UTC)
+    guild, channel = "810000000000000001", "810000000000000002"
+    config = {"guild_id": guild, "channel_id": channel, "weekday": now.weekday(), "hour": now.hour}
+    assert (await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)).status_code == 200
+    await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Favourite boat?"}, headers=ann.auth)
+    await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Next week's"}, headers=ann.auth)
+    async with run_bot():
+        await wait_for(lambda: fake.channel_messages(channel))
+        await wait_for(lambda: _status(sea, ann, poll["id"], "expired"))
+    assert [m["content"].count("Favourite boat?") for m in fake.channel_messages(channel)] == [1]
+    listed = (await sea.get(f"{API}/qotw/questions", params={"guild_id": guild}, headers=ann.auth)).json()
+    assert [q["status"] for q in listed["questions"]] == ["queued", "posted"]
+
+
+async def _status(sea: httpx.AsyncClient, member: Any, poll_id: int, status: str) -> bool:
+    doc = (await sea.get(f"{API}/polls/{poll_id}", headers=member.auth)).json()
+    return bool(doc["status"] == status)
