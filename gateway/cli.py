@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
-import psycopg
 import typer
 from sqlalchemy.exc import OperationalError
 
-from gateway import bootstrap, nginx, opsconfig, registry, supervision
+from gateway import nginx, opsconfig, registry, supervision
 from shared.settings import Settings, load_settings
 from shared.tenant import Worker
 
@@ -64,6 +64,8 @@ def tenants() -> None:
 @db_app.command("init")
 def db_init() -> None:
     """Create each tenant's role and database (idempotent)."""
+    from gateway import bootstrap
+
     settings = _settings()
     with bootstrap.database_available(settings) as url:
         created = bootstrap.init_databases(settings, url)
@@ -73,6 +75,8 @@ def db_init() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Run every tenant's migrations to head."""
+    from gateway import bootstrap
+
     settings = _settings()
     with bootstrap.database_available(settings) as url:
         bootstrap.upgrade_databases(settings, url)
@@ -82,6 +86,8 @@ def db_upgrade() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Show each tenant's current and head migration."""
+    from gateway import bootstrap
+
     settings = _settings()
     with bootstrap.database_available(settings):
         rows = bootstrap.migration_status(settings)
@@ -93,6 +99,8 @@ def db_status() -> None:
 @app.command()
 def setup() -> None:
     """Prepare everything `run` needs: secrets, database server, roles, migrations."""
+    from gateway import bootstrap
+
     settings = _settings()
     bootstrap.ensure_secrets(settings.data_dir)
     settings = _settings()
@@ -105,6 +113,8 @@ def setup() -> None:
 @app.command()
 def run() -> None:
     """Set up, then run the whole stack under supervisord in the foreground."""
+    from gateway import bootstrap
+
     setup()
     settings = _settings()
     conf = bootstrap.ROOT / "ops" / "supervisord.conf"
@@ -193,12 +203,22 @@ def _add_workers() -> None:
         app.add_typer(group, name=name)
 
 
+def _operator_errors() -> tuple[type[BaseException], ...]:
+    """Configuration and connection errors; psycopg's only when a command loaded it.
+
+    Set-up machinery (Alembic, psycopg) is imported by the commands that set up, not here, so that
+    `onebox serve` doesn't carry ~17 MB it never uses.
+    """
+    psycopg = sys.modules.get("psycopg")
+    return (RuntimeError, OperationalError, *((psycopg.OperationalError,) if psycopg else ()))
+
+
 def main() -> None:
     """Entry point of the console script."""
     _add_workers()
     try:
         app()
-    except (RuntimeError, OperationalError, psycopg.OperationalError) as exc:
+    except _operator_errors() as exc:
         # Configuration and connection problems are the operator's to fix: say what, not a traceback.
         typer.echo(f"onebox: {exc}", err=True)
         raise SystemExit(2) from None
