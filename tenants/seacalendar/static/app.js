@@ -1,0 +1,225 @@
+// SeaCalendar web UI: sign in with Discord, create a poll, vote, and watch the tally move live.
+"use strict";
+
+const API = "/seacalendar/api";
+const $ = (id) => document.getElementById(id);
+const state = { access: localStorage.getItem("sc_access"), refresh: localStorage.getItem("sc_refresh"), poll: null };
+const socket = new TenantSocket("/seacalendar", () => state.access);
+
+function saveTokens(access, refresh) {
+  state.access = access;
+  state.refresh = refresh;
+  localStorage.setItem("sc_access", access);
+  localStorage.setItem("sc_refresh", refresh);
+}
+
+function signOut() {
+  localStorage.removeItem("sc_access");
+  localStorage.removeItem("sc_refresh");
+  state.access = state.refresh = null;
+  show("signed-out");
+}
+
+async function refreshTokens() {
+  if (!state.refresh) return false;
+  const answer = await fetch(`${API}/auth/refresh`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: state.refresh }),
+  });
+  if (!answer.ok) return false;
+  const body = await answer.json();
+  saveTokens(body.access_token, body.refresh_token);
+  return true;
+}
+
+async function api(path, options = {}, retried = false) {
+  const headers = { Authorization: `Bearer ${state.access}`, ...(options.body ? { "Content-Type": "application/json" } : {}) };
+  const answer = await fetch(API + path, { ...options, headers });
+  if (answer.status === 401 && !retried && await refreshTokens()) return api(path, options, true);
+  if (answer.status === 401) { signOut(); throw new Error("Please sign in again."); }
+  const type = answer.headers.get("content-type") || "";
+  const body = type.includes("json") ? await answer.json() : await answer.blob();
+  if (!answer.ok) throw new Error(body.error ? body.error.message : `HTTP ${answer.status}`);
+  return body;
+}
+
+function show(section) {
+  for (const id of ["signed-out", "home", "poll"]) $(id).hidden = id !== section;
+}
+
+function optionLabel(option) {
+  if (!option.date) return option.label;
+  let text = new Date(`${option.date}T00:00:00`).toLocaleDateString(undefined, { weekday: "short", day: "numeric", month: "short", year: "numeric" });
+  if (option.start_time) text += " " + option.start_time.slice(0, 5);
+  if (option.end_time) text += "–" + option.end_time.slice(0, 5);
+  return option.label ? `${text} ${option.label}` : text;
+}
+
+async function showHome() {
+  socket.leaveAll();
+  show("home");
+  const { polls } = await api("/polls");
+  $("polls").replaceChildren(...polls.map((poll) => {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `#poll=${poll.id}`;
+    link.textContent = poll.title;
+    item.append(link, ` — ${poll.status}, ${poll.voters} voted${poll.has_voted ? " (you too)" : ""}`);
+    return item;
+  }));
+  if (!polls.length) $("polls").textContent = "No polls yet.";
+}
+
+function parseDates(text) {
+  return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
+    const match = line.match(/^(\d{4}-\d{2}-\d{2})(?:\s+(\d{1,2}:\d{2})(?:\s*-\s*(\d{1,2}:\d{2}))?)?$/);
+    if (!match) throw new Error(`Not a date: ${line}`);
+    return { date: match[1], start_time: match[2] || null, end_time: match[3] || null };
+  });
+}
+
+async function createPoll(event) {
+  event.preventDefault();
+  const form = event.target;
+  $("create-error").textContent = "";
+  try {
+    const body = {
+      title: form.title.value,
+      description: form.description.value,
+      options: parseDates(form.dates.value),
+      invitees: form.invitees.value.split(",").map((s) => s.trim()).filter(Boolean),
+      is_private: !form.public.checked,
+      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+    };
+    if (form.deadline.value) body.voting_deadline = new Date(form.deadline.value).toISOString();
+    const poll = await api("/polls", { method: "POST", body: JSON.stringify(body) });
+    form.reset();
+    location.hash = `poll=${poll.id}`;
+  } catch (error) {
+    $("create-error").textContent = error.message;
+  }
+}
+
+function renderTally(tally) {
+  const most = Math.max(1, ...tally.options.map((o) => o.available + o.maybe));
+  for (const count of tally.options) {
+    const cell = document.querySelector(`[data-tally="${count.option_id}"]`);
+    if (!cell) continue;
+    cell.querySelector(".bar").style.width = `${(100 * count.available) / most}%`;
+    cell.querySelector(".maybe").style.width = `${(100 * count.maybe) / most}%`;
+    cell.querySelector("span").textContent = `✅ ${count.available} · 🤔 ${count.maybe}`;
+  }
+}
+
+function renderPoll(poll) {
+  state.poll = poll;
+  $("poll-title").textContent = poll.title;
+  $("poll-description").textContent = poll.description;
+  const deadline = poll.voting_deadline ? `, closes ${new Date(poll.voting_deadline).toLocaleString()}` : "";
+  $("poll-meta").textContent = `${poll.status}${deadline} · by ${poll.creator.display_name} · ${poll.tally.voters} voted`;
+  const mine = poll.my_vote || { available: [], maybe: [], note: "" };
+  $("options").replaceChildren(...poll.options.map((option) => {
+    const row = document.createElement("tr");
+    const chosen = option.id === poll.finalized_option_id ? " 🏆" : "";
+    row.innerHTML = `<td></td><td><input type="checkbox" data-kind="available"></td>
+      <td><input type="checkbox" data-kind="maybe"></td>
+      <td data-tally="${option.id}"><div class="bar"></div><div class="bar maybe"></div><span></span></td>`;
+    row.cells[0].textContent = optionLabel(option) + chosen;
+    row.dataset.option = option.id;
+    row.querySelector('[data-kind="available"]').checked = mine.available.includes(option.id);
+    row.querySelector('[data-kind="maybe"]').checked = mine.maybe.includes(option.id);
+    return row;
+  }));
+  $("note").value = mine.note;
+  renderTally(poll.tally);
+  const open = poll.status === "voting";
+  $("vote").disabled = !open;
+  $("creator-actions").hidden = !(poll.is_creator && (open || poll.status === "expired"));
+  $("ics").hidden = poll.status !== "finalized" || poll.type !== "event";
+}
+
+async function showPoll(id) {
+  show("poll");
+  $("poll-error").textContent = "";
+  socket.leaveAll();
+  renderPoll(await api(`/polls/${id}`));
+  const joined = await socket.join(`poll:${id}`);
+  if (!joined.ok) $("live").textContent = "live updates unavailable";
+}
+
+async function vote() {
+  const rows = [...$("options").rows];
+  const pick = (kind) => rows.filter((r) => r.querySelector(`[data-kind="${kind}"]`).checked).map((r) => Number(r.dataset.option));
+  try {
+    const body = { available: pick("available"), maybe: pick("maybe"), note: $("note").value };
+    await api(`/polls/${state.poll.id}/vote`, { method: "POST", body: JSON.stringify(body) });
+    $("poll-error").textContent = "";
+  } catch (error) {
+    $("poll-error").textContent = error.message;
+  }
+}
+
+async function finalize() {
+  const leader = [...state.poll.tally.options].sort((a, b) => (b.available - a.available) || (b.maybe - a.maybe))[0];
+  try {
+    renderPoll(await api(`/polls/${state.poll.id}/finalize`, { method: "POST", body: JSON.stringify({ option_id: leader.option_id }) }));
+  } catch (error) { $("poll-error").textContent = error.message; }
+}
+
+async function cancelPoll() {
+  try { renderPoll(await api(`/polls/${state.poll.id}/cancel`, { method: "POST" })); }
+  catch (error) { $("poll-error").textContent = error.message; }
+}
+
+async function downloadIcs() {
+  const blob = await api(`/polls/${state.poll.id}/event.ics`);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `seacalendar-${state.poll.id}.ics`;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+async function route() {
+  if (!state.access) return show("signed-out");
+  const match = location.hash.match(/poll=(\d+)/);
+  try {
+    await (match ? showPoll(match[1]) : showHome());
+  } catch (error) {
+    $("poll-error").textContent = error.message;
+  }
+}
+
+async function start() {
+  // The sign-in callback hands the tokens over in the fragment, which never reaches a server.
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("access_token")) {
+    saveTokens(fragment.get("access_token"), fragment.get("refresh_token"));
+    const poll = fragment.get("poll");
+    history.replaceState(null, "", location.pathname + (poll ? `#poll=${poll}` : ""));
+  }
+  if (state.access) {
+    try {
+      const me = await api("/users/me");
+      $("who").textContent = me.display_name;
+    } catch (error) { /* signOut already showed the sign-in page */ }
+  }
+  socket.onstatus = (text) => { $("live").textContent = text; };
+  socket.onrefused = refreshTokens;
+  socket.on("vote_updated", (data) => {
+    if (state.poll && data.poll_id === state.poll.id) { state.poll.tally = data.tally; renderTally(data.tally); }
+  });
+  for (const name of ["poll_finalized", "poll_updated", "poll_cancelled", "poll_expired"]) {
+    socket.on(name, (data) => { if (state.poll && data.poll_id === state.poll.id) showPoll(state.poll.id); });
+  }
+  if (state.access) socket.open();
+  $("create").addEventListener("submit", createPoll);
+  $("vote").addEventListener("click", vote);
+  $("finalize").addEventListener("click", finalize);
+  $("cancel").addEventListener("click", cancelPoll);
+  $("ics").addEventListener("click", downloadIcs);
+  window.addEventListener("hashchange", route);
+  await route();
+}
+
+start();
