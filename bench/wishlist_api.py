@@ -61,18 +61,31 @@ def free_port() -> int:
 
 
 @contextmanager
-def database(workdir: Path) -> Iterator[str]:
-    """Admin URL of ``ONEBOX_DATABASE_URL`` or of a fresh embedded server, stopped afterwards."""
+def database(workdir: Path) -> Iterator[tuple[str, Path | None]]:
+    """(admin URL, data dir) of a fresh embedded server, stopped afterwards; or ``ONEBOX_DATABASE_URL``."""
     external = os.environ.get("ONEBOX_DATABASE_URL")
     if external:
-        yield external
+        yield external, None
         return
     server = EmbeddedPostgres(workdir / "pg", free_port(), conf=bootstrap.POSTGRES_CONF)
     server.start()
     try:
-        yield server.admin_url()
+        yield server.admin_url(), server.data
     finally:
         server.stop("immediate")
+
+
+def cpu_seconds(pid: int, with_children: bool = False) -> float:
+    """User + system CPU time of a process (and its current children)."""
+    parent = psutil.Process(pid)
+    total = 0.0
+    for process in [parent, *(parent.children(recursive=True) if with_children else [])]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def memory(pid: int) -> str:
@@ -242,8 +255,10 @@ async def run_python_load(url: str, auth: dict[str, str], connections: int, seco
     }
 
 
-async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: Path) -> None:
+async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: Path, pg_data: Path | None) -> None:
     """Start the gateway, seed, measure, print."""
+    # The postmaster's pid heads postmaster.pid; its children are the backends serving our pool.
+    postmaster = int((pg_data / "postmaster.pid").read_text().split()[0]) if pg_data else None
     base = f"http://127.0.0.1:{port}"
     with gateway(env, port, log) as process:
         await wait_healthy(base, process)
@@ -265,6 +280,9 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: P
         url = f"{base}/wishlist/api/wishlists/{wishlist_id}"
         tool = "wrk" if shutil.which("wrk") and not args.python_client else "python"
         for round_ in range(args.rounds):
+            # CPU time per request holds steady when other work shares the cores; req/s doesn't.
+            gateway_cpu = cpu_seconds(process.pid)
+            pg_cpu = cpu_seconds(postmaster, with_children=True) if postmaster else 0.0
             if tool == "wrk":
                 result = run_wrk(url, auth, args.connections, args.seconds, args.threads)
             else:
@@ -274,6 +292,13 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: P
                 f"round {round_ + 1}]: {result['rps']:7.0f} req/s  p50 {result['p50']:.2f} ms  "
                 f"p95 {result['p95']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx/errors {result['bad']:.0f}"
             )
+            per_request = 1e6 / result["requests"]
+            gateway_us = (cpu_seconds(process.pid) - gateway_cpu) * per_request
+            line = f"    CPU per request: gateway {gateway_us:.0f} µs"
+            if postmaster:
+                pg_us = (cpu_seconds(postmaster, with_children=True) - pg_cpu) * per_request
+                line += f", PostgreSQL {pg_us:.0f} µs"
+            print(line)
         print(f"after the load runs:                    {memory(process.pid)}")
 
 
@@ -292,7 +317,7 @@ def main() -> None:
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk exists")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="onebox-bench-") as tmp, database(Path(tmp)) as admin_url:
+    with tempfile.TemporaryDirectory(prefix="onebox-bench-") as tmp, database(Path(tmp)) as (admin_url, pg_data):
         secret = secrets.token_urlsafe(48)
         env = {
             **os.environ,
@@ -318,7 +343,7 @@ def main() -> None:
         bootstrap.upgrade_databases(settings, admin_url)
         log = Path(tmp) / "gateway.log"
         try:
-            asyncio.run(bench(args, env, free_port(), log))
+            asyncio.run(bench(args, env, free_port(), log, pg_data))
         except Exception:
             print("---- end of the gateway's log ----\n" + "\n".join(log.read_text().splitlines()[-30:]))
             raise
