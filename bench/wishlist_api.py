@@ -75,17 +75,22 @@ def database(workdir: Path) -> Iterator[tuple[str, Path | None]]:
         server.stop("immediate")
 
 
-def cpu_seconds(pid: int, with_children: bool = False) -> float:
-    """User + system CPU time of a process (and its current children)."""
+def cpu_seconds(pid: int, with_children: bool = False) -> dict[int, float]:
+    """User + system CPU time of a process (and of each of its current children), by pid."""
     parent = psutil.Process(pid)
-    total = 0.0
+    seconds = {}
     for process in [parent, *(parent.children(recursive=True) if with_children else [])]:
         try:
             times = process.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        total += times.user + times.system
-    return total
+        seconds[process.pid] = times.user + times.system
+    return seconds
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings (a process that ended in between is left out)."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
 def memory(pid: int) -> str:
@@ -282,7 +287,7 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: P
         for round_ in range(args.rounds):
             # CPU time per request holds steady when other work shares the cores; req/s doesn't.
             gateway_cpu = cpu_seconds(process.pid)
-            pg_cpu = cpu_seconds(postmaster, with_children=True) if postmaster else 0.0
+            pg_cpu = cpu_seconds(postmaster, with_children=True) if postmaster else {}
             if tool == "wrk":
                 result = run_wrk(url, auth, args.connections, args.seconds, args.threads)
             else:
@@ -293,10 +298,10 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: P
                 f"p95 {result['p95']:.2f} ms  p99 {result['p99']:.2f} ms  non-2xx/errors {result['bad']:.0f}"
             )
             per_request = 1e6 / result["requests"]
-            gateway_us = (cpu_seconds(process.pid) - gateway_cpu) * per_request
+            gateway_us = cpu_spent(gateway_cpu, cpu_seconds(process.pid)) * per_request
             line = f"    CPU per request: gateway {gateway_us:.0f} µs"
             if postmaster:
-                pg_us = (cpu_seconds(postmaster, with_children=True) - pg_cpu) * per_request
+                pg_us = cpu_spent(pg_cpu, cpu_seconds(postmaster, with_children=True)) * per_request
                 line += f", PostgreSQL {pg_us:.0f} µs"
             print(line)
         print(f"after the load runs:                    {memory(process.pid)}")
@@ -333,7 +338,7 @@ def main() -> None:
         if args.tenants:
             env["ONEBOX_TENANTS"] = args.tenants
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             secret_key=secret,
             database_url=admin_url,
             data_dir=Path(tmp),
