@@ -17,12 +17,35 @@ from tenants.feed.db import acquire
 from tenants.feed.indexer.apply import apply_ops, publish
 from tenants.feed.indexer.events import COMMIT, Op
 from tenants.feed.indexer.processors.base import Effects
-from tenants.feed.indexer.records import COLLECTIONS, FOLLOW, Malformed, parse_record
+from tenants.feed.indexer.records import COLLECTIONS, FOLLOW, POST, Malformed, parse_record
 from tenants.feed.sessions import PdsSessions
 
 FIRST_MEMBER_FOLLOW = """
 SELECT NOT EXISTS (SELECT 1 FROM follows f JOIN members m ON m.did = f.author_did WHERE f.subject_did = $1)
 """
+
+
+# app.bsky.feed.post#embed: the union's members and the list each carries (images at most 4).
+EMBEDS = {
+    "app.bsky.embed.images": ("images", 4),
+    "app.bsky.embed.external": ("external", 0),
+    "app.bsky.embed.record": ("record", 0),
+    "app.bsky.embed.recordWithMedia": ("record", 0),
+    "app.bsky.embed.video": ("video", 0),
+}
+
+
+def check_embed(embed: Any) -> None:
+    """400 unless ``embed`` is one of the post lexicon's embeds in its basic shape (the PDS checks the rest)."""
+    kind = embed.get("$type") if isinstance(embed, dict) else None
+    if kind not in EMBEDS:
+        raise ApiError(400, "invalid_record", f"embed must be one of {', '.join(EMBEDS)}")
+    key, most = EMBEDS[kind]
+    value = embed.get(key)
+    if most and not (isinstance(value, list) and 0 < len(value) <= most and all(isinstance(v, dict) for v in value)):
+        raise ApiError(400, "invalid_record", f"embed.{key} must be a list of 1 to {most} objects")
+    if not most and not isinstance(value, dict):
+        raise ApiError(400, "invalid_record", f"embed.{key} must be an object")
 
 
 def now_iso() -> str:
@@ -51,6 +74,8 @@ class Writes:
             raise ApiError(400, "unsupported_collection", f"Records of {collection!r} are not accepted here.")
         if isinstance(record, dict) and "$type" not in record:
             record = {"$type": collection, **record}
+        if collection == POST and isinstance(record, dict) and record.get("embed") is not None:
+            check_embed(record["embed"])
         try:
             return parse_record(collection, record)
         except Malformed as exc:

@@ -12,34 +12,35 @@ from typing import Any
 import asyncpg
 
 from tenants.feed.cursor import Cursors
+from tenants.feed.views.present import FEED_ITEM, FEED_JOINS, FEED_RULES
 
 NO_CURSOR = ("infinity", "")
 KEY = "(CAST($2::text AS timestamptz), $3::text)"
 
-# Skeletons select (k_at, k_uri, post_uri, repost_uri, by_did) newest first; $5 is the subject.
+# Skeletons select (k_at, k_uri, post_uri, repost_uri, by_did) newest first; $4 is the subject.
 SKELETONS = {
     "timeline": f"""
         SELECT t.sort_at AS k_at, t.item_uri AS k_uri, i.post_uri, CASE WHEN i.type = 'repost' THEN i.uri END
                AS repost_uri, i.originator_did AS by_did
         FROM timeline_items t JOIN feed_items i ON i.uri = t.item_uri
-        WHERE t.member_did = $5 AND (t.sort_at, t.item_uri) < {KEY}
-        ORDER BY t.sort_at DESC, t.item_uri DESC LIMIT $4""",
+        WHERE t.member_did = $4 AND (t.sort_at, t.item_uri) < {KEY}
+        ORDER BY t.sort_at DESC, t.item_uri DESC LIMIT {{limit}}""",
     "global": f"""
         SELECT p.sort_at, p.uri, p.uri, NULL::text, p.author_did FROM posts p
         WHERE p.is_community AND p.reply_parent_uri IS NULL AND (p.sort_at, p.uri) < {KEY}
-        ORDER BY p.sort_at DESC, p.uri DESC LIMIT $4""",
+        ORDER BY p.sort_at DESC, p.uri DESC LIMIT {{limit}}""",
     "local": f"""
         SELECT p.sort_at, p.uri, p.uri, NULL::text, p.author_did FROM posts p
         WHERE p.is_local AND p.reply_parent_uri IS NULL AND (p.sort_at, p.uri) < {KEY}
-        ORDER BY p.sort_at DESC, p.uri DESC LIMIT $4""",
+        ORDER BY p.sort_at DESC, p.uri DESC LIMIT {{limit}}""",
     "likes": f"""
         SELECT l.created_at, l.uri, l.subject_uri, NULL::text, l.author_did FROM likes l
-        WHERE l.author_did = $5 AND (l.created_at, l.uri) < {KEY}
-        ORDER BY l.created_at DESC, l.uri DESC LIMIT $4""",
+        WHERE l.author_did = $4 AND (l.created_at, l.uri) < {KEY}
+        ORDER BY l.created_at DESC, l.uri DESC LIMIT {{limit}}""",
     "replies": f"""
         SELECT p.sort_at, p.uri, p.uri, NULL::text, p.author_did FROM posts p
-        WHERE p.reply_parent_uri = $5 AND (p.sort_at, p.uri) < {KEY}
-        ORDER BY p.sort_at DESC, p.uri DESC LIMIT $4""",
+        WHERE p.reply_parent_uri = $4 AND (p.sort_at, p.uri) < {KEY}
+        ORDER BY p.sort_at DESC, p.uri DESC LIMIT {{limit}}""",
 }
 
 
@@ -47,15 +48,15 @@ def _author(where: str) -> str:
     return f"""
         SELECT i.sort_at, i.uri, i.post_uri, CASE WHEN i.type = 'repost' THEN i.uri END, i.originator_did
         FROM feed_items i JOIN posts p ON p.uri = i.post_uri
-        WHERE i.originator_did = $5 AND (i.sort_at, i.uri) < {KEY} AND ({where})
-        ORDER BY i.sort_at DESC, i.uri DESC LIMIT $4"""
+        WHERE i.originator_did = $4 AND (i.sort_at, i.uri) < {KEY} AND ({where})
+        ORDER BY i.sort_at DESC, i.uri DESC LIMIT {{limit}}"""
 
 
 def _own(where: str) -> str:
     return f"""
         SELECT p.sort_at, p.uri, p.uri, NULL::text, p.author_did FROM posts p
-        WHERE p.author_did = $5 AND (p.sort_at, p.uri) < {KEY} AND ({where})
-        ORDER BY p.sort_at DESC, p.uri DESC LIMIT $4"""
+        WHERE p.author_did = $4 AND (p.sort_at, p.uri) < {KEY} AND ({where})
+        ORDER BY p.sort_at DESC, p.uri DESC LIMIT {{limit}}"""
 
 
 MEDIA = "p.embed ->> '$type' IN ('app.bsky.embed.images', 'app.bsky.embed.video', 'app.bsky.embed.recordWithMedia')"
@@ -64,18 +65,17 @@ AUTHOR_FILTERS = {
     "posts_with_replies": _author("true"),
     "posts_no_replies": _author("i.type = 'repost' OR p.reply_parent_uri IS NULL"),
     "posts_and_author_threads": _author(
-        "i.type = 'repost' OR p.reply_parent_uri IS NULL OR p.reply_root_uri LIKE 'at://' || $5 || '/%'"
+        "i.type = 'repost' OR p.reply_parent_uri IS NULL OR p.reply_root_uri LIKE 'at://' || $4 || '/%'"
     ),
     "posts_with_media": _own(MEDIA),
     "posts_with_video": _own("p.embed ->> '$type' = 'app.bsky.embed.video'"),
     "replies_only": _own("p.reply_parent_uri IS NOT NULL"),
 }
 
-PRESENT = """
-WITH skeleton (k_at, k_uri, post_uri, repost_uri, by_did) AS ({skeleton})
-SELECT (SELECT coalesce(jsonb_agg(feed_item(p, s.repost_uri, $1) ORDER BY s.k_at DESC, s.k_uri DESC), '[]')::text
-        FROM skeleton s JOIN posts p ON p.uri = s.post_uri
-        WHERE NOT feed_blocked($1, p.author_did) AND NOT feed_blocked($1, s.by_did)) AS items,
+PRESENT = f"""
+WITH skeleton (k_at, k_uri, post_uri, repost_uri, by_did) AS ({{skeleton}})
+SELECT (SELECT coalesce(json_agg({FEED_ITEM} ORDER BY s.k_at DESC, s.k_uri DESC), '[]')::text
+        FROM skeleton s {FEED_JOINS} WHERE {FEED_RULES}) AS items,
        (SELECT count(*) FROM skeleton) AS n,
        (SELECT array[k_at::text, k_uri] FROM skeleton ORDER BY k_at, k_uri LIMIT 1) AS last
 """
@@ -105,10 +105,10 @@ async def feed_page(
 ) -> Page:
     """Run ``skeleton`` after the key in ``cursor`` and present it for ``viewer``."""
     key = cursors.decode(cursor, str, str) or NO_CURSOR
-    args: list[Any] = [viewer, key[0], key[1], limit]
+    args: list[Any] = [viewer, key[0], key[1]]
     if subject is not None:
         args.append(subject)
-    row = await conn.fetchrow(PRESENT.format(skeleton=skeleton), *args)
+    row = await conn.fetchrow(PRESENT.format(skeleton=skeleton.format(limit=int(limit))), *args)
     assert row is not None
     following = cursors.encode(*row["last"]) if row["n"] == limit and row["last"] else None
     return Page(row["items"], following)

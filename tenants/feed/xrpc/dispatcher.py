@@ -26,10 +26,11 @@ log = logging.getLogger("onebox.feed.xrpc")
 def from_api_error(exc: ApiError) -> XrpcError:
     """The XRPC form of an ApiError raised by shared code (auth, bodies, cursors, PDS calls)."""
     if exc.status == 401:
-        if "expired" in exc.message:
-            return XrpcError(400, "ExpiredToken", exc.message)
-        name = "AuthenticationRequired" if exc.message == "Authentication required." else "InvalidToken"
-        return XrpcError(401, name, exc.message)
+        if "expired" in exc.message and exc.code == "unauthorized":
+            return XrpcError(400, "ExpiredToken", exc.message)  # as a PDS answers an expired access token
+        if exc.code == "unauthorized" and exc.message != "Authentication required.":
+            return XrpcError(401, "InvalidToken", exc.message)
+        return XrpcError(401, "AuthenticationRequired", exc.message)
     names = {403: "Forbidden", 404: "NotFound", 429: "RateLimitExceeded", 502: "UpstreamFailure",
              503: "NotEnoughResources"}  # fmt: skip
     status = exc.status if exc.status in (403, 429, 502, 503) else 400

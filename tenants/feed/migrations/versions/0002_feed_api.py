@@ -138,19 +138,19 @@ VIEWS = [
     """,
     # app.bsky.actor.defs#viewerState of ``viewer`` towards ``subject`` (null without a viewer).
     """
-    CREATE FUNCTION feed_actor_viewer(subject text, viewer text) RETURNS jsonb LANGUAGE sql STABLE AS $$
-        SELECT CASE WHEN viewer IS NULL THEN NULL ELSE coalesce(
+    CREATE FUNCTION feed_actor_viewer(subject text, viewer text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT CASE WHEN viewer IS NULL THEN NULL ELSE coalesce(
             (SELECT jsonb_strip_nulls(jsonb_build_object(
                 'muted', false, 'blockedBy', s.blocked_by_uri IS NOT NULL, 'blocking', s.blocking_uri,
                 'following', s.follow_uri, 'followedBy', s.followed_by_uri))
              FROM viewer_actor_state s WHERE s.viewer_did = viewer AND s.subject_did = subject),
-            '{"muted": false, "blockedBy": false}'::jsonb) END
-    $$
+            '{"muted": false, "blockedBy": false}'::jsonb) END);
+    END $$
     """,
     # profileViewBasic (level 0), profileView (1) or profileViewDetailed (2).
     """
-    CREATE FUNCTION feed_profile(subject text, viewer text, level int) RETURNS jsonb LANGUAGE sql STABLE AS $$
-        SELECT jsonb_strip_nulls(jsonb_build_object(
+    CREATE FUNCTION feed_profile(subject text, viewer text, level int) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
             'did', d.did, 'handle', coalesce(p.handle, 'handle.invalid'), 'displayName', p.display_name,
             'avatar', feed_cdn('avatar', d.did, p.avatar_cid), 'viewer', feed_actor_viewer(d.did, viewer),
             'labels', '[]'::jsonb, 'createdAt', p.record ->> 'createdAt',
@@ -160,19 +160,19 @@ VIEWS = [
             'followersCount', CASE WHEN level >= 2 THEN coalesce(p.followers_count, 0) END,
             'followsCount', CASE WHEN level >= 2 THEN coalesce(p.follows_count, 0) END,
             'postsCount', CASE WHEN level >= 2 THEN coalesce(p.posts_count, 0) END))
-        FROM (SELECT subject AS did) d LEFT JOIN profiles p ON p.did = d.did
-    $$
+        FROM (SELECT subject AS did) d LEFT JOIN profiles p ON p.did = d.did);
+    END $$
     """,
     """
-    CREATE FUNCTION feed_blocked(a text, b text) RETURNS boolean LANGUAGE sql STABLE AS $$
-        SELECT a IS NOT NULL AND EXISTS (SELECT 1 FROM viewer_actor_state s WHERE s.viewer_did = a
-            AND s.subject_did = b AND (s.blocking_uri IS NOT NULL OR s.blocked_by_uri IS NOT NULL))
-    $$
+    CREATE FUNCTION feed_blocked(a text, b text) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT a IS NOT NULL AND EXISTS (SELECT 1 FROM viewer_actor_state s WHERE s.viewer_did = a
+            AND s.subject_did = b AND (s.blocking_uri IS NOT NULL OR s.blocked_by_uri IS NOT NULL)));
+    END $$
     """,
     # Media embeds (images, external, video) as their #view.
     """
-    CREATE FUNCTION feed_media_view(did text, embed jsonb) RETURNS jsonb LANGUAGE sql STABLE AS $$
-        SELECT CASE embed ->> '$type'
+    CREATE FUNCTION feed_media_view(did text, embed jsonb) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT CASE embed ->> '$type'
         WHEN 'app.bsky.embed.images' THEN jsonb_build_object('$type', 'app.bsky.embed.images#view',
             'images', coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                 'thumb', feed_cdn('feed_thumbnail', did, feed_blob_cid(i -> 'image')),
@@ -191,13 +191,13 @@ VIEWS = [
             'playlist', 'https://video.bsky.app/watch/' || did || '/' || coalesce(feed_blob_cid(embed -> 'video'), '')
                         || '/playlist.m3u8',
             'alt', embed ->> 'alt', 'aspectRatio', embed -> 'aspectRatio'))
-        END
-    $$
+        END);
+    END $$
     """,
     # app.bsky.embed.record#view of a quoted post: viewRecord, or viewNotFound / viewBlocked.
     """
-    CREATE FUNCTION feed_record_view(ref jsonb, viewer text) RETURNS jsonb LANGUAGE sql STABLE AS $$
-        SELECT jsonb_build_object('$type', 'app.bsky.embed.record#view', 'record', coalesce(
+    CREATE FUNCTION feed_record_view(ref jsonb, viewer text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT jsonb_build_object('$type', 'app.bsky.embed.record#view', 'record', coalesce(
             (SELECT CASE WHEN feed_blocked(viewer, q.author_did) THEN jsonb_build_object(
                     '$type', 'app.bsky.embed.record#viewBlocked', 'uri', q.uri, 'blocked', true,
                     'author', jsonb_build_object('did', q.author_did,
@@ -208,34 +208,34 @@ VIEWS = [
                     'quoteCount', q.quote_count, 'indexedAt', feed_ts(q.indexed_at)) END
              FROM posts q WHERE q.uri = ref ->> 'uri'),
             jsonb_build_object('$type', 'app.bsky.embed.record#viewNotFound',
-                               'uri', coalesce(ref ->> 'uri', ''), 'notFound', true)))
-    $$
+                               'uri', coalesce(ref ->> 'uri', ''), 'notFound', true))));
+    END $$
     """,
     """
-    CREATE FUNCTION feed_embed_view(did text, embed jsonb, viewer text) RETURNS jsonb LANGUAGE sql STABLE AS $$
-        SELECT CASE embed ->> '$type'
+    CREATE FUNCTION feed_embed_view(did text, embed jsonb, viewer text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT CASE embed ->> '$type'
         WHEN 'app.bsky.embed.record' THEN feed_record_view(embed -> 'record', viewer)
         WHEN 'app.bsky.embed.recordWithMedia' THEN jsonb_build_object(
             '$type', 'app.bsky.embed.recordWithMedia#view',
             'record', feed_record_view(embed -> 'record' -> 'record', viewer),
             'media', feed_media_view(did, embed -> 'media'))
-        ELSE feed_media_view(did, embed) END
-    $$
+        ELSE feed_media_view(did, embed) END);
+    END $$
     """,
     # A post's self-labels (com.atproto.label.defs#selfLabels) as label objects.
     """
-    CREATE FUNCTION feed_self_labels(p posts) RETURNS jsonb LANGUAGE sql STABLE AS $$
-        SELECT coalesce(jsonb_agg(jsonb_build_object('src', p.author_did, 'uri', p.uri, 'cid', p.cid,
+    CREATE FUNCTION feed_self_labels(p posts) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT coalesce(jsonb_agg(jsonb_build_object('src', p.author_did, 'uri', p.uri, 'cid', p.cid,
                                                      'val', v ->> 'val', 'cts', feed_ts(p.created_at))), '[]')
         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p.labels -> 'values') = 'array'
                                   THEN p.labels -> 'values' ELSE '[]' END) v
-        WHERE jsonb_typeof(v -> 'val') = 'string'
-    $$
+        WHERE jsonb_typeof(v -> 'val') = 'string');
+    END $$
     """,
     # app.bsky.feed.defs#postView of a stored post.
     """
-    CREATE FUNCTION feed_post(p posts, viewer text) RETURNS jsonb LANGUAGE sql STABLE AS $$
-        SELECT jsonb_build_object(
+    CREATE FUNCTION feed_post(p posts, viewer text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT jsonb_build_object(
             '$type', 'app.bsky.feed.defs#postView', 'uri', p.uri, 'cid', p.cid,
             'author', feed_profile(p.author_did, viewer, 0), 'record', p.record,
             'replyCount', p.reply_count, 'repostCount', p.repost_count, 'likeCount', p.like_count,
@@ -244,26 +244,26 @@ VIEWS = [
                 (SELECT jsonb_strip_nulls(jsonb_build_object('like', s.like_uri, 'repost', s.repost_uri))
                  FROM viewer_post_state s WHERE s.viewer_did = viewer AND s.post_uri = p.uri), '{}') END)
             || CASE WHEN p.embed IS NULL THEN '{}'::jsonb
-               ELSE coalesce(jsonb_build_object('embed', feed_embed_view(p.author_did, p.embed, viewer)), '{}') END
-    $$
+               ELSE coalesce(jsonb_build_object('embed', feed_embed_view(p.author_did, p.embed, viewer)), '{}') END);
+    END $$
     """,
     # A post reference for unions: postView, blockedPost or notFoundPost.
     """
-    CREATE FUNCTION feed_post_ref(ref text, viewer text) RETURNS jsonb LANGUAGE sql STABLE AS $$
-        SELECT coalesce(
+    CREATE FUNCTION feed_post_ref(ref text, viewer text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT coalesce(
             (SELECT CASE WHEN feed_blocked(viewer, p.author_did) THEN jsonb_build_object(
                     '$type', 'app.bsky.feed.defs#blockedPost', 'uri', p.uri, 'blocked', true,
                     'author', jsonb_build_object('did', p.author_did,
                                                  'viewer', feed_actor_viewer(p.author_did, viewer)))
                 ELSE feed_post(p, viewer) END
              FROM posts p WHERE p.uri = ref),
-            jsonb_build_object('$type', 'app.bsky.feed.defs#notFoundPost', 'uri', ref, 'notFound', true))
-    $$
+            jsonb_build_object('$type', 'app.bsky.feed.defs#notFoundPost', 'uri', ref, 'notFound', true)));
+    END $$
     """,
     # app.bsky.feed.defs#feedViewPost of a feed item (a post, or a repost with its reason).
     """
-    CREATE FUNCTION feed_item(p posts, repost_uri text, viewer text) RETURNS jsonb LANGUAGE sql STABLE AS $$
-        SELECT jsonb_build_object('post', feed_post(p, viewer))
+    CREATE FUNCTION feed_item(p posts, repost_uri text, viewer text) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+        BEGIN RETURN (SELECT jsonb_build_object('post', feed_post(p, viewer))
             || CASE WHEN p.reply_parent_uri IS NULL THEN '{}'::jsonb
                ELSE jsonb_build_object('reply', jsonb_build_object(
                    'root', feed_post_ref(p.reply_root_uri, viewer),
@@ -271,8 +271,8 @@ VIEWS = [
             || coalesce((SELECT jsonb_build_object('reason', jsonb_build_object(
                 '$type', 'app.bsky.feed.defs#reasonRepost', 'by', feed_profile(r.author_did, viewer, 0),
                 'uri', r.uri, 'cid', r.cid, 'indexedAt', feed_ts(r.indexed_at)))
-                FROM reposts r WHERE r.uri = repost_uri), '{}'::jsonb)
-    $$
+                FROM reposts r WHERE r.uri = repost_uri), '{}'::jsonb));
+    END $$
     """,
 ]
 

@@ -1,0 +1,115 @@
+"""XRPC bad input: the lexicon-style error shape and status for each method, never a 500."""
+
+from __future__ import annotations
+
+import time
+
+import asyncpg
+import httpx
+
+from tenants.feed.appview import REFRESH_SCOPE
+from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, foreign_token
+
+MISSING = "at://did:plc:nobody/app.bsky.feed.post/3kmissing"
+Q = "/xrpc/app.bsky"
+# (method, path, json body, status, error name); sent with alice's XRPC session.
+CASES = [
+    ("GET", "/xrpc/app.bsky.feed.getQuotes?uri=x", None, 501, "MethodNotImplemented"),
+    ("GET", "/xrpc/com.atproto.server.createSession", None, 400, "InvalidRequest"),
+    ("POST", f"{Q}.feed.getTimeline", {}, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getTimeline?limit=0", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getTimeline?cursor=Zm9vYmFyYmF6cXV4", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getAuthorFeed?actor=nobody.test", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getAuthorFeed?actor=alice.test&filter=everything", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getAuthorFeed", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getPostThread?uri=nope", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getPostThread?uri={MISSING}", None, 400, "NotFound"),
+    ("GET", f"{Q}.feed.getPostThread?uri={MISSING}&depth=5000", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getPosts", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getPosts?" + "&".join([f"uris={MISSING}"] * 26), None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getLikes?uri=nope", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getRepostedBy?uri={MISSING}&limit=1000", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.searchPosts", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.searchPosts?q=x&sort=random", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.actor.getProfile?actor=nobody.test", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.actor.getProfiles", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.actor.searchActors", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.graph.getFollows?actor=nobody.test", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.graph.getFollowers?actor=alice.test&cursor=xyz", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.notification.listNotifications?reasons=hug", None, 400, "InvalidRequest"),
+    ("POST", f"{Q}.notification.updateSeen", {"seenAt": "yesterday"}, 400, "InvalidRequest"),
+    ("POST", f"{Q}.notification.updateSeen", [1, 2], 400, "InvalidRequest"),
+    ("POST", "/xrpc/com.atproto.server.createSession", {"identifier": "alice.test"}, 400, "InvalidRequest"),
+    ("POST", "/xrpc/com.atproto.server.createSession", {"identifier": "alice.test", "password": "x"}, 401,
+     "AuthenticationRequired"),
+    ("POST", "/xrpc/com.atproto.repo.createRecord", {"repo": "did:plc:bob", "collection": "app.bsky.feed.post",
+     "record": {"text": "x", "createdAt": "2025-01-01T00:00:00Z"}}, 403, "Forbidden"),
+    ("POST", "/xrpc/com.atproto.repo.createRecord", {"repo": "did:plc:alice", "collection": "app.bsky.feed.post",
+     "record": {"text": 5}}, 400, "InvalidRequest"),
+    ("POST", "/xrpc/com.atproto.repo.createRecord", {"repo": "did:plc:alice", "collection": "com.example.thing",
+     "record": {}}, 400, "InvalidRequest"),
+    ("POST", "/xrpc/com.atproto.repo.deleteRecord", {"repo": "alice.test", "collection": "app.bsky.feed.post"}, 400,
+     "InvalidRequest"),
+]  # fmt: skip
+SIGNED_IN_ONLY = [
+    ("GET", f"{Q}.feed.getTimeline"),
+    ("GET", f"{Q}.notification.listNotifications"),
+    ("GET", f"{Q}.notification.getUnreadCount"),
+    ("POST", f"{Q}.notification.updateSeen"),
+    ("GET", "/xrpc/com.atproto.server.getSession"),
+    ("POST", "/xrpc/com.atproto.repo.createRecord"),
+    ("POST", "/xrpc/com.atproto.repo.deleteRecord"),
+]
+
+
+async def session(feed_server: FeedServer, http: httpx.AsyncClient) -> dict[str, str]:
+    feed_server.pds.account("did:plc:alice", "alice.test", "app-pass")
+    response = await http.post(
+        "/xrpc/com.atproto.server.createSession", json={"identifier": "alice.test", "password": "app-pass"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"did", "handle", "accessJwt", "refreshJwt", "active"}
+    return dict(body)
+
+
+async def test_xrpc_bad_input(feed_server: FeedServer, http: httpx.AsyncClient, feed_db: asyncpg.Connection) -> None:
+    auth = {"Authorization": f"Bearer {(await session(feed_server, http))['accessJwt']}"}
+    for method, path, body, status, error in CASES:
+        response = await http.request(method, path, json=body, headers=auth)
+        assert response.status_code == status, (method, path, response.text)
+        assert response.json()["error"] == error, (method, path, response.text)
+        assert isinstance(response.json()["message"], str)
+
+
+async def test_xrpc_tokens(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection
+) -> None:
+    pair = await session(feed_server, http)
+    claims = feed_server.ctx.tokens.verify(pair["refreshJwt"])
+    assert claims.extra["scope"] == REFRESH_SCOPE and claims.expires_at - time.time() > 89 * 24 * 3600
+    access = feed_server.ctx.tokens.verify(pair["accessJwt"])
+    assert 7190 <= access.expires_at - int(time.time()) <= 7200
+    for label, headers, status, error in (
+        ("none", {}, 401, "AuthenticationRequired"),
+        ("foreign", {"Authorization": f"Bearer {foreign_token('did:plc:alice')}"}, 401, "InvalidToken"),
+        ("refresh", {"Authorization": f"Bearer {pair['refreshJwt']}"}, 401, "InvalidToken"),
+    ):
+        for method, path in SIGNED_IN_ONLY:
+            response = await http.request(method, path, json={} if method == "POST" else None, headers=headers)
+            assert (response.status_code, response.json()["error"]) == (status, error), (label, path, response.text)
+    refresh = "/xrpc/com.atproto.server.refreshSession"
+    wrong = await http.post(refresh, headers={"Authorization": f"Bearer {pair['accessJwt']}"})
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "InvalidToken")
+    first = await http.post(refresh, headers={"Authorization": f"Bearer {pair['refreshJwt']}"})
+    assert first.status_code == 200 and "didDoc" not in first.json()
+    replay = await http.post(refresh, headers={"Authorization": f"Bearer {pair['refreshJwt']}"})
+    assert (replay.status_code, replay.json()["error"]) == (400, "ExpiredToken")
+    anonymous = await http.post(refresh)
+    assert (anonymous.status_code, anonymous.json()["error"]) == (401, "AuthenticationRequired")
+    feed_server.pds.account("did:plc:offline", "offline.test", "pw")
+    feed_server.pds.endpoints["did:plc:offline"] = "http://127.0.0.1:9"
+    down = await http.post(
+        "/xrpc/com.atproto.server.createSession", json={"identifier": "offline.test", "password": "pw"}
+    )
+    assert (down.status_code, down.json()["error"]) == (502, "UpstreamFailure")
