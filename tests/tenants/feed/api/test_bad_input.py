@@ -52,7 +52,7 @@ CASES = [
     ("DELETE", "/api/push/subscribe", {}, 422, "validation_error"),
     ("POST", "/api/push/broadcast", {"title": "t", "body": "b"}, 403, "forbidden"),
     ("POST", "/api/auth/refresh", {"refresh_token": "spent"}, 401, "invalid_refresh_token"),
-]
+]  # fmt: skip
 SIGNED_IN_ONLY = [
     ("GET", "/api/feed/following", None),
     ("POST", "/api/post", {"text": "hi"}),
