@@ -39,8 +39,11 @@ async function refreshTokens() {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ refresh_token: current.refresh }),
   }).then(async (response) => {
-    if (!response.ok) { clearSession(); return false; }
-    saveSession(await response.json());
+    const pair = response.ok ? await response.json() : null;
+    // Signed out (or in as someone else) meanwhile: don't bring the old session back.
+    if (session()?.refresh !== current.refresh) return false;
+    if (!pair) { clearSession(); return false; }
+    saveSession(pair);
     return true;
   }).finally(() => { refreshing = null; });
   return refreshing;
@@ -111,8 +114,7 @@ function guarded(action) {
 }
 
 function show(...nodes) {
-  const view = document.getElementById("view");
-  view.replaceChildren(...nodes);
+  document.getElementById("view").replaceChildren(...nodes.filter(Boolean));
 }
 
 function money(item) { return item.price === null ? "" : `${item.price} ${item.currency}`; }

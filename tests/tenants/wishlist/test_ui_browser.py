@@ -1,0 +1,52 @@
+"""The web UI in a real browser: sign up, build a list, share it, reserve as a friend (skipped without Chromium)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.tenants.wishlist.browser import CHROMIUM, browser_page
+from tests.tenants.wishlist.conftest import PASSWORD, unique_email
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+
+SIGN_UP = "section:nth-child(2) form"
+NEWEST_FORM = "form.card:last-of-type"
+
+
+async def test_owner_builds_and_shares_a_list_and_a_friend_reserves(server: str) -> None:
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        assert await page.js("document.getElementById('nav').offsetParent === null")  # no menu when signed out
+
+        await page.submit(SIGN_UP, {"name": "Alice", "email": unique_email("ui"), "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.submit("form.card", {"title": "Birthday", "description": "Turning 30", "visibility": "shared"})
+        await page.until("location.hash.startsWith('#/w/') && document.body.innerText.includes('Add an item')")
+        list_hash = await page.js("location.hash")
+
+        await page.js("location.hash = '#/tags'")
+        await page.until("document.body.innerText.includes('No tags yet')")
+        await page.submit("form.card", {"name": "Books"})
+        await page.until("document.body.innerText.includes('Rename')")
+
+        await page.js(f"location.hash = '{list_hash}'")
+        await page.until("document.querySelector('input[name=tag]') !== null")
+        await page.js("document.querySelector('input[name=tag]').checked = true")
+        await page.submit(NEWEST_FORM, {"name": "Dune", "url": "https://books.example/dune", "price": "12,5"})
+        await page.until("document.body.innerText.includes('12.50 EUR')")
+        assert "Books" in await page.text()
+        link = await page.js("document.querySelector('input[aria-label=\"Share link\"]').value")
+
+        await page.click("Sign out")
+        await page.until("document.body.innerText.includes('Create account')")
+        await page.call("Page.navigate", url=link)
+        await page.until("document.body.innerText.includes('Sign in (or create an account)')")
+        await page.submit(SIGN_UP, {"name": "Bob", "email": unique_email("ui"), "password": PASSWORD})
+        await page.until("document.body.innerText.includes('A wishlist by Alice')")
+        await page.click("I'll give this")
+        await page.until("document.body.innerText.includes('reserved by you')")
+
+        await page.js("location.hash = '#/reservations'")
+        await page.until("document.body.innerText.includes('for Alice (Birthday)')")
+        assert page.errors == []
