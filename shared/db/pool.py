@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -27,7 +28,9 @@ class TenantDatabase:
             pool_size=size,
             max_overflow=overflow,
             pool_timeout=timeout,
-            pool_pre_ping=True,
+            # No pre-ping: it costs a round trip per checkout on every hot read. A connection that
+            # died with the server fails its request (503) and invalidates the pool instead.
+            pool_pre_ping=False,
             pool_recycle=1800,
             connect_args={
                 "server_settings": {"application_name": app_name},
@@ -57,6 +60,27 @@ class TenantDatabase:
         """A connection inside one transaction, committed on success and rolled back on error."""
         async with self.connect() as conn, conn.begin():
             yield conn
+
+    @asynccontextmanager
+    async def raw(self) -> AsyncIterator[asyncpg.Connection]:
+        """The pooled connection's asyncpg driver, for hot reads that skip SQLAlchemy's layer.
+
+        Connection-level failures are answered 503 and the connection is discarded, since
+        SQLAlchemy can't see errors raised below it.
+        """
+        async with self.connect() as conn:
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            try:
+                yield driver
+            except (
+                OSError,
+                asyncpg.InterfaceError,
+                asyncpg.exceptions.ConnectionFailureError,
+                asyncpg.exceptions.AdminShutdownError,
+                asyncpg.exceptions.CannotConnectNowError,
+            ):
+                await conn.invalidate()
+                raise unavailable("The database is unavailable.", retry_after=5) from None
 
     async def ping(self) -> float:
         """Round-trip one query; returns seconds taken, raises when unreachable."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import asyncpg
 
@@ -19,6 +18,5 @@ from shared.tenant import TenantContext
 @asynccontextmanager
 async def acquire(ctx: TenantContext) -> AsyncIterator[asyncpg.Connection]:
     """A pooled asyncpg connection (statements outside SQLAlchemy; transactions via ``conn.transaction()``)."""
-    async with ctx.db.connect() as conn:
-        raw: Any = await conn.get_raw_connection()
-        yield raw.driver_connection
+    async with ctx.db.raw() as conn:
+        yield conn
