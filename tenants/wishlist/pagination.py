@@ -40,11 +40,11 @@ class Cursors:
         """The last id a cursor carries, or 400 ``invalid_cursor``."""
         head, _, mac = cursor.partition(".")
         try:
-            raw = _unb64(head).decode("ascii")
-            given = _unb64(mac)
-        except (ValueError, UnicodeDecodeError):
+            raw, given = _unb64(head), _unb64(mac)
+        except ValueError:
             raise invalid_cursor() from None
-        if not raw.isdigit() or not 0 < int(raw) <= BIGINT_MAX:
+        # Only the exact encoding we issued: base64 tolerates stray characters and padding bits.
+        if _b64(raw) != head or _b64(given) != mac or not raw.isdigit() or not 0 < int(raw) <= BIGINT_MAX:
             raise invalid_cursor()
         last_id = int(raw)
         if not hmac.compare_digest(given, self._mac(scope, owner, last_id)):

@@ -204,3 +204,10 @@ async def test_items_of_a_wishlist(client: httpx.AsyncClient, alice: User) -> No
     item = await create_item(client, alice, created["id"], price="9.99", currency="USD")
     body = (await client.get(f"{API}/wishlists/{created['id']}/items", headers=alice.auth)).json()
     assert body["items"] == [item]
+
+
+async def test_openapi_lists_every_route(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/wishlist/openapi.json")).json()["paths"]
+    assert set(paths["/wishlist/api/wishlists/{id}"]) == {"get", "put", "patch", "delete"}
+    assert "post" in paths["/wishlist/api/shared/{token}/items/{item_id}/reservation"]
+    assert not any("{path}" in path for path in paths)  # the JSON 404 fallback stays out of the document
