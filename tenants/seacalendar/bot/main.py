@@ -187,14 +187,19 @@ def run(settings: Settings) -> None:
     small = settings.model_copy(update={"pool_sizes": {**settings.pool_sizes, "seacalendar": 2}})
     ctx = build_context(load("seacalendar"), small, resolve_admin_url(settings), CollectorRegistry(), role="bot")
 
+    stopped_by: list[int] = []
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, lambda sig=sig: (stopped_by.append(sig), stop.set()))
         try:
             await Bot(ctx, SeaCalendarSettings()).run(stop)
         finally:
             await ctx.db.close()
 
     asyncio.run(main())
+    if stopped_by:
+        # Asked to stop (supervisor's SIGTERM): exit now rather than return to an idling caller.
+        raise SystemExit(0)
