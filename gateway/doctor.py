@@ -91,7 +91,7 @@ def _judge_process(
     if state != "RUNNING" and not expected_stopped:
         report.problem(
             f"{program.name} is {state}: see var/log/{program.name}.log, then "
-            f"`supervisorctl -c ops/supervisord.conf start {program.name}`"
+            f"`supervisorctl -s {supervision.socket_url(settings.data_dir)} start {program.name}`"
         )
     if cap is not None and used.rss > cap * MB:
         report.problem(

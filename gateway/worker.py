@@ -1,8 +1,8 @@
 """What supervisor runs for a tenant's worker: ``python -m gateway.worker TENANT NAME``.
 
-The same job as ``onebox TENANT NAME``, started without the command line's imports (typer,
-Alembic, psycopg, every tenant): those are ~25 MB of private memory per process that a worker
-capped at 128-160 MB would carry for nothing.
+The same job as ``onebox TENANT NAME``, started without the command line's imports (typer and
+every tenant's package, ~8 MB of private memory) that a worker capped at 128-160 MB would carry
+for nothing.
 
 A worker whose tenant does not run on this host (``ONEBOX_TENANTS``, or not registered yet), or
 whose job returns, idles and says so instead of exiting: supervisor restarts whatever exits,

@@ -1,0 +1,179 @@
+"""The measured memory budget: the whole box under a mixed load, consolidated against separate apps.
+
+Run: ``.venv/bin/python bench/memory.py`` (a few minutes; ``--soak 3600`` for the one-hour soak).
+
+Each box runs under supervisord in a fresh data directory with its own embedded PostgreSQL, the
+feed indexer reading a fake Jetstream and the bot talking to a fake Discord. The load: HTTP on
+every tenant (``--rps``), ``--clients`` Socket.IO clients signed in to the tenants' namespaces,
+and a seeded, realistic Jetstream mix replayed at ``--rate`` events/s. After ``--warmup`` seconds
+the load runs ``--duration`` seconds more; RSS and PSS of every process are then taken while it
+still runs. "separate" is the same, except that each tenant gets its own gateway process (own
+port, own pool), as four separate apps would. Figures: PSS splits shared pages among the
+processes using them, so PSS sums to what the box really uses; RSS counts them in every process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from memlib import load, stacks  # noqa: E402
+
+from gateway import registry, supervision  # noqa: E402
+from gateway.context import signing_key  # noqa: E402
+from gateway.procmem import MB, Usage  # noqa: E402
+from shared.auth.tokens import TokenService  # noqa: E402
+from tests.fakes.discord import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeDiscord  # noqa: E402
+from tests.fakes.jetstream import FakeJetstream  # noqa: E402
+from tests.fakes.pds import FakePds  # noqa: E402
+from tests.support.server import serve  # noqa: E402
+
+Rows = list[tuple[str, Usage]]
+
+
+@dataclass
+class Facts:
+    """What happened to the box while it was measured."""
+
+    gateway_rss_start: int
+    gateway_rss_end: int
+    restarts: dict[str, dict[str, Any]]
+    states: dict[str, str]
+
+
+def socket_targets(box: stacks.Box) -> list[tuple[str, str, str]]:
+    """(gateway URL, namespace, access token) for every tenant with a Socket.IO namespace."""
+    targets = []
+    for name in registry.TENANTS:
+        if registry.load(name).socketio is not None:
+            token = TokenService(signing_key(box.secret, name), name, ttl=24 * 3600).issue_access("1")
+            targets.append((box.urls[name], f"/{name}", token))
+    return targets
+
+
+def gateways(rows: Rows) -> int:
+    """PSS of the gateway process(es)."""
+    return sum(u.pss or 0 for name, u in rows if name.startswith("gateway"))
+
+
+def ratio_line(together: int, apart: int) -> str:
+    return f"{together / MB:6.0f} / {apart / MB:6.0f} MB = {together / max(apart, 1):.2f}"
+
+
+def gateway_rss(rows: Rows) -> int:
+    return sum(u.rss for name, u in rows if name.startswith("gateway"))
+
+
+async def run_box(mode: str, args: argparse.Namespace, seconds: float) -> tuple[Rows, load.Stats, Facts]:
+    """Start a box, load it, measure it; returns (rows at the end, load stats, soak facts)."""
+    base = Path(tempfile.mkdtemp(prefix=f"onebox-memory-{mode}-"))
+    discord_fake = FakeDiscord()
+    async with FakeJetstream().running() as jetstream, FakePds().running() as pds, serve(discord_fake.app) as discord:
+        extra = {
+            "ONEBOX_JETSTREAM_URL": jetstream.url,
+            "ONEBOX_PLC_URL": pds.plc_url,
+            "ONEBOX_FEED_TAGS": "cannabis",
+            "ONEBOX_DISCORD_API_BASE": f"{discord}/api",
+            "ONEBOX_DISCORD_BOT_TOKEN": BOT_TOKEN,
+            "ONEBOX_DISCORD_CLIENT_ID": CLIENT_ID,
+            "ONEBOX_DISCORD_CLIENT_SECRET": CLIENT_SECRET,
+            "ONEBOX_SEACALENDAR_BOT_TICK": "2",  # due reminders go out within seconds, not half a minute
+        }
+        box = (stacks.consolidated if mode == "consolidated" else stacks.separate)(base, extra)
+        try:
+            await asyncio.to_thread(box.wait_ready)
+            stop, stats = asyncio.Event(), load.Stats()
+            tasks = [
+                asyncio.ensure_future(load.http_load(box.urls, args.rps, stop, stats)),
+                asyncio.ensure_future(load.socket_clients(socket_targets(box), args.clients, stop, stats)),
+                asyncio.ensure_future(load.jetstream_replay(jetstream, args.rate, stop, stats)),
+                asyncio.ensure_future(load.bot_reminders(box.tenant_dsn("seacalendar"), stop, stats)),
+            ]
+            await asyncio.sleep(args.warmup)
+            first = await asyncio.to_thread(box.measure)
+            await asyncio.sleep(seconds)
+            rows = await asyncio.to_thread(box.measure)
+            stop.set()
+            await asyncio.gather(*tasks)
+            states = {name: info["state"] for name, info in box.programs().items()}
+            stats.discord_messages = sum(1 for _, method, route, _ in discord_fake.requests if method == "POST")
+            facts = Facts(gateway_rss(first), gateway_rss(rows), supervision.read_restarts(box.data_dir), states)
+            return rows, stats, facts
+        finally:
+            await asyncio.to_thread(box.stop)
+
+
+def table(title: str, rows: Rows) -> Usage:
+    """Print one box's processes; returns the total."""
+    print(f"\n{title}")
+    print(f"  {'process':<24}{'RSS MB':>9}{'PSS MB':>9}")
+    total = Usage(0, 0, 0)
+    for name, used in rows:
+        label = f"{name} ({used.count} processes)" if used.count > 1 else name
+        print(f"  {label:<24}{used.rss / MB:>9.1f}{(used.pss or 0) / MB:>9.1f}")
+        total = total + used
+    print(f"  {'total':<24}{total.rss / MB:>9.1f}{(total.pss or 0) / MB:>9.1f}")
+    return total
+
+
+def describe(stats: load.Stats, facts: Facts) -> None:
+    print(
+        f"  load: {stats.requests} HTTP requests, {stats.error_count()} errors, "
+        f"{stats.peak_sockets} Socket.IO clients connected ({stats.refused} refused, {stats.dropped} dropped), "
+        f"{stats.events} Jetstream events replayed, {stats.socket_messages} Socket.IO messages received, "
+        f"{stats.reminders} reminders due, {stats.discord_messages} Discord calls by the bot"
+    )
+    for what, count in stats.errors.most_common(5):
+        print(f"    {count:>6}  {what}")
+    not_running = {n: s for n, s in facts.states.items() if (s != "RUNNING" and n != "postgres") or s == "FATAL"}
+    if not_running:
+        print(f"  not running at the end: {not_running}")
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"tenants: {', '.join(registry.TENANTS)}; load: {args.rps} req/s, {args.clients} Socket.IO clients, "
+          f"{args.rate} Jetstream events/s; warm-up {args.warmup:.0f} s")  # fmt: skip
+    seconds = args.soak or args.duration
+    together_rows, stats, facts = await run_box("consolidated", args, seconds)
+    together = table(f"Consolidated: one gateway, every tenant ({seconds:.0f} s under load)", together_rows)
+    describe(stats, facts)
+    print(
+        f"  targets: whole stack {(together.pss or 0) / MB:.0f} MB PSS (<= 600), "
+        f"gateway {gateways(together_rows) / MB:.0f} MB PSS (<= 150)"
+    )
+    if args.soak:
+        start, end = facts.gateway_rss_start, facts.gateway_rss_end
+        memmon = sum(1 for fact in facts.restarts.values() if "memory" in fact.get("last_reason", ""))
+        print(f"\nSoak ({args.soak:.0f} s): gateway RSS {start / MB:.1f} MB -> {end / MB:.1f} MB "
+              f"({(end - start) / start:+.1%}, target < +10%), memmon restarts {memmon}, "
+              f"errors {stats.error_count()}, restarts {facts.restarts or 'none'}")  # fmt: skip
+    if args.skip_separate:
+        return
+    apart_rows, stats, facts = await run_box("separate", args, args.duration)
+    apart = table(f"Separate: one gateway process per tenant ({args.duration:.0f} s under load)", apart_rows)
+    describe(stats, facts)
+    print("\nconsolidated / separate, PSS (target <= 0.4):")
+    print(f"  whole box  {ratio_line(together.pss or 0, apart.pss or 0)}")
+    # PostgreSQL, the workers and supervision are the same processes in both boxes; the gateways differ.
+    print(f"  gateways   {ratio_line(gateways(together_rows), gateways(apart_rows))}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60, help="seconds under load after the warm-up")
+    parser.add_argument("--warmup", type=float, default=20, help="seconds of load before measuring")
+    parser.add_argument("--clients", type=int, default=500, help="Socket.IO clients")
+    parser.add_argument("--rps", type=float, default=200, help="HTTP requests per second over all tenants")
+    parser.add_argument("--rate", type=int, default=300, help="Jetstream events per second")
+    parser.add_argument("--soak", type=float, default=0, help="run the consolidated box this long instead")
+    parser.add_argument("--skip-separate", action="store_true", help="measure only the consolidated box")
+    asyncio.run(main(parser.parse_args()))
