@@ -16,7 +16,6 @@ every stack with an empty file, so counts are "since the stack started". This mo
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import http.client
 import json
@@ -165,6 +164,8 @@ async def process_facts(data_dir: Path, server_url: str | None) -> dict[str, Any
     """``/health``'s ``processes`` section; None when this process isn't run by supervisord."""
     if not server_url:
         return None
+    import asyncio  # here, not at the top: the listener, which imports this module, never needs it
+
     try:
         return await asyncio.wait_for(asyncio.to_thread(processes, data_dir, server_url), 5.0)
     except (OSError, TimeoutError, xmlrpc.client.Error, ValueError) as exc:
