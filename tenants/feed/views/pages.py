@@ -6,6 +6,7 @@ starts exactly after it: no item is skipped or repeated however the rows were fi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,11 +75,17 @@ AUTHOR_FILTERS = {
 
 PRESENT = f"""
 WITH skeleton (k_at, k_uri, post_uri, repost_uri, by_did) AS ({{skeleton}})
-SELECT (SELECT coalesce(json_agg({FEED_ITEM} ORDER BY s.k_at DESC, s.k_uri DESC), '[]')::text
+SELECT (SELECT '[' || coalesce(string_agg({FEED_ITEM}, ',' ORDER BY s.k_at DESC, s.k_uri DESC), '') || ']'
         FROM skeleton s {FEED_JOINS} WHERE {FEED_RULES}) AS items,
        (SELECT count(*) FROM skeleton) AS n,
        (SELECT array[k_at::text, k_uri] FROM skeleton ORDER BY k_at, k_uri LIMIT 1) AS last
 """
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(skeleton: str, limit: int) -> str:
+    """The page statement for a skeleton and page size (built once; the items' SQL has literal braces)."""
+    return PRESENT.replace("{skeleton}", skeleton.format(limit=limit))
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,7 @@ async def feed_page(
     args: list[Any] = [viewer, key[0], key[1]]
     if subject is not None:
         args.append(subject)
-    row = await conn.fetchrow(PRESENT.format(skeleton=skeleton.format(limit=int(limit))), *args)
+    row = await conn.fetchrow(_statement(skeleton, int(limit)), *args)
     assert row is not None
     following = cursors.encode(*row["last"]) if row["n"] == limit and row["last"] else None
     return Page(row["items"], following)

@@ -1,45 +1,55 @@
-"""Lexicon views as SQL expressions over joined rows, for hot pages.
+"""Lexicon views as SQL text expressions over joined rows, for hot pages.
 
-A feed page is one statement: the skeleton's rows joined to posts, authors, the viewer's state
-and reply parents, with the JSON built inline. (Calling per-row view functions instead costs a
-function call per field group and item; here the planner sees one flat query.) ``$1`` is always
-the viewer's DID or NULL.
+A feed page is one statement: the skeleton's rows joined to posts, authors and the viewer's
+state. Each post and profile carries its viewer-independent JSON prebuilt (``view_part``,
+kept by triggers, migration 0003), so presenting an item is string concatenation plus the
+viewer's fields; the rare parts (reply refs, reposts, quoted posts) are scalar subqueries that
+run only for the items that have them. ``$1`` is always the viewer's DID or NULL. Objects
+omit null fields, as ``json_strip_nulls`` would.
 """
 
 from __future__ import annotations
 
 VIEWER = "$1::text"
+QUOTES = "('app.bsky.embed.record', 'app.bsky.embed.recordWithMedia')"
+
+
+def _field(key: str, value: str) -> str:
+    """``,"key":<json of value>`` or '' when the value is NULL."""
+    return f"""coalesce(',"{key}":' || to_json({value})::text, '')"""
 
 
 def actor_viewer(state: str) -> str:
-    """``app.bsky.actor.defs#viewerState`` from a ``viewer_actor_state`` row alias (NULL without viewer)."""
+    """``,"viewer":{...}`` (actor ``viewerState``) from a ``viewer_actor_state`` alias; '' without viewer."""
     return (
-        f"CASE WHEN {VIEWER} IS NULL THEN NULL ELSE json_build_object('muted', false, "
-        f"'blockedBy', {state}.blocked_by_uri IS NOT NULL, 'blocking', {state}.blocking_uri, "
-        f"'following', {state}.follow_uri, 'followedBy', {state}.followed_by_uri) END"
+        f"""CASE WHEN {VIEWER} IS NULL THEN '' ELSE ',"viewer":{{"muted":false,"blockedBy":' """
+        f"|| CASE WHEN {state}.blocked_by_uri IS NULL THEN 'false' ELSE 'true' END "
+        f"|| {_field('blocking', f'{state}.blocking_uri')} || {_field('following', f'{state}.follow_uri')} "
+        f"|| {_field('followedBy', f'{state}.followed_by_uri')} || '}}' END"
     )
 
 
 def profile_basic(profile: str, did: str, state: str) -> str:
-    """``profileViewBasic`` from a ``profiles`` row alias (may be NULL) and the account's DID expression."""
+    """``profileViewBasic`` text from a ``profiles`` alias (may be NULL), the DID and a viewer-actor alias."""
     return (
-        f"json_build_object('did', {did}, 'handle', coalesce({profile}.handle, 'handle.invalid'), "
-        f"'displayName', {profile}.display_name, 'avatar', feed_cdn('avatar', {did}, {profile}.avatar_cid), "
-        f"'labels', '[]'::json, 'viewer', {actor_viewer(state)})"
+        f"'{{' || coalesce({profile}.view_part, feed_profile_part({did}, NULL, NULL, NULL)) "
+        f"|| {actor_viewer(state)} || '}}'"
     )
 
 
 def post_view(post: str, author: str, state: str, mine: str) -> str:
-    """``postView`` from aliases of the post, its author's profile, viewer-actor and viewer-post rows."""
+    """``postView`` text from aliases of the post, its author's profile, viewer-actor and viewer-post rows."""
+    quote = (
+        f"""CASE WHEN {post}.embed ->> '$type' IN {QUOTES} THEN ',"embed":' """
+        f"|| jsonb_strip_nulls(feed_embed_view({post}.author_did, {post}.embed, {VIEWER}))::text ELSE '' END"
+    )
+    mine_view = (
+        f"""'{{' || concat_ws(',', '"like":' || to_json({mine}.like_uri)::text, """
+        f"""'"repost":' || to_json({mine}.repost_uri)::text) || '}}'"""
+    )
     return (
-        f"json_build_object('$type', 'app.bsky.feed.defs#postView', 'uri', {post}.uri, 'cid', {post}.cid, "
-        f"'author', {profile_basic(author, f'{post}.author_did', state)}, 'record', {post}.record, "
-        f"'embed', CASE WHEN {post}.embed IS NOT NULL "
-        f"THEN feed_embed_view({post}.author_did, {post}.embed, {VIEWER}) END, "
-        f"'replyCount', {post}.reply_count, 'repostCount', {post}.repost_count, 'likeCount', {post}.like_count, "
-        f"'quoteCount', {post}.quote_count, 'indexedAt', feed_ts({post}.indexed_at), "
-        f"'labels', CASE WHEN {post}.labels IS NULL THEN '[]'::jsonb ELSE feed_self_labels({post}) END, "
-        f"'viewer', json_build_object('like', {mine}.like_uri, 'repost', {mine}.repost_uri))"
+        f"""'{{"author":' || {profile_basic(author, f"{post}.author_did", state)} || ',' || {post}.view_part """
+        f"""|| {quote} || ',"viewer":' || {mine_view} || '}}'"""
     )
 
 
@@ -48,18 +58,7 @@ def blocked(state: str) -> str:
     return f"({state}.blocking_uri IS NOT NULL OR {state}.blocked_by_uri IS NOT NULL)"
 
 
-def post_ref(uri: str, post: str, author: str, state: str, mine: str) -> str:
-    """A union member for a referenced post: postView, blockedPost or notFoundPost."""
-    return (
-        f"CASE WHEN {post}.uri IS NULL THEN json_build_object('$type', 'app.bsky.feed.defs#notFoundPost', "
-        f"'uri', {uri}, 'notFound', true) "
-        f"WHEN {blocked(state)} THEN json_build_object('$type', 'app.bsky.feed.defs#blockedPost', 'uri', {post}.uri, "
-        f"'blocked', true, 'author', json_build_object('did', {post}.author_did, 'viewer', {actor_viewer(state)})) "
-        f"ELSE {post_view(post, author, state, mine)} END"
-    )
-
-
-def joins(post: str, prefix: str) -> str:
+def _joins(post: str, prefix: str) -> str:
     """LEFT JOINs of a post alias's author profile and the viewer's rows about both."""
     return (
         f"LEFT JOIN profiles {prefix}a ON {prefix}a.did = {post}.author_did "
@@ -69,26 +68,45 @@ def joins(post: str, prefix: str) -> str:
     )
 
 
-# feedViewPost of skeleton row ``s`` (post_uri, repost_uri, by_did), with reply refs and repost reason.
+def post_ref(uri: str, alias: str) -> str:
+    """A scalar subquery: the union member for a referenced post (postView, blockedPost or notFoundPost)."""
+    post, state = alias, f"{alias}s"
+    view = (
+        f"CASE WHEN {post}.uri IS NULL THEN json_build_object('$type', 'app.bsky.feed.defs#notFoundPost', "
+        f"'uri', x.uri, 'notFound', true)::text "
+        f'WHEN {blocked(state)} THEN \'{{"$type":"app.bsky.feed.defs#blockedPost","uri":\' '
+        f'|| to_json({post}.uri)::text || \',"blocked":true,"author":{{"did":\' '
+        f"|| to_json({post}.author_did)::text "
+        f"|| {actor_viewer(state)} || '}}}}' "
+        f"ELSE {post_view(post, f'{alias}a', state, f'{alias}m')} END"
+    )
+    source = f"(SELECT {uri} AS uri) x LEFT JOIN posts {post} ON {post}.uri = x.uri {_joins(post, alias)}"
+    return f"(SELECT {view} FROM {source})"
+
+
+def _reason(repost_uri: str) -> str:
+    """A scalar subquery: ``,"reason":{reasonRepost}`` of a repost."""
+    by = profile_basic("ra", "r.author_did", "rs")
+    return (
+        f"""(SELECT ',"reason":{{"$type":"app.bsky.feed.defs#reasonRepost","by":' || {by} """
+        f"""|| ',"uri":' || to_json(r.uri)::text || ',"cid":' || to_json(r.cid)::text """
+        f"""|| ',"indexedAt":"' || feed_ts(r.indexed_at) || '"}}' FROM reposts r """
+        f"LEFT JOIN profiles ra ON ra.did = r.author_did "
+        f"LEFT JOIN viewer_actor_state rs ON rs.viewer_did = {VIEWER} AND rs.subject_did = r.author_did "
+        f"WHERE r.uri = {repost_uri})"
+    )
+
+
+# feedViewPost text of skeleton row ``s`` (post_uri, repost_uri, by_did), with reply refs and repost reason.
 FEED_ITEM = (
-    "json_strip_nulls(json_build_object("
-    f"'post', {post_view('p', 'pa', 'ps', 'pm')}, "
-    "'reply', CASE WHEN p.reply_parent_uri IS NOT NULL THEN json_build_object("
-    f"'root', {post_ref('p.reply_root_uri', 'rt', 'rta', 'rts', 'rtm')}, "
-    f"'parent', {post_ref('p.reply_parent_uri', 'pp', 'ppa', 'pps', 'ppm')}) END, "
-    "'reason', CASE WHEN r.uri IS NOT NULL THEN json_build_object('$type', 'app.bsky.feed.defs#reasonRepost', "
-    f"'by', {profile_basic('ra', 'r.author_did', 'rs')}, 'uri', r.uri, 'cid', r.cid, "
-    "'indexedAt', feed_ts(r.indexed_at)) END))"
+    f"""'{{"post":' || {post_view("p", "pa", "ps", "pm")} """
+    f"""|| CASE WHEN p.reply_parent_uri IS NULL THEN '' ELSE ',"reply":{{"root":' """
+    f"""|| {post_ref("p.reply_root_uri", "rt")} || ',"parent":' || {post_ref("p.reply_parent_uri", "pp")} """
+    "|| '}' END "
+    f"|| CASE WHEN s.repost_uri IS NULL THEN '' ELSE coalesce({_reason('s.repost_uri')}, '') END || '}}'"
 )
-FEED_JOINS = (
-    "JOIN posts p ON p.uri = s.post_uri "
-    + joins("p", "p")
-    + "LEFT JOIN posts pp ON pp.uri = p.reply_parent_uri "
-    + joins("pp", "pp")
-    + "LEFT JOIN posts rt ON rt.uri = p.reply_root_uri "
-    + joins("rt", "rt")
-    + "LEFT JOIN reposts r ON r.uri = s.repost_uri "
-    + "LEFT JOIN profiles ra ON ra.did = r.author_did "
-    + f"LEFT JOIN viewer_actor_state rs ON rs.viewer_did = {VIEWER} AND rs.subject_did = r.author_did "
+FEED_JOINS = "JOIN posts p ON p.uri = s.post_uri " + _joins("p", "p")
+FEED_RULES = (
+    f"NOT {blocked('ps')} AND (s.repost_uri IS NULL OR NOT EXISTS (SELECT 1 FROM viewer_actor_state b "
+    f"WHERE b.viewer_did = {VIEWER} AND b.subject_did = s.by_did AND {blocked('b')}))"
 )
-FEED_RULES = f"NOT {blocked('ps')} AND (r.uri IS NULL OR NOT {blocked('rs')})"
