@@ -63,9 +63,8 @@ class FeedSettings(BaseSettings):
     vapid_private_key: SecretStr | None = None
     vapid_subject: str = "mailto:admin@localhost"
 
-    # A batch is written when it holds this many kept records, or this many events, or is this old.
+    # A batch is written when it holds this many kept records or is this old.
     feed_batch_ops: int = 1000
-    feed_batch_events: int = 20000
     feed_batch_ms: int = 200
     feed_queue_batches: int = 4
     feed_backfill_concurrency: int = 4

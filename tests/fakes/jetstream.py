@@ -19,6 +19,15 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    ok = isinstance(doc, dict) and type(doc.get("time_us")) is int and isinstance(doc.get("commit", {}), dict)
+    return doc if ok else {}
+
+
 class FakeJetstream:
     """The event log and the server's observable behaviour (connections, cursors asked for)."""
 
@@ -36,7 +45,10 @@ class FakeJetstream:
         """Append events (dicts, or raw text for malformed frames with a ``time_us`` to sort by)."""
         for event in events:
             if isinstance(event, str):
-                time_us, collection, text = self.times[-1] if self.times else 0, None, event
+                # Pre-encoded text: ordered by its own time_us when it has one (malformed frames don't).
+                text, event = event, _parse(event)
+            if not event:
+                time_us, collection = self.times[-1] if self.times else 0, None
             else:
                 time_us = event["time_us"]
                 collection = event.get("commit", {}).get("collection") if event["kind"] == "commit" else None

@@ -1,7 +1,7 @@
 """Feed data model: records indexed from Bluesky, per-member state, indexer bookkeeping.
 
 Every record table is keyed by its AT URI so that live and backfilled copies, replays and
-duplicates land on one row. Counts are aggregates of the stored rows (see tenants/feed/README.md).
+duplicates land on one row. Counts are aggregates of the stored rows (see tenants/feed/indexer/README.md).
 
 Revision ID: 0001_feed_schema
 Revises:
