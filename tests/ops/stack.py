@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -15,8 +16,9 @@ from typing import Any, TypeVar
 
 import httpx
 
-from gateway import supervision
+from gateway import registry, supervision
 from gateway.context import resolve_admin_url
+from shared.db import provision
 from shared.db.urls import libpq, tenant_url
 from shared.settings import Settings
 from tests.support.database import free_port
@@ -102,7 +104,8 @@ def _environment(data_dir: Path, port: int, extra: dict[str, str]) -> dict[str, 
         ONEBOX_LOG_FORMAT="json",
     )
     if os.environ.get("ONEBOX_DATABASE_URL"):
-        env.update(ONEBOX_DATABASE_URL=os.environ["ONEBOX_DATABASE_URL"], ONEBOX_DB_PREFIX=f"obops{os.getpid()}")
+        # Each box its own database names on the shared server, dropped when the box stops.
+        env.update(ONEBOX_DATABASE_URL=os.environ["ONEBOX_DATABASE_URL"], ONEBOX_DB_PREFIX=f"ob{secrets.token_hex(4)}")
     env.update(extra)
     return env
 
@@ -126,6 +129,8 @@ def running_stack(base: Path, **extra: str) -> Iterator[Stack]:
     finally:
         _stop(process)
         output.close()
+        if "ONEBOX_DATABASE_URL" in env:  # leave an external server as we found it
+            provision.drop(env["ONEBOX_DATABASE_URL"], env["ONEBOX_DB_PREFIX"], list(registry.TENANTS))
 
 
 def _alive(stack: Stack, base: Path) -> bool:
