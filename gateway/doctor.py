@@ -72,7 +72,7 @@ def processes(report: Report, settings: Settings, ops: OpsSettings) -> dict[str,
             f"  {name:<18}{state:<10}{pid or '-':>8}{mb(used.rss):>9}{mb(used.pss):>9}{cap or '-':>8}"
             f"  {restarts.get('count', 0)}{last}"
         )
-        _judge_process(report, settings, known.get(name), state, used, cap)
+        _judge_process(report, settings, known.get(name), state, used)
     report.echo(f"  {'total':<36}{mb(total.rss):>9}{mb(total.pss):>9}   budget {ops.stack_budget_mb} MB PSS")
     if total.pss is not None and total.pss > ops.stack_budget_mb * MB:
         report.problem(
@@ -82,11 +82,11 @@ def processes(report: Report, settings: Settings, ops: OpsSettings) -> dict[str,
     return {name: pid for name, state, pid, _, _ in rows if pid and state == "RUNNING"}
 
 
-def _judge_process(
-    report: Report, settings: Settings, program: Program | None, state: str, used: Usage, cap: int | None
-) -> None:
+def _judge_process(report: Report, settings: Settings, program: Program | None, state: str, used: Usage) -> None:
+    """Problems of one of our programs: not running, or over its cap."""
     if program is None:
         return
+    cap = program.cap_mb
     expected_stopped = program.name == "postgres" and settings.database_url
     if state != "RUNNING" and not expected_stopped:
         report.problem(
