@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncpg
-import orjson
 
 from tests.fakes.firehose import POST, REPOST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
@@ -148,8 +147,9 @@ async def test_malformed_events_are_counted_and_skipped(
     long_post = hose.post(MEMBER, "x" * 3001)
     bad_date = hose.post(MEMBER, "when?")
     bad_date["commit"]["record"]["createdAt"] = "yesterday"
-    # Sent raw: the fake (like Jetstream) would filter it out by wantedCollections otherwise.
-    unknown = orjson.dumps(hose.commit(MEMBER, "app.bsky.feed.threadgate", "abc", {"text": "?"})).decode()
+    # Jetstream filters by wantedCollections, so an unknown collection comes only from a broken server.
+    unknown = hose.commit(MEMBER, POST, "abc", {"text": "?"})
+    del unknown["commit"]["collection"]
     nul = hose.post(MEMBER, "nul \u0000 byte")
     good = hose.post(MEMBER, "still fine")
     frames = [

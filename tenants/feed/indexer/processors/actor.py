@@ -66,13 +66,12 @@ WHERE p.did = c.did
       IS DISTINCT FROM (c.followers::int, c.follows::int, c.posts::int)
 """
 
-# Each new account gets a profile row now and its profile record fetched by a small backfill job.
-STUBS = """
-WITH created AS (
-    INSERT INTO profiles (did) SELECT unnest($1::text[]) ON CONFLICT (did) DO NOTHING RETURNING did
-)
-INSERT INTO backfill_jobs (did, reason, collections)
-SELECT did, 'profile', $2::text[] FROM created ON CONFLICT (did) DO NOTHING
+# Every account a stored record involves gets a profile row.
+STUBS = "INSERT INTO profiles (did) SELECT unnest($1::text[]) ON CONFLICT (did) DO NOTHING"
+# Those the UI shows by name (post authors, notification actors) get their profile record fetched.
+PROFILE_JOBS = """
+INSERT INTO backfill_jobs (did, reason, collections) SELECT unnest($1::text[]), 'profile', $2::text[]
+ON CONFLICT (did) DO NOTHING
 """
 
 
@@ -90,39 +89,43 @@ async def upsert_profiles(conn: asyncpg.Connection, ops: list[Op], fx: Effects) 
             fx.emit("profile_updated", f"user:{row['did']}", {"did": row["did"]})
 
 
+IDENTITIES = """
+WITH input AS (SELECT * FROM unnest($1::text[], $2::text[]) AS x(did, handle)),
+m AS (UPDATE members SET handle = x.handle FROM input x WHERE members.did = x.did)
+UPDATE profiles p SET handle = x.handle, updated_at = now() FROM input x
+WHERE p.did = x.did AND p.handle IS DISTINCT FROM x.handle
+RETURNING p.did, p.handle
+"""
+
+ACCOUNTS = """
+UPDATE profiles p SET account_status = x.status, updated_at = now()
+FROM unnest($1::text[], $2::text[]) AS x(did, status)
+WHERE p.did = x.did AND p.account_status IS DISTINCT FROM x.status
+RETURNING p.did, p.account_status
+"""
+
+
 async def identities(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> None:
-    """Handle changes (identity events) for stored accounts."""
-    for op in ops:
-        if op.value is None:
-            continue
-        changed = await conn.fetchval(
-            "WITH m AS (UPDATE members SET handle = $2 WHERE did = $1) "
-            "UPDATE profiles SET handle = $2, updated_at = now() WHERE did = $1 AND handle IS DISTINCT FROM $2 "
-            "RETURNING did",
-            op.did,
-            op.value,
-        )
-        if changed:
-            fx.emit("profile_updated", f"user:{op.did}", {"did": op.did, "handle": op.value})
+    """Handle changes (identity events) of stored accounts."""
+    ops = [op for op in ops if op.value is not None]
+    if ops:
+        for row in await conn.fetch(IDENTITIES, [op.did for op in ops], [op.value for op in ops]):
+            fx.emit("profile_updated", f"user:{row['did']}", {"did": row["did"], "handle": row["handle"]})
 
 
 async def accounts(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> None:
     """Account status changes (takedown, deactivation, deletion; None when active again)."""
-    for op in ops:
-        changed = await conn.fetchval(
-            "UPDATE profiles SET account_status = $2, updated_at = now() "
-            "WHERE did = $1 AND account_status IS DISTINCT FROM $2 RETURNING did",
-            op.did,
-            op.value,
-        )
-        if changed:
-            fx.emit("profile_updated", f"user:{op.did}", {"did": op.did, "status": op.value})
+    if ops:
+        for row in await conn.fetch(ACCOUNTS, [op.did for op in ops], [op.value for op in ops]):
+            fx.emit("profile_updated", f"user:{row['did']}", {"did": row["did"], "status": row["account_status"]})
 
 
 async def aggregate(conn: asyncpg.Connection, fx: Effects) -> None:
     """Profile rows for new accounts, then recount what the batch touched (counts are of rows)."""
     if fx.stubs:
-        await conn.execute(STUBS, sorted(fx.stubs), PROFILE_COLLECTIONS)
+        await conn.execute(STUBS, sorted(fx.stubs))
+    if fx.shown:
+        await conn.execute(PROFILE_JOBS, sorted(fx.shown), PROFILE_COLLECTIONS)
     if fx.posts:
         for row in await conn.fetch(RECOUNT_POSTS, sorted(fx.posts)):
             counts = {k: row[k] for k in ("like_count", "repost_count", "reply_count", "quote_count")}

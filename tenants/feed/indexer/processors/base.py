@@ -56,6 +56,7 @@ class Effects:
     posts: set[str] = field(default_factory=set)  # posts whose counts to recompute
     actors: set[str] = field(default_factory=set)  # profiles whose counts to recompute
     stubs: set[str] = field(default_factory=set)  # accounts that need a profile row
+    shown: set[str] = field(default_factory=set)  # accounts shown by name: fetch their profile
     followees: set[str] = field(default_factory=set)  # newly followed by a member: backfill
     events: list[tuple[str, str | None, dict[str, Any]]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
@@ -87,6 +88,7 @@ async def notify_members(conn: asyncpg.Connection, rows: list[dict[str, Any]], f
             row["id"], row["recipient_did"], row["type"], row["actor_did"], row["record_uri"], row["subject_uri"]
         )
         fx.notices.append(notice)
+        fx.shown.add(notice.actor)
         fx.emit(
             "notification",
             f"user:{notice.recipient}",

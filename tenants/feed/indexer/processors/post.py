@@ -113,6 +113,7 @@ async def insert(conn: asyncpg.Connection, ops: list[Op], fx: Effects, community
             continue
         fx.posts.update(u for u in (op.uri, post.reply_parent, post.quote) if u)
         fx.actors.add(op.did)
+        fx.shown.add(op.did)
         notes.extend(_notifications(op, post))
         if post.reply_parent:
             data = {"uri": op.uri, "author": op.did, "parent": post.reply_parent, "root": post.reply_root}
