@@ -69,14 +69,11 @@ def programs(ops: OpsSettings) -> list[Program]:
 
 def supervisor_environment(settings: Settings, ops: OpsSettings, server: EmbeddedPostgres) -> dict[str, str]:
     """Every ``%(ENV_...)s`` that ops/supervisord.conf uses."""
-    from gateway.bootstrap import ROOT
-
     as_root = os.geteuid() == 0
     embedded = not settings.database_url
     user = pwd.getpwuid(os.geteuid()).pw_name
     return {
         "ONEBOX_USER": user,
-        "ONEBOX_ROOT": str(ROOT),
         "ONEBOX_BIN": os.path.dirname(sys.executable),
         "ONEBOX_VAR": str(settings.data_dir.resolve()),
         "ONEBOX_PG_COMMAND": " ".join(server.server_args()),
