@@ -1,100 +1,10 @@
 // Wishlist web UI: a small hash-routed page over the JSON API. No framework, no inline scripts
-// (the CSP allows only 'self'), and every text goes in through textContent, never innerHTML.
-"use strict";
+// (the CSP allows only 'self'); modules api.js (client, tokens) and dom.js (element helpers).
 
-const API = new URL("api/", location.href.split("#")[0]).pathname;
-const STORE = "wishlist.session";
+import { api, clearSession, saveSession, session } from "./api.js";
+import { field, flash, formValues, h, show } from "./dom.js";
+
 const PRIORITIES = { 1: "must have", 2: "would love", 3: "nice", 4: "maybe", 5: "if you like" };
-
-// ---- session: tokens live in sessionStorage (per tab, gone when it closes) ----
-
-function session() {
-  try { return JSON.parse(sessionStorage.getItem(STORE)) || null; } catch { return null; }
-}
-function saveSession(pair) {
-  sessionStorage.setItem(STORE, JSON.stringify({
-    user: pair.user, access: pair.access_token, refresh: pair.refresh_token,
-  }));
-}
-function clearSession() { sessionStorage.removeItem(STORE); }
-
-class ApiError extends Error {
-  constructor(status, body) {
-    const error = (body && body.error) || {};
-    const details = (error.details || []).map((d) => `${d.field}: ${d.message}`).join("; ");
-    super((error.message || `HTTP ${status}`) + (details ? ` (${details})` : ""));
-    this.status = status;
-    this.code = error.code;
-  }
-}
-
-let refreshing = null;
-
-// One refresh at a time: concurrent 401s wait for the same rotation (a second use would be a replay).
-async function refreshTokens() {
-  const current = session();
-  if (!current) return false;
-  refreshing = refreshing || fetch(API + "auth/refresh", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ refresh_token: current.refresh }),
-  }).then(async (response) => {
-    const pair = response.ok ? await response.json() : null;
-    // Signed out (or in as someone else) meanwhile: don't bring the old session back.
-    if (session()?.refresh !== current.refresh) return false;
-    if (!pair) { clearSession(); return false; }
-    saveSession(pair);
-    return true;
-  }).finally(() => { refreshing = null; });
-  return refreshing;
-}
-
-async function api(method, path, body, retry = true) {
-  const headers = {};
-  const current = session();
-  if (current) headers.Authorization = `Bearer ${current.access}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(API + path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  // An expired access token is renewed once; if that fails the session is gone (see signedOut).
-  if (response.status === 401 && current && retry && !path.startsWith("auth/")) {
-    if (await refreshTokens()) return api(method, path, body, false);
-  }
-  if (response.status === 204) return null;
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
-}
-
-// ---- tiny DOM helpers ----
-
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else if (key === "dataset") Object.assign(el.dataset, value);
-    else if (value === true) el.setAttribute(key, "");
-    else el.setAttribute(key, value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
-
-function field(label, input) { return h("label", {}, label, input); }
-
-function formValues(form) { return Object.fromEntries(new FormData(form).entries()); }
-
-function flash(message, kind = "error") {
-  const el = document.getElementById("flash");
-  el.textContent = message;
-  el.className = `flash ${kind}`;
-  el.hidden = !message;
-}
 
 // True when a request failed because the session ended (refresh refused): show sign-in again.
 function signedOut(error) { return error.status === 401 && !session(); }
@@ -111,10 +21,6 @@ function guarded(action) {
       flash(signedOut(error) ? "Your session ended; please sign in again." : error.message);
     }
   };
-}
-
-function show(...nodes) {
-  document.getElementById("view").replaceChildren(...nodes.filter(Boolean));
 }
 
 function money(item) { return item.price === null ? "" : `${item.price} ${item.currency}`; }

@@ -17,15 +17,20 @@ async def test_index_loads_its_script_and_styles_from_self(client: httpx.AsyncCl
     assert scripts and all('src="' in attrs and not body.strip() for attrs, body in scripts)
     assert not re.search(r"\son[a-z]+=", html), "inline event handlers are blocked by the CSP"
     assert "http://" not in html and "https://" not in html  # no CDNs
-    for asset, kind in (("app.js", "javascript"), ("style.css", "text/css")):
-        assert f'"{asset}"' in html
+    assert 'type="module" src="app.js"' in html and 'href="style.css"' in html
+    for asset, kind in (
+        ("app.js", "javascript"),
+        ("api.js", "javascript"),
+        ("dom.js", "javascript"),
+        ("style.css", "css"),
+    ):
         served = await client.get(f"/wishlist/{asset}")
         assert served.status_code == 200 and kind in served.headers["content-type"]
         assert served.headers["cache-control"] == "public, max-age=86400"
 
 
-async def test_script_talks_to_the_api_relative_to_the_page(client: httpx.AsyncClient) -> None:
-    script = (await client.get("/wishlist/app.js")).text
+async def test_scripts_talk_to_the_api_relative_to_the_page(client: httpx.AsyncClient) -> None:
+    script = "".join([(await client.get(f"/wishlist/{name}")).text for name in ("app.js", "api.js", "dom.js")])
     assert 'new URL("api/"' in script and ".innerHTML" not in script and "eval(" not in script
     for path in ("auth/login", "auth/register", "auth/refresh", "wishlists", "items", "tags", "reservations"):
         assert f'"{path}' in script or f"`{path}" in script, path
