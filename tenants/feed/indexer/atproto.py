@@ -49,7 +49,8 @@ async def get_json(http: httpx.AsyncClient, url: str, params: dict[str, Any], at
             if response.status_code not in RETRY_STATUSES:
                 raise Permanent(f"{url}: HTTP {response.status_code} {response.text[:200]}")
             error = f"HTTP {response.status_code}"
-            wait = _retry_after(response) if _retry_after(response) is not None else wait
+            asked = _retry_after(response)
+            wait = asked if asked is not None else wait
         if attempt + 1 < attempts:
             await asyncio.sleep(wait)
             delay = min(delay * 2, 30.0)

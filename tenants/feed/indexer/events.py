@@ -7,7 +7,7 @@ The frame shape is Jetstream's ``/subscribe`` JSON: ``{"did", "time_us", "kind":
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -46,7 +46,7 @@ class Op:
         return f"at://{self.did}/{self.collection}/{self.rkey}"
 
 
-def _valid_rkey(rkey: Any) -> bool:
+def _valid_rkey(rkey: Any) -> TypeGuard[str]:
     return isinstance(rkey, str) and 0 < len(rkey) <= 512 and "/" not in rkey
 
 
@@ -55,7 +55,7 @@ def decode(frame: str | bytes, max_bytes: int) -> Op:
     if len(frame) > max_bytes:
         raise Malformed("too_large")
     # PostgreSQL text and jsonb can't hold NUL; such a record can never be stored.
-    if (b"\\u0000" if isinstance(frame, bytes) else "\\u0000") in frame:
+    if (b"\\u0000" in frame) if isinstance(frame, bytes) else ("\\u0000" in frame):
         raise Malformed("nul_character")
     try:
         doc = orjson.loads(frame)
@@ -89,6 +89,7 @@ def _commit(did: str, time_us: int, commit: Any) -> Op:
     collection = commit.get("collection")
     if collection not in COLLECTIONS:
         raise Malformed("unknown_collection")
+    assert isinstance(collection, str)
     action = commit.get("operation")
     rkey = commit.get("rkey")
     if not _valid_rkey(rkey):

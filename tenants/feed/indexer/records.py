@@ -8,6 +8,7 @@ short reason; the caller counts the reason and skips the record.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -131,8 +132,8 @@ def _quote_of(embed: Any) -> str | None:
         record = record.get("record")
     if kind in ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia") and isinstance(record, dict):
         uri = record.get("uri")
-        if is_at_uri(uri) and "/app.bsky.feed.post/" in uri:
-            return str(uri)
+        if isinstance(uri, str) and is_at_uri(uri) and "/app.bsky.feed.post/" in uri:
+            return uri
     return None
 
 
@@ -232,7 +233,14 @@ def _profile(record: dict[str, Any]) -> Profile:
     )
 
 
-_PARSERS = {POST: _post, LIKE: _subject, REPOST: _subject, FOLLOW: _graph, BLOCK: _graph, PROFILE: _profile}
+_PARSERS: dict[str, Callable[[dict[str, Any]], Record]] = {
+    POST: _post,
+    LIKE: _subject,
+    REPOST: _subject,
+    FOLLOW: _graph,
+    BLOCK: _graph,
+    PROFILE: _profile,
+}
 
 
 def parse_record(collection: str, record: Any) -> Record:
