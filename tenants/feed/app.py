@@ -56,9 +56,11 @@ def services(ctx: TenantContext) -> Services:
 def build_routes(ctx: TenantContext) -> list[BaseRoute]:
     """Every route of the feed's API, relative to ``/feed``."""
     s = services(ctx)
+    # Starlette tries routes in order: the hot reads (XRPC, feeds) come first.
     return [
-        *auth.routes(s.av, s.sessions),
+        *dispatcher.routes(s.av, s.sessions, s.writes),
         *feeds.routes(s.av),
+        *auth.routes(s.av, s.sessions),
         *posts.routes(s.av, s.writes),
         *profiles.routes(s.av),
         *actions.routes(s.av, s.writes),
@@ -67,7 +69,6 @@ def build_routes(ctx: TenantContext) -> list[BaseRoute]:
         *push_routes(s.av, s.pusher),
         *health_routes.routes(s.av, s.hub, s.pusher),
         ws.route(s.av, s.hub),
-        *dispatcher.routes(s.av, s.sessions, s.writes),
     ]
 
 
