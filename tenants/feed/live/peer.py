@@ -1,7 +1,8 @@
 """A connected client, native WebSocket or Socket.IO: who it is, what it watches, and its outbox.
 
 Each peer has a bounded outbox drained by its own task, so one slow or dead client never delays
-the others; a client whose outbox overflows is disconnected (it reconnects and reloads).
+the others; a client whose outbox overflows is disconnected (it reconnects and reloads). The
+task exists only while frames wait: an idle socket costs no task (2,000 idle members, no tasks).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,13 +32,13 @@ class Peer:
         self.answers_pings = False
         self._deliver = deliver
         self._on_overflow = on_overflow
-        self._outbox: asyncio.Queue[Frame] = asyncio.Queue(size)
+        self._size = size
+        self._outbox: deque[Frame] = deque()
         self._task: asyncio.Task[None] | None = None
         self.closed = False
 
     def start(self) -> None:
-        """Start draining the outbox."""
-        self._task = asyncio.create_task(self._drain())
+        """Ready to send (the drain task is started by the first frame offered)."""
 
     def wants_post(self, *uris: str | None) -> bool:
         """Whether a post event about ``uris`` is for this peer (its topics, when it chose some)."""
@@ -46,22 +48,26 @@ class Peer:
         """Queue a frame; a full outbox means the client can't keep up, so it is cut off."""
         if self.closed:
             return
-        try:
-            self._outbox.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self._outbox) >= self._size:
             self.closed = True
             asyncio.get_running_loop().create_task(self._on_overflow())
+            return
+        self._outbox.append(frame)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
-        while True:
-            frame = await self._outbox.get()
+        while self._outbox:
+            frame = self._outbox.popleft()
             try:
-                await asyncio.wait_for(self._deliver(frame), SEND_TIMEOUT_S)
+                async with asyncio.timeout(SEND_TIMEOUT_S):  # no extra task per frame, unlike wait_for
+                    await self._deliver(frame)
             except (OSError, TimeoutError, RuntimeError):
                 # A send that can't complete is a dead peer: stop and let the reader notice the close.
                 self.closed = True
                 await self._on_overflow()
                 return
+        self._task = None
 
     async def stop(self) -> None:
         """Stop draining."""

@@ -98,20 +98,15 @@ class Session:
             return
         self.peer.topics = topics if kind == "subscribe" or topics else None
 
-    async def heartbeat(self) -> None:
-        """Ping, close silent clients that answer pings, and close sockets whose token expired."""
-        period = self.av.api.feed_ws_heartbeat_s
-        while True:
-            await asyncio.sleep(period)
-            peer = self.peer
-            if peer.did is not None and peer.expires_at <= time.time():
-                await self.close(CLOSE_UNAUTHORIZED, "token expired")
-                return
-            if peer.answers_pings and time.monotonic() - peer.last_heard > 2.5 * period:
-                await self.close(CLOSE_TIMEOUT, "no heartbeat")
-                return
-            if peer.did is not None:  # a socket that has not signed in gets nothing, pings included
-                peer.offer(frame("ping", {"t": int(time.time() * 1000)}))
+    async def beat(self, now: float, wall: float) -> None:
+        """One heartbeat: close a socket whose token expired or that stopped answering pings, else ping it."""
+        peer, period = self.peer, self.av.api.feed_ws_heartbeat_s
+        if peer.did is not None and peer.expires_at <= wall:
+            await self.close(CLOSE_UNAUTHORIZED, "token expired")
+        elif peer.answers_pings and now - peer.last_heard > 2.5 * period:
+            await self.close(CLOSE_TIMEOUT, "no heartbeat")
+        elif peer.did is not None:  # a socket that has not signed in gets nothing, pings included
+            peer.offer(frame("ping", {"t": int(wall * 1000)}))
 
     async def run(self) -> None:
         """Read until the client leaves or is closed."""
@@ -134,24 +129,53 @@ class Session:
                 return
 
 
+class Heartbeats:
+    """One task for every socket's heartbeat (a task per socket costs memory for 2,000 sockets)."""
+
+    def __init__(self, period: float) -> None:
+        self.period = period
+        self.sessions: set[Session] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, session: Session) -> None:
+        """Beat ``session`` from the next period on."""
+        self.sessions.add(session)
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def discard(self, session: Session) -> None:
+        """Stop beating ``session``; the task ends with the last one."""
+        self.sessions.discard(session)
+        if not self.sessions and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.period)
+            now, wall = time.monotonic(), time.time()
+            for session in list(self.sessions):
+                with contextlib.suppress(Exception):
+                    await session.beat(now, wall)
+
+
 def route(av: AppView, hub: Hub) -> WebSocketRoute:
     """The ``/ws`` route."""
+    beats = Heartbeats(av.api.feed_ws_heartbeat_s)
 
     async def endpoint(websocket: WebSocket) -> None:
         await websocket.accept()
         session = Session(av, hub, websocket)
         hub.attach(session.peer)
         session.peer.start()
-        beat = asyncio.create_task(session.heartbeat())
+        beats.add(session)
         try:
             await session.run()
         except WebSocketDisconnect:
             pass
         finally:
             hub.detach(session.peer)
-            beat.cancel()
+            beats.discard(session)
             await session.peer.stop()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
 
     return WebSocketRoute("/ws", endpoint)
