@@ -193,3 +193,31 @@ async def test_dropped_connection_fails_over_and_resumes(
         assert backup.requests and "cursor" in backup.requests[0]
     assert await counts(db, mine_uri) == (300, 0, 0, 0)
     assert await db.fetchval("SELECT count(*) FROM notifications") == 300
+
+
+async def test_unfollow_stops_tracking_only_when_no_member_follows(
+    db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
+) -> None:
+    other = "did:plc:othermember"
+    await add_member(db, MEMBER)
+    await add_member(db, other)
+    await start_at(db, hose.time_us)
+    mine, theirs = hose.follow(MEMBER, STRANGER), hose.follow(other, STRANGER)
+    first = hose.post(STRANGER, "seen: two members follow me")
+    unfollow_one = hose.delete(MEMBER, "app.bsky.graph.follow", mine["commit"]["rkey"])
+    second = hose.post(STRANGER, "seen: one member still follows me")
+    unfollow_two = hose.delete(other, "app.bsky.graph.follow", theirs["commit"]["rkey"])
+    third = hose.post(STRANGER, "unseen: nobody follows me")
+    renamed = hose.identity(STRANGER, "stranger.example")
+    suspended = hose.account(STRANGER, active=False, status="suspended")
+    events = [mine, theirs, first, unfollow_one, second, unfollow_two, third, renamed, suspended]
+    async with indexer():
+        await wait_for(lambda: members_synced(db), timeout=10)
+        jetstream.publish(events)
+        await wait_for(lambda: settled(db, events[-1]["time_us"]), timeout=10)
+    texts = sorted(r["text"] for r in await db.fetch("SELECT text FROM posts"))
+    assert texts == ["seen: one member still follows me", "seen: two members follow me"]
+    profile = await db.fetchrow("SELECT * FROM profiles WHERE did = $1", STRANGER)
+    assert profile["handle"] == "stranger.example" and profile["account_status"] == "suspended"
+    assert profile["followers_count"] == 0 and profile["posts_count"] == 2
+    assert await db.fetchval("SELECT count(*) FROM viewer_actor_state") == 0
