@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     pg_version: int = 16
 
     pool_size: int = 5
-    pool_overflow: int = 2
+    # Overflow connections are closed on return and reopened under load (connect + re-plan each
+    # time), so the default pool is fixed-size; raise it only for bursty, rarely-hot tenants.
+    pool_overflow: int = 0
     pool_timeout: float = 3.0
     pool_sizes: dict[str, int] = Field(default_factory=dict)
 
