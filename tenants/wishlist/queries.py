@@ -4,18 +4,17 @@ Each function is one round trip and returns the document as text, which the rout
 untouched (DESIGN §11). ``None`` means "no such row for this caller", which the routes turn into
 404 — ownership is part of every ``WHERE``, so another user's id looks exactly like a missing one.
 
-The statements run on the pooled connection's asyncpg driver directly (``$1`` placeholders): for
-a lone read that skips SQLAlchemy's statement layer and the BEGIN/ROLLBACK it wraps around every
-statement, about 0.3 ms of the hot path's 0.75 ms of database time. Inside a caller's
-transaction (after an insert, say) the driver connection is in that transaction all the same.
+The statements run on the asyncpg driver (``$1`` placeholders): reads take it from
+``ctx.db.raw()``, skipping SQLAlchemy's statement layer and the BEGIN/ROLLBACK it wraps around
+every statement; writes that answer a document read it with :func:`driver` from their own
+SQLAlchemy connection, inside their transaction.
 
 Owner documents never mention reservations; only the shared view joins ``reservations``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 ITEM_ORDER = "i.priority, i.id"
@@ -90,55 +89,56 @@ MY_RESERVATIONS = """SELECT json_build_object('reservations', COALESCE(json_agg(
     WHERE r.user_id = $1 AND w.visibility <> 'private'"""
 
 
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under a pooled SQLAlchemy connection."""
+async def driver(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under a SQLAlchemy one (to read a document inside its transaction)."""
     raw = await conn.get_raw_connection()
-    return raw.driver_connection
+    found: asyncpg.Connection = raw.driver_connection
+    return found
 
 
-async def _text(conn: AsyncConnection, sql: str, *args: object) -> str | None:
+async def _text(db: asyncpg.Connection, sql: str, *args: object) -> str | None:
     """The first column of the first row as text, or None when there is no row."""
-    value = await (await _driver(conn)).fetchval(sql, *args)
+    value = await db.fetchval(sql, *args)
     return None if value is None else str(value)
 
 
-async def wishlist_document(conn: AsyncConnection, wishlist_id: int, owner: int) -> str | None:
+async def wishlist_document(db: asyncpg.Connection, wishlist_id: int, owner: int) -> str | None:
     """The owner's wishlist with its items and their tags (the hot path)."""
-    return await _text(conn, WISHLIST_DOCUMENT, wishlist_id, owner)
+    return await _text(db, WISHLIST_DOCUMENT, wishlist_id, owner)
 
 
-async def wishlist_page(conn: AsyncConnection, owner: int, before: int, limit: int) -> list[tuple[int, str]]:
+async def wishlist_page(db: asyncpg.Connection, owner: int, before: int, limit: int) -> list[tuple[int, str]]:
     """Up to ``limit`` of the owner's wishlists with ids below ``before``, newest first: (id, JSON)."""
-    rows = await (await _driver(conn)).fetch(WISHLIST_PAGE, owner, before, limit)
+    rows = await db.fetch(WISHLIST_PAGE, owner, before, limit)
     return [(int(row[0]), str(row[1])) for row in rows]
 
 
-async def wishlist_items(conn: AsyncConnection, wishlist_id: int, owner: int) -> str | None:
+async def wishlist_items(db: asyncpg.Connection, wishlist_id: int, owner: int) -> str | None:
     """``{"items": [...]}`` of the owner's wishlist."""
-    return await _text(conn, WISHLIST_ITEMS, wishlist_id, owner)
+    return await _text(db, WISHLIST_ITEMS, wishlist_id, owner)
 
 
-async def item_document(conn: AsyncConnection, item_id: int, owner: int) -> str | None:
+async def item_document(db: asyncpg.Connection, item_id: int, owner: int) -> str | None:
     """One of the owner's items with its tags."""
-    return await _text(conn, ITEM_DOCUMENT, item_id, owner)
+    return await _text(db, ITEM_DOCUMENT, item_id, owner)
 
 
-async def tag_document(conn: AsyncConnection, tag_id: int, owner: int) -> str | None:
+async def tag_document(db: asyncpg.Connection, tag_id: int, owner: int) -> str | None:
     """One of the owner's tags."""
-    return await _text(conn, TAG_DOCUMENT, tag_id, owner)
+    return await _text(db, TAG_DOCUMENT, tag_id, owner)
 
 
-async def tag_list(conn: AsyncConnection, owner: int) -> str:
+async def tag_list(db: asyncpg.Connection, owner: int) -> str:
     """``{"tags": [...]}``, all of the owner's tags by name."""
-    return str(await _text(conn, TAG_LIST, owner))
+    return str(await _text(db, TAG_LIST, owner))
 
 
-async def shared_document(conn: AsyncConnection, token: str, viewer: int | None) -> tuple[str, str] | None:
+async def shared_document(db: asyncpg.Connection, token: str, viewer: int | None) -> tuple[str, str] | None:
     """(visibility, JSON) of a shared or public wishlist as ``viewer`` (None: anonymous) sees it."""
-    row = await (await _driver(conn)).fetchrow(SHARED_DOCUMENT, token, viewer)
+    row = await db.fetchrow(SHARED_DOCUMENT, token, viewer)
     return (str(row[0]), str(row[1])) if row is not None else None
 
 
-async def my_reservations(conn: AsyncConnection, viewer: int) -> str:
+async def my_reservations(db: asyncpg.Connection, viewer: int) -> str:
     """``{"reservations": [...]}``: what ``viewer`` promised to give, newest first."""
-    return str(await _text(conn, MY_RESERVATIONS, viewer))
+    return str(await _text(db, MY_RESERVATIONS, viewer))

@@ -100,15 +100,15 @@ def routes(ctx: TenantContext) -> list[Route]:
             ).scalar_one()
             if body.tag_ids:
                 await set_tags(conn, item_id, owner, body.tag_ids)
-            doc = await queries.item_document(conn, item_id, owner)
+            doc = await queries.item_document(await queries.driver(conn), item_id, owner)
         return raw_json_response(str(doc), status=201)
 
     async def get_item(request: Request) -> Response:
         """One own item with its tags."""
         owner = await caller_id(ctx, request)
         item_id = path_id(request, "item")
-        async with ctx.db.connect() as conn:
-            doc = await queries.item_document(conn, item_id, owner)
+        async with ctx.db.raw() as db:
+            doc = await queries.item_document(db, item_id, owner)
         if doc is None:
             raise not_found("item")
         return raw_json_response(doc)
@@ -143,7 +143,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                 await conn.execute(
                     sa.text(f"UPDATE items SET {sets}updated_at = now() WHERE id = :id"), {**changes, "id": item_id}
                 )
-            doc = await queries.item_document(conn, item_id, owner)
+            doc = await queries.item_document(await queries.driver(conn), item_id, owner)
         return raw_json_response(str(doc))
 
     async def delete_item(request: Request) -> Response:

@@ -48,8 +48,8 @@ def routes(ctx: TenantContext) -> list[Route]:
     async def shared_wishlist(request: Request) -> Response:
         """A shared or public wishlist through its link; items say ``reserved`` and ``reserved_by_me``."""
         viewer = await optional_caller_id(ctx, request)
-        async with ctx.db.connect() as conn:
-            found = await queries.shared_document(conn, request.path_params["token"], viewer)
+        async with ctx.db.raw() as db:
+            found = await queries.shared_document(db, request.path_params["token"], viewer)
         if found is None:
             raise not_found("wishlist")
         visibility, doc = found
@@ -109,8 +109,8 @@ def routes(ctx: TenantContext) -> list[Route]:
     async def my_reservations(request: Request) -> Response:
         """``{"reservations": [...]}``: items you reserved on lists still shared with you."""
         viewer = await caller_id(ctx, request)
-        async with ctx.db.connect() as conn:
-            doc = await queries.my_reservations(conn, viewer)
+        async with ctx.db.raw() as db:
+            doc = await queries.my_reservations(db, viewer)
         return raw_json_response(doc)
 
     return [

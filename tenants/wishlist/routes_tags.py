@@ -31,8 +31,8 @@ def routes(ctx: TenantContext) -> list[Route]:
     async def list_tags(request: Request) -> Response:
         """``{"tags": [...]}``: all own tags, by name."""
         owner = await caller_id(ctx, request)
-        async with ctx.db.connect() as conn:
-            doc = await queries.tag_list(conn, owner)
+        async with ctx.db.raw() as db:
+            doc = await queries.tag_list(db, owner)
         return raw_json_response(doc)
 
     async def create_tag(request: Request) -> Response:
@@ -52,7 +52,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                         {"owner": owner, "name": body.name, "color": body.color},
                     )
                 ).scalar_one()
-                doc = await queries.tag_document(conn, tag_id, owner)
+                doc = await queries.tag_document(await queries.driver(conn), tag_id, owner)
         except IntegrityError:
             raise tag_exists() from None
         return raw_json_response(str(doc), status=201)
@@ -61,8 +61,8 @@ def routes(ctx: TenantContext) -> list[Route]:
         """One own tag."""
         owner = await caller_id(ctx, request)
         tag_id = path_id(request, "tag")
-        async with ctx.db.connect() as conn:
-            doc = await queries.tag_document(conn, tag_id, owner)
+        async with ctx.db.raw() as db:
+            doc = await queries.tag_document(db, tag_id, owner)
         if doc is None:
             raise not_found("tag")
         return raw_json_response(doc)
@@ -81,7 +81,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                         sa.text(f"UPDATE tags SET {sets} WHERE id = :id AND owner_id = :owner"),
                         {**changes, "id": tag_id, "owner": owner},
                     )
-                doc = await queries.tag_document(conn, tag_id, owner)
+                doc = await queries.tag_document(await queries.driver(conn), tag_id, owner)
         except IntegrityError:
             raise tag_exists() from None
         if doc is None:

@@ -32,8 +32,8 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
         owner = await caller_id(ctx, request)
         page = query(request, PageQuery)
         before = cursors.decode("wishlists", owner, page.cursor) if page.cursor else BIGINT_MAX
-        async with ctx.db.connect() as conn:
-            rows = await queries.wishlist_page(conn, owner, before, page.limit + 1)
+        async with ctx.db.raw() as db:
+            rows = await queries.wishlist_page(db, owner, before, page.limit + 1)
         # One extra row says whether another page exists without a count query.
         more = len(rows) > page.limit
         rows = rows[: page.limit]
@@ -55,15 +55,15 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
                     {**body.model_dump(), "owner": owner, "token": new_share_token()},
                 )
             ).scalar_one()
-            doc = await queries.wishlist_document(conn, wishlist_id, owner)
+            doc = await queries.wishlist_document(await queries.driver(conn), wishlist_id, owner)
         return raw_json_response(str(doc), status=201)
 
     async def get_wishlist(request: Request) -> Response:
         """One own wishlist with its items and their tags (no reservation details: gifts stay a surprise)."""
         owner = await caller_id(ctx, request)
         wishlist_id = path_id(request, "wishlist")
-        async with ctx.db.connect() as conn:
-            doc = await queries.wishlist_document(conn, wishlist_id, owner)
+        async with ctx.db.raw() as db:
+            doc = await queries.wishlist_document(db, wishlist_id, owner)
         if doc is None:
             raise not_found("wishlist")
         return raw_json_response(doc)
@@ -81,7 +81,7 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
                     sa.text(f"UPDATE wishlists SET {sets}, updated_at = now() WHERE id = :id AND owner_id = :owner"),
                     {**changes, "id": wishlist_id, "owner": owner},
                 )
-            doc = await queries.wishlist_document(conn, wishlist_id, owner)
+            doc = await queries.wishlist_document(await queries.driver(conn), wishlist_id, owner)
         if doc is None:
             raise not_found("wishlist")
         return raw_json_response(doc)
@@ -105,8 +105,8 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
         """``{"items": [...]}`` of an own wishlist, by priority (1 first) then age."""
         owner = await caller_id(ctx, request)
         wishlist_id = path_id(request, "wishlist")
-        async with ctx.db.connect() as conn:
-            doc = await queries.wishlist_items(conn, wishlist_id, owner)
+        async with ctx.db.raw() as db:
+            doc = await queries.wishlist_items(db, wishlist_id, owner)
         if doc is None:
             raise not_found("wishlist")
         return raw_json_response(doc)
@@ -122,7 +122,7 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
                 ),
                 {"token": new_share_token(), "id": wishlist_id, "owner": owner},
             )
-            doc = await queries.wishlist_document(conn, wishlist_id, owner)
+            doc = await queries.wishlist_document(await queries.driver(conn), wishlist_id, owner)
         if doc is None:
             raise not_found("wishlist")
         return raw_json_response(doc)
