@@ -35,6 +35,6 @@ def test_doctor_on_a_running_box(stack: Stack) -> None:
 def test_doctor_names_a_pool_budget_over_max_connections(stack: Stack) -> None:
     result = stack.cli("doctor", ONEBOX_POOL_SIZE="60")
     assert result.returncode == 1
-    assert "PROBLEM: connection budget 63 > max_connections 50" in result.stdout
+    assert "PROBLEM: connection budget 61 > max_connections 50" in result.stdout
     assert "lower ONEBOX_POOL_SIZE (now 60)" in result.stdout
     assert "1 problem(s):" in result.stdout
