@@ -82,7 +82,7 @@ class Stream:
             try:
                 async with connect(
                     url, max_size=4 * 1024 * 1024, max_queue=256, open_timeout=10, ping_timeout=30,
-                    compression=None,
+                    close_timeout=2, compression=None,
                 ) as ws:  # fmt: skip
                     log.info("connected to %s", endpoint)
                     self.stats.connected, self.stats.endpoint = True, endpoint

@@ -90,7 +90,7 @@ def indexer(settings: Settings, jetstream: FakeJetstream, pds: FakePds) -> Index
             yield ix
         finally:
             ix.stop()
-            await asyncio.wait_for(task, 20)
+            await asyncio.wait_for(task, 30)
 
     return run
 

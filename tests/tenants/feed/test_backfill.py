@@ -39,9 +39,9 @@ async def test_follow_during_stream_backfills_older_posts_once_each(
     pds.handles[AUTHOR] = "author.test"
     pds.failures[AUTHOR] = [429, 503]  # the PDS is busy at first
     async with indexer(feed_backfill_page=2):
-        await wait_for(lambda: members_synced(db), timeout=10)
+        await wait_for(lambda: members_synced(db), timeout=20)
         jetstream.publish([*before, follow, *after])
-        await wait_for(lambda: settled(db, after[-1]["time_us"]), timeout=15)
+        await wait_for(lambda: settled(db, after[-1]["time_us"]), timeout=20)
     expected = {uri(AUTHOR, POST, e["commit"]["rkey"]) for e in (*old, *before, *after)}
     stored = [r["uri"] for r in await db.fetch("SELECT uri FROM posts WHERE author_did = $1", AUTHOR)]
     assert sorted(stored) == sorted(expected)  # every post, one row each
@@ -74,8 +74,8 @@ async def test_sign_up_backfills_the_member_and_whom_they_follow(
         store(pds, event)
     async with indexer():
         await add_member(db, MEMBER)
-        await wait_for(lambda: members_synced(db), timeout=10)
-        await wait_for(lambda: settled(db, 0), timeout=15)
+        await wait_for(lambda: members_synced(db), timeout=20)
+        await wait_for(lambda: settled(db, 0), timeout=20)
     local = await db.fetch("SELECT uri FROM posts WHERE is_local")
     assert len(local) == 3
     assert await db.fetchval("SELECT count(*) FROM posts WHERE author_did = $1", FRIEND) == 4
@@ -101,7 +101,7 @@ async def test_backfill_resumes_at_the_saved_page(
         resume_at,
     )
     async with indexer(feed_backfill_page=2):
-        await wait_for(lambda: settled(db, 0), timeout=10)
+        await wait_for(lambda: settled(db, 0), timeout=20)
     assert pds.list_calls[0] == (AUTHOR, POST, resume_at)
     assert not [c for c in pds.list_calls if c[1] == PROFILE]
     assert await db.fetchval("SELECT count(*) FROM posts") == 4  # posts 0..3, below the saved cursor
@@ -128,8 +128,8 @@ async def test_cursor_older_than_the_replay_window_rebackfills(
         store(pds, event)
     await start_at(db, int((time.time() - 100 * 3600) * 1_000_000))  # 100 h ago; Jetstream keeps 72 h
     async with indexer(jetstream_replay_hours=72):
-        await wait_for(lambda: jetstream.requests, timeout=10)
-        await wait_for(lambda: settled(db, 0), timeout=10)
+        await wait_for(lambda: jetstream.requests, timeout=20)
+        await wait_for(lambda: settled(db, 0), timeout=20)
     assert await db.fetchval("SELECT count(*) FROM posts WHERE author_did = $1", FRIEND) == 3
     asked = int(jetstream.requests[0]["cursor"][0]) / 1_000_000
     assert abs((time.time() - asked) / 3600 - 72) < 0.1  # resumes at the oldest replayable event

@@ -113,7 +113,7 @@ async def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(
 
     await prepare(db, members, start)
     with indexer_process(settings, jetstream, pds, tmp_path) as proc:
-        await wait_for(lambda: settled(db, last), timeout=30)
+        await wait_for(lambda: settled(db, last), timeout=60)
         await stop(proc)
     uninterrupted = await snapshot(db)
 
@@ -124,7 +124,7 @@ async def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(
         proc.wait(10)
     assert await cursor_of(db) < last, "the kill should land mid-stream"
     with indexer_process(settings, jetstream, pds, tmp_path) as proc:
-        await wait_for(lambda: settled(db, last), timeout=30)
+        await wait_for(lambda: settled(db, last), timeout=60)
         await stop(proc)
     recovered = await snapshot(db)
 

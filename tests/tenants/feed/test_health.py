@@ -23,7 +23,7 @@ async def test_health_and_metrics_follow_the_indexer(
     try:
         async with indexer():
             jetstream.publish(events)
-            await wait_for(lambda: settled(db, events[-1]["time_us"]), timeout=10)
+            await wait_for(lambda: settled(db, events[-1]["time_us"]), timeout=20)
             response = await client.get("/feed/health")
             assert response.status_code == 200
             doc = response.json()["indexer"]

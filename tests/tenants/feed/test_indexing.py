@@ -47,10 +47,10 @@ async def test_keeps_what_matters_and_counts_it(
         hose.follow(FAN, MEMBER),
     ]
     async with indexer():
-        await wait_for(lambda: members_synced(db), timeout=10)
-        await wait_for(lambda: settled(db, 0), timeout=10)
+        await wait_for(lambda: members_synced(db), timeout=20)
+        await wait_for(lambda: settled(db, 0), timeout=20)
         jetstream.publish(events)
-        await wait_for(lambda: settled(db, events[-1]["time_us"]), timeout=10)
+        await wait_for(lambda: settled(db, events[-1]["time_us"]), timeout=20)
     posts = {r["uri"]: r for r in await db.fetch("SELECT * FROM posts")}
     assert tagged_uri in posts and posts[tagged_uri]["is_community"] and not posts[tagged_uri]["is_local"]
     assert posts[mine_uri]["is_local"] and not posts[mine_uri]["is_community"]
@@ -81,16 +81,16 @@ async def test_deletes_undo_every_effect(
     own_like = hose.like(MEMBER, mine_uri)
     created = [mine, like, repost, reply, follow, own_like]
     async with indexer():
-        await wait_for(lambda: members_synced(db), timeout=10)
+        await wait_for(lambda: members_synced(db), timeout=20)
         jetstream.publish(created)
-        await wait_for(lambda: settled(db, created[-1]["time_us"]), timeout=10)
+        await wait_for(lambda: settled(db, created[-1]["time_us"]), timeout=20)
         assert await counts(db, mine_uri) == (2, 1, 1, 0)
         assert await db.fetchval("SELECT count(*) FROM notifications") == 4  # not for the member's own like
         assert await db.fetchval("SELECT like_uri FROM viewer_post_state WHERE viewer_did = $1", MEMBER)
         assert await db.fetchval("SELECT count(*) FROM feed_items") == 3  # two posts and a repost
         deletes = [hose.delete(e["did"], e["commit"]["collection"], e["commit"]["rkey"]) for e in created[1:]]
         jetstream.publish(deletes)
-        await wait_for(lambda: settled(db, deletes[-1]["time_us"]), timeout=10)
+        await wait_for(lambda: settled(db, deletes[-1]["time_us"]), timeout=20)
         assert await counts(db, mine_uri) == (0, 0, 0, 0)
         for table in ("notifications", "viewer_post_state", "viewer_actor_state", "likes", "reposts", "follows"):
             assert await db.fetchval(f"SELECT count(*) FROM {table}") == 0, table
@@ -98,7 +98,7 @@ async def test_deletes_undo_every_effect(
         assert await db.fetchval("SELECT followers_count FROM profiles WHERE did = $1", MEMBER) == 0
         gone = hose.delete(MEMBER, POST, mine["commit"]["rkey"])
         jetstream.publish([gone])
-        await wait_for(lambda: settled(db, gone["time_us"]), timeout=10)
+        await wait_for(lambda: settled(db, gone["time_us"]), timeout=20)
     assert await db.fetchval("SELECT count(*) FROM posts") == 0
     assert await db.fetchval("SELECT count(*) FROM feed_items") == 0
     assert await db.fetchval("SELECT count(*) FROM tombstones WHERE uri = $1", mine_uri) == 1
@@ -118,19 +118,19 @@ async def test_duplicates_replays_and_out_of_order_events_converge(
     repost = hose.like(NOBODY, mine_uri, collection=REPOST)
     events = [early_like, early_reply, mine, repost]
     async with indexer():
-        await wait_for(lambda: members_synced(db), timeout=10)
+        await wait_for(lambda: members_synced(db), timeout=20)
         jetstream.publish(events)
         # The same events again (a relay resending them), with later timestamps.
         again = [{**e, "time_us": hose._next()} for e in events]
         jetstream.publish(again)
-        await wait_for(lambda: settled(db, again[-1]["time_us"]), timeout=10)
+        await wait_for(lambda: settled(db, again[-1]["time_us"]), timeout=20)
         assert await counts(db, mine_uri) == (1, 1, 1, 0)
     # A restart on another endpoint replays the last seconds: nothing may count twice.
     async with FakeJetstream().running() as other:
         other.publish([*events, *again])
         async with indexer(jetstream_url=[other.url], jetstream_rewind_s=3600):
-            await wait_for(lambda: len(other.requests) > 0 and other.sent >= len(events) * 2, timeout=10)
-            await wait_for(lambda: settled(db, again[-1]["time_us"]), timeout=10)
+            await wait_for(lambda: len(other.requests) > 0 and other.sent >= len(events) * 2, timeout=20)
+            await wait_for(lambda: settled(db, again[-1]["time_us"]), timeout=20)
         assert "cursor" in other.requests[0]
     assert await counts(db, mine_uri) == (1, 1, 1, 0)
     assert await db.fetchval("SELECT count(*) FROM notifications") == 3
@@ -165,9 +165,9 @@ async def test_malformed_events_are_counted_and_skipped(
         good,
     ]
     async with indexer():
-        await wait_for(lambda: members_synced(db), timeout=10)
+        await wait_for(lambda: members_synced(db), timeout=20)
         jetstream.publish(frames)
-        await wait_for(lambda: settled(db, good["time_us"]), timeout=10)
+        await wait_for(lambda: settled(db, good["time_us"]), timeout=20)
     assert [r["text"] for r in await db.fetch("SELECT text FROM posts")] == ["still fine"]
     state = await db.fetchrow("SELECT malformed_total, malformed::text AS reasons FROM indexer_state")
     assert state["malformed_total"] == 9
@@ -189,7 +189,7 @@ async def test_dropped_connection_fails_over_and_resumes(
         jetstream.publish([mine, *likes])
         jetstream.drop_after = 120  # the first endpoint dies mid-stream
         async with indexer(jetstream_url=[jetstream.url, backup.url]):
-            await wait_for(lambda: settled(db, likes[-1]["time_us"]), timeout=15)
+            await wait_for(lambda: settled(db, likes[-1]["time_us"]), timeout=20)
         assert backup.requests and "cursor" in backup.requests[0]
     assert await counts(db, mine_uri) == (300, 0, 0, 0)
     assert await db.fetchval("SELECT count(*) FROM notifications") == 300
@@ -212,9 +212,9 @@ async def test_unfollow_stops_tracking_only_when_no_member_follows(
     suspended = hose.account(STRANGER, active=False, status="suspended")
     events = [mine, theirs, first, unfollow_one, second, unfollow_two, third, renamed, suspended]
     async with indexer():
-        await wait_for(lambda: members_synced(db), timeout=10)
+        await wait_for(lambda: members_synced(db), timeout=20)
         jetstream.publish(events)
-        await wait_for(lambda: settled(db, events[-1]["time_us"]), timeout=10)
+        await wait_for(lambda: settled(db, events[-1]["time_us"]), timeout=20)
     texts = sorted(r["text"] for r in await db.fetch("SELECT text FROM posts"))
     assert texts == ["seen: one member still follows me", "seen: two members follow me"]
     profile = await db.fetchrow("SELECT * FROM profiles WHERE did = $1", STRANGER)

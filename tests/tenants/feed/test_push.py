@@ -53,10 +53,10 @@ async def test_push_reaches_good_subscriptions_and_drops_gone_ones(
     mine = hose.post(MEMBER, "push me")
     like = hose.like(FAN, uri(MEMBER, POST, mine["commit"]["rkey"]))
     async with indexer(vapid_private_key=vapid.private_pem().decode(), vapid_subject="mailto:ops@example.test"):
-        await wait_for(lambda: members_synced(db), timeout=10)
+        await wait_for(lambda: members_synced(db), timeout=20)
         jetstream.publish([mine, like])
-        await wait_for(lambda: push_service.received, timeout=10)
-        await wait_for(lambda: _count(db, old_laptop.endpoint, 0), timeout=10)
+        await wait_for(lambda: push_service.received, timeout=20)
+        await wait_for(lambda: _count(db, old_laptop.endpoint, 0), timeout=20)
     token, headers, body = push_service.received[0]
     assert token == "phone" and headers["content-encoding"] == "aes128gcm"
     message = phone.decrypt(body)
