@@ -51,6 +51,15 @@ class FakePds:
         """Store a record in ``did``'s repository."""
         self.repos[did][collection][rkey] = (cid, record)
 
+    @property
+    def web_did(self) -> str:
+        """The did:web this server hosts (its document at ``/.well-known/did.json``)."""
+        return "did:web:" + self.url.removeprefix("http://").replace(":", "%3A")
+
+    async def _web_did_doc(self, request: Request) -> JSONResponse:
+        request.path_params["did"] = self.web_did
+        return await self._did_doc(request)
+
     async def _did_doc(self, request: Request) -> JSONResponse:
         did = request.path_params["did"]
         if did not in self.repos and did not in self.handles:
@@ -170,6 +179,7 @@ class FakePds:
         app = Starlette(
             routes=[
                 Route("/plc/{did}", self._did_doc),
+                Route("/.well-known/did.json", self._web_did_doc),
                 Route("/xrpc/com.atproto.repo.listRecords", self._list_records),
                 Route("/xrpc/com.atproto.identity.resolveHandle", self._resolve_handle),
                 Route("/xrpc/com.atproto.server.createSession", self._create_session, methods=["POST"]),

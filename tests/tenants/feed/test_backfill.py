@@ -133,3 +133,20 @@ async def test_cursor_older_than_the_replay_window_rebackfills(
     assert await db.fetchval("SELECT count(*) FROM posts WHERE author_did = $1", FRIEND) == 3
     asked = int(jetstream.requests[0]["cursor"][0]) / 1_000_000
     assert abs((time.time() - asked) / 3600 - 72) < 0.1  # resumes at the oldest replayable event
+
+
+async def test_did_web_accounts_resolve_through_their_well_known_document(
+    db: asyncpg.Connection, jetstream: FakeJetstream, pds: FakePds, hose: Firehose, indexer: IndexerFactory
+) -> None:
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    web = pds.web_did
+    for event in [hose.post(web, f"self-hosted {i}") for i in range(3)]:
+        store(pds, event)
+    follow = hose.follow(MEMBER, web)
+    async with indexer():
+        await wait_for(lambda: members_synced(db), timeout=20)
+        jetstream.publish([follow])
+        await wait_for(lambda: settled(db, follow["time_us"]), timeout=20)
+    assert await db.fetchval("SELECT count(*) FROM posts WHERE author_did = $1", web) == 3
+    assert await db.fetchval("SELECT pds_url FROM profiles WHERE did = $1", web) == pds.url
