@@ -62,6 +62,8 @@ class Stream:
     def subscribe_url(self, endpoint: str) -> tuple[str, int]:
         """The URL to open on ``endpoint`` and the ``time_us`` below which events were already read."""
         params = [("wantedCollections", collection) for collection in COLLECTIONS]
+        # Jetstream drops bigger events for us, so one can never wedge the connection.
+        params.append(("maxMessageSizeBytes", str(self.feed.feed_max_frame_bytes)))
         skip_below = 0
         if self.last_us is not None:
             params.append(("cursor", str(self.last_us - int(self.feed.jetstream_rewind_s * 1_000_000))))
@@ -71,7 +73,10 @@ class Stream:
         return f"{endpoint}{separator}{urlencode(params)}", skip_below
 
     async def run(self) -> None:
-        """Read forever, reconnecting with backoff to the next endpoint after any failure."""
+        """Read forever, reconnecting with backoff to the next endpoint after any failure.
+
+        Memory is bounded by ``max_queue`` frames of at most ``max_size`` bytes each.
+        """
         endpoints = self.feed.jetstream_url
         index = endpoints.index(self.cursor_endpoint) if self.cursor_endpoint in endpoints else 0
         delay = 0.5
@@ -81,8 +86,8 @@ class Stream:
             read_before = self.stats.events
             try:
                 async with connect(
-                    url, max_size=4 * 1024 * 1024, max_queue=256, open_timeout=10, ping_timeout=30,
-                    close_timeout=2, compression=None,
+                    url, max_size=4 * self.feed.feed_max_frame_bytes, max_queue=64, open_timeout=10,
+                    ping_timeout=30, close_timeout=2, compression=None,
                 ) as ws:  # fmt: skip
                     log.info("connected to %s", endpoint)
                     self.stats.connected, self.stats.endpoint = True, endpoint

@@ -151,6 +151,8 @@ async def test_malformed_events_are_counted_and_skipped(
     unknown = hose.commit(MEMBER, POST, "abc", {"text": "?"})
     del unknown["commit"]["collection"]
     nul = hose.post(MEMBER, "nul \u0000 byte")
+    huge = hose.post(MEMBER, "huge")
+    huge["commit"]["record"]["embed"] = {"$type": "app.bsky.embed.external", "junk": "x" * 150_000}
     good = hose.post(MEMBER, "still fine")
     frames = [
         "not json at all",
@@ -162,6 +164,7 @@ async def test_malformed_events_are_counted_and_skipped(
         bad_date,
         unknown,
         nul,
+        huge,
         good,
     ]
     async with indexer():
@@ -170,9 +173,9 @@ async def test_malformed_events_are_counted_and_skipped(
         await wait_for(lambda: settled(db, good["time_us"]), timeout=20)
     assert [r["text"] for r in await db.fetch("SELECT text FROM posts")] == ["still fine"]
     state = await db.fetchrow("SELECT malformed_total, malformed::text AS reasons FROM indexer_state")
-    assert state["malformed_total"] == 9
+    assert state["malformed_total"] == 10
     for reason in ("bad_json", "missing_fields", "bad_event", "unknown_kind", "bad_subject", "text_too_long",
-                   "bad_datetime", "unknown_collection", "nul_character"):  # fmt: skip
+                   "bad_datetime", "unknown_collection", "nul_character", "too_large"):  # fmt: skip
         assert reason in state["reasons"], reason
 
 
