@@ -6,17 +6,19 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from shared.auth.mastodon import MastodonOAuth
+from shared.auth.session_routes import session_routes, token_pair
 from shared.errors import unauthorized
-from shared.http.body import parse_model, read_json
+from shared.http.body import parse_model
 from shared.http.responses import json_response
 from shared.tenant import TenantContext
 from tenants.astro import profiles
-from tenants.astro.models import InstanceQuery, RefreshBody
+from tenants.astro.models import InstanceQuery
 from tenants.astro.settings import AstroSettings
 
 
@@ -35,14 +37,9 @@ def _client_ip(ctx: TenantContext, request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _tokens(ctx: TenantContext, member: uuid.UUID, refresh_token: str) -> dict[str, Any]:
-    return {
-        "member_id": str(member),
-        "access_token": ctx.tokens.issue_access(str(member)),
-        "refresh_token": refresh_token,
-        "token_type": "bearer",
-        "expires_in": ctx.tokens.ttl,
-    }
+async def load_account(_conn: AsyncConnection, subject: str) -> dict[str, Any] | None:
+    """A refreshed sign-in names the member."""
+    return {"member_id": subject}
 
 
 def routes(ctx: TenantContext, oauth: MastodonOAuth, settings: AstroSettings) -> list[Route]:
@@ -68,27 +65,13 @@ def routes(ctx: TenantContext, oauth: MastodonOAuth, settings: AstroSettings) ->
         async with ctx.db.transaction() as conn:
             member = await profiles.upsert_member(conn, account)
             refresh = await ctx.refresh.issue(conn, str(member))
-        tokens = _tokens(ctx, member, refresh)
+        tokens = token_pair(ctx, str(member), refresh, member_id=str(member))
         # The fragment never reaches a server or a log; the web UI reads and clears it.
         fragment = urlencode({k: tokens[k] for k in ("access_token", "refresh_token", "expires_in")})
         return RedirectResponse(f"/{ctx.name}/#{fragment}", status_code=303)
 
-    async def refresh(request: Request) -> Response:
-        """Exchange a refresh token for a new pair (the old one is spent)."""
-        body = await read_json(request, RefreshBody)
-        subject, new_token = await ctx.refresh.rotate(ctx.db, body.refresh_token)
-        return json_response(_tokens(ctx, uuid.UUID(subject), new_token))
-
-    async def logout(request: Request) -> Response:
-        """Revoke a refresh token (and its family)."""
-        body = await read_json(request, RefreshBody)
-        async with ctx.db.transaction() as conn:
-            await ctx.refresh.revoke(conn, body.refresh_token)
-        return Response(status_code=204)
-
     return [
         Route("/api/auth/mastodon", mastodon_start, methods=["GET"]),
         Route("/api/auth/mastodon/callback", mastodon_callback, methods=["GET"]),
-        Route("/api/auth/refresh", refresh, methods=["POST"]),
-        Route("/api/auth/logout", logout, methods=["POST"]),
+        *session_routes(ctx, load_account),
     ]

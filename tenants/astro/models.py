@@ -99,11 +99,3 @@ class InstanceQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     instance: str = Field(min_length=1, max_length=253)
-
-
-class RefreshBody(BaseModel):
-    """``POST /api/auth/refresh`` and ``/api/auth/logout``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    refresh_token: str = Field(min_length=1, max_length=200)

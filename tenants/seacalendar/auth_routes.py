@@ -6,17 +6,19 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from shared.auth.discord import DiscordOAuth
 from shared.auth.passwords import burn_verify, verify_password
+from shared.auth.session_routes import session_routes, token_pair
 from shared.errors import ApiError
 from shared.http.body import parse_model, read_json
 from shared.http.responses import json_response
 from shared.tenant import TenantContext
-from tenants.seacalendar.schemas import LoginBody, RefreshBody, Strict
+from tenants.seacalendar.schemas import LoginBody, Strict
 from tenants.seacalendar.settings import sea_settings
 from tenants.seacalendar.users import COLUMNS, load_user, upsert_discord_user
 
@@ -26,15 +28,9 @@ class BeginQuery(Strict):
     response: Literal["json", "redirect"] = "redirect"
 
 
-def token_pair(ctx: TenantContext, user: dict[str, Any], refresh_token: str) -> dict[str, Any]:
-    """The sign-in answer: user, access token, refresh token."""
-    return {
-        "user": user,
-        "access_token": ctx.tokens.issue_access(str(user["id"])),
-        "refresh_token": refresh_token,
-        "token_type": "bearer",
-        "expires_in": ctx.tokens.ttl,
-    }
+async def load_account(conn: AsyncConnection, subject: str) -> dict[str, Any] | None:
+    """What a refreshed sign-in says about the account (401 once it is deleted)."""
+    return {"user": await load_user(conn, int(subject))}
 
 
 def routes(ctx: TenantContext) -> list[Route]:
@@ -59,7 +55,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         async with ctx.db.transaction() as conn:
             user = await upsert_discord_user(conn, identity)
             refresh = await ctx.refresh.issue(conn, str(user["id"]))
-        pair = token_pair(ctx, user, refresh)
+        pair = token_pair(ctx, str(user["id"]), refresh, user=user)
         if extra.get("response") == "json":
             response: Response = json_response(pair)
         else:
@@ -89,30 +85,11 @@ def routes(ctx: TenantContext) -> list[Route]:
         user = {k: v for k, v in row._mapping.items() if k != "password_hash"}
         async with ctx.db.transaction() as conn:
             refresh = await ctx.refresh.issue(conn, str(row.id))
-        return json_response(token_pair(ctx, user, refresh))
-
-    async def refresh(request: Request) -> Response:
-        """Exchange a refresh token for a new pair (the old one is spent)."""
-        body = await read_json(request, RefreshBody)
-        subject, new_token = await ctx.refresh.rotate(ctx.db, body.refresh_token)
-        async with ctx.db.connect() as conn:
-            try:
-                user = await load_user(conn, int(subject))
-            except ApiError:
-                raise ApiError(401, "invalid_refresh_token", "The account no longer exists.") from None
-        return json_response(token_pair(ctx, user, new_token))
-
-    async def logout(request: Request) -> Response:
-        """Revoke a refresh token (and its family)."""
-        body = await read_json(request, RefreshBody)
-        async with ctx.db.transaction() as conn:
-            await ctx.refresh.revoke(conn, body.refresh_token)
-        return Response(status_code=204)
+        return json_response(token_pair(ctx, str(row.id), refresh, user=user))
 
     return [
         Route("/api/auth/discord", discord, methods=["GET"]),
         Route("/api/auth/callback", callback, methods=["GET"]),
         Route("/api/auth/login", login, methods=["POST"]),
-        Route("/api/auth/refresh", refresh, methods=["POST"]),
-        Route("/api/auth/logout", logout, methods=["POST"]),
+        *session_routes(ctx, load_account),
     ]

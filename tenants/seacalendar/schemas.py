@@ -178,10 +178,6 @@ class ResponseIn(Strict):
     text: str = Field(min_length=1, max_length=2000)
 
 
-class RefreshBody(Strict):
-    refresh_token: str = Field(min_length=1, max_length=200)
-
-
 class LoginBody(Strict):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)

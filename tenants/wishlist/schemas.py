@@ -101,10 +101,6 @@ class Login(Strict):
     password: str = Field(min_length=1, max_length=256)
 
 
-class RefreshBody(Strict):
-    refresh_token: str = Field(min_length=1, max_length=200)
-
-
 class WishlistCreate(Strict):
     title: Title
     description: LongText = ""
