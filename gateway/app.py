@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from gateway import health, openapi, realtime, registry
 from gateway.context import build_context, resolve_admin_url
 from gateway.errors import HANDLERS
+from gateway.fallback import api_fallback
 from gateway.metrics import Metrics, PoolCollector
 from gateway.middleware.aliases import AliasMiddleware
 from gateway.middleware.body_limit import BodyLimitMiddleware
@@ -40,6 +41,7 @@ def tenant_mount(tenant: Tenant, ctx: TenantContext) -> Mount:
         *own,
     ]
     if tenant.static is not None:
+        routes.append(api_fallback(own))
         routes.append(Mount("/", app=CachedStatic(tenant.static)))
     app = Router(routes=routes)
     origins = ctx.settings.cors_for(tenant.name)

@@ -1,4 +1,4 @@
-"""A tenant's web UI: static files with cache headers (HTML revalidates, assets cache for a day)."""
+"""A tenant's web UI: static files with cache headers (code revalidates, media caches for a day)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ class CachedStatic:
         async def send_cached(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] in (200, 304):
                 headers = MutableHeaders(scope=message)
-                is_html = headers.get("content-type", "").startswith("text/html") or path.endswith("/")
-                headers["cache-control"] = "no-cache" if is_html else "public, max-age=86400"
+                # Pages, scripts and styles revalidate (cheap with ETags) so a deploy never mixes
+                # yesterday's scripts with today's API; images and fonts cache for a day.
+                kind = headers.get("content-type", "")
+                fresh = path.endswith("/") or kind.startswith(("text/", "application/javascript"))
+                headers["cache-control"] = "no-cache" if fresh else "public, max-age=86400"
             await send(message)
 
         await self.app(scope, receive, send_cached)

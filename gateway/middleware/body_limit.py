@@ -23,7 +23,10 @@ class BodyLimitMiddleware:
             return
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit() or int(value) > self.limit:
+                if not value.isdigit():
+                    await send_error(send, ApiError(400, "bad_request", "Content-Length is not a number."))
+                    return
+                if int(value) > self.limit:
                     await send_error(send, too_large(self.limit))
                     return
                 break

@@ -13,20 +13,18 @@ HERE = Path(__file__).parent
 
 
 def build_routes(ctx: TenantContext) -> list[BaseRoute]:
-    """Every API route of the tenant, then the JSON 404/405 for any other ``/api/...`` path."""
+    """Every API route of the tenant."""
     from tenants.wishlist import auth_routes, routes_items, routes_shared, routes_tags, routes_wishlists
     from tenants.wishlist.pagination import Cursors
-    from tenants.wishlist.web import api_fallback
 
     cursors = Cursors(ctx.settings.require_secret())
-    api: list[BaseRoute] = [
+    return [
         *auth_routes.routes(ctx),
         *routes_wishlists.routes(ctx, cursors),
         *routes_items.routes(ctx),
         *routes_tags.routes(ctx),
         *routes_shared.routes(ctx),
     ]
-    return [*api, api_fallback(api)]
 
 
 async def health(_ctx: TenantContext) -> dict[str, Any]:

@@ -1,15 +1,11 @@
-"""Request plumbing the route modules share: the caller, path ids, query strings, API 404s."""
+"""Request plumbing the route modules share: the caller, path ids, query strings."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TypeVar
 
 from pydantic import BaseModel
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Route
 
 from shared.errors import not_found, unauthorized
 from shared.http.body import parse_model
@@ -17,7 +13,6 @@ from shared.tenant import TenantContext
 from tenants.wishlist.schemas import BIGINT_MAX
 
 M = TypeVar("M", bound=BaseModel)
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 async def caller_id(ctx: TenantContext, request: Request) -> int:
@@ -46,23 +41,3 @@ def path_id(request: Request, what: str, name: str = "id") -> int:
 def query(request: Request, model: type[M]) -> M:
     """The query string as ``model``, or 422."""
     return parse_model(model, dict(request.query_params))
-
-
-def api_fallback(routes: Sequence[BaseRoute]) -> Route:
-    """``/api/...`` paths no route takes: 405 when another method would match, else JSON 404.
-
-    Without it an unmatched API path falls through to the web UI's static files, which answer a
-    ``PUT`` or ``DELETE`` (say on ``/api/wishlists/abc``) with 405 rather than 404.
-    """
-
-    async def fallback(request: Request) -> Response:
-        allowed = set()
-        for route in routes:
-            match, _ = route.matches(request.scope)
-            if match is Match.PARTIAL and isinstance(route, Route):
-                allowed |= route.methods or set()
-        if allowed:
-            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
-        raise HTTPException(404)
-
-    return Route("/api/{path:path}", fallback, methods=METHODS, include_in_schema=False)

@@ -12,5 +12,5 @@ async def test_ui_and_assets(sea: httpx.AsyncClient) -> None:
     assert "/seacalendar/api/auth/discord" in page.text
     for asset in ("app.js", "socket.js", "style.css"):
         answer = await sea.get(f"/seacalendar/{asset}")
-        assert answer.status_code == 200 and answer.headers["cache-control"] == "public, max-age=86400"
+        assert answer.status_code == 200 and answer.headers["cache-control"] == "no-cache"
     assert "EIO=4&transport=websocket" in (await sea.get("/seacalendar/socket.js")).text
