@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean nginx nginx-check
+.PHONY: install run test lint format bench clean nginx nginx-check chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,13 +17,18 @@ install: $(STAMP)
 run: install
 	$(BIN)/onebox run
 
-test: install nginx
+test: install nginx chromium
 	$(BIN)/python -m pytest
 
 # The system's nginx, which tests/ops and nginx-check drive for real (CI runs as root with apt).
 nginx:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null)
+
+# Headless Chromium for the web UIs' end-to-end tests (Debian's package; no browser download).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 nginx-check: install nginx
 	$(BIN)/python -m gateway.nginx check
