@@ -57,9 +57,7 @@ async def publish_sql(conn: AsyncConnection, channel: str, event: str, room: str
         ).scalar_one()
         payload = encode(event, room, {"ref": ref})
         # Receivers load a reference within milliseconds; anything older is garbage.
-        await conn.execute(
-            text("DELETE FROM onebox_bus_payloads WHERE created_at < now() - interval '15 minutes'")
-        )
+        await conn.execute(text("DELETE FROM onebox_bus_payloads WHERE created_at < now() - interval '15 minutes'"))
     await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
 
 
