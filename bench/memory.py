@@ -134,6 +134,8 @@ def describe(stats: load.Stats, facts: Facts) -> None:
     )
     for what, count in stats.errors.most_common(5):
         print(f"    {count:>6}  {what}")
+    for sample in stats.samples:
+        print(f"    {sample}")
     not_running = {n: s for n, s in facts.states.items() if (s != "RUNNING" and n != "postgres") or s == "FATAL"}
     if not_running:
         print(f"  not running at the end: {not_running}")

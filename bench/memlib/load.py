@@ -28,6 +28,8 @@ class Stats:
 
     requests: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    # The first few error answers in full: a 503 from /health says which tenant check failed.
+    samples: list[str] = field(default_factory=list)
     sockets: int = 0
     peak_sockets: int = 0
     refused: int = 0
@@ -62,6 +64,8 @@ async def http_load(urls: dict[str, str], rps: float, stop: asyncio.Event, stats
                     response = await client.get(url)
                     if response.status_code >= 500 or response.status_code == 429:
                         stats.errors[f"{response.status_code} {url.split('/', 3)[-1]}"] += 1
+                        if len(stats.samples) < 3:
+                            stats.samples.append(f"{time.strftime('%H:%M:%S')} {url}: {response.text[:600]}")
                 except httpx.HTTPError as exc:
                     stats.errors[f"{type(exc).__name__} {url.split('/', 3)[-1]}"] += 1
                 stats.requests += 1
