@@ -20,7 +20,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.box import free_port  # noqa: E402
 from bench.feed_stream import World, did, events, frames  # noqa: E402
 from shared.db import migrate, provision  # noqa: E402
 from shared.db.embedded import EmbeddedPostgres  # noqa: E402
@@ -48,13 +48,6 @@ from tests.fakes.pds import FakePds  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
 TAGS = ["cannabis"]
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def parse_and_filter(world: World, stream: list[str]) -> tuple[float, int]:

@@ -13,14 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
 import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -29,12 +24,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.wishlist_api import free_port, gateway, memory, run_python_load, run_wrk, wait_healthy  # noqa: E402
-from gateway import bootstrap  # noqa: E402
+from bench.box import box, free_port  # noqa: E402
+from bench.wishlist_api import gateway, memory, run_python_load, run_wrk, wait_healthy  # noqa: E402
 from gateway.context import signing_key  # noqa: E402
 from shared.auth.tokens import TokenService  # noqa: E402
-from shared.db.embedded import EmbeddedPostgres  # noqa: E402
-from shared.settings import Settings  # noqa: E402
 from tenants.feed.indexer.main import feed_dsn  # noqa: E402
 
 MEMBER = "did:plc:benchmember"
@@ -90,21 +83,6 @@ INSERT INTO viewer_post_state (viewer_did, post_uri, like_uri)
 SELECT $1, p.uri, 'at://' || $1 || '/app.bsky.feed.like/l' || md5(p.uri) FROM posts p
 WHERE p.author_did = ANY($2::text[]) AND p.like_count = 3
 """
-
-
-@contextmanager
-def database(workdir: Path) -> Iterator[str]:
-    """Admin URL of ``ONEBOX_DATABASE_URL`` or of a fresh embedded server, stopped afterwards."""
-    external = os.environ.get("ONEBOX_DATABASE_URL")
-    if external:
-        yield external
-        return
-    server = EmbeddedPostgres(workdir / "pg", free_port(), conf=bootstrap.POSTGRES_CONF)
-    server.start()
-    try:
-        yield server.admin_url()
-    finally:
-        server.stop("immediate")
 
 
 async def seed(dsn: str, authors: int, per_author: int, follows: int) -> None:
@@ -180,30 +158,11 @@ def main() -> None:
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk exists")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="onebox-bench-") as tmp, database(Path(tmp)) as admin_url:
-        secret = secrets.token_urlsafe(48)
-        env = {
-            **os.environ,
-            "ONEBOX_SECRET_KEY": secret,
-            "ONEBOX_DATABASE_URL": admin_url,
-            "ONEBOX_DATA_DIR": tmp,
-            "ONEBOX_TENANTS": "feed",
-            "ONEBOX_RATE_LIMIT_PER_MINUTE": "1000000000",
-            "ONEBOX_LOG_FORMAT": "json",
-            "ONEBOX_LOG_LEVEL": "warning",
-        }
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            secret_key=secret,
-            database_url=admin_url,
-            data_dir=Path(tmp),
-            tenants=["feed"],
-        )
-        bootstrap.init_databases(settings, admin_url)
-        bootstrap.upgrade_databases(settings, admin_url)
+    with box(["feed"]) as scratch:
+        settings, env, secret = scratch.settings, scratch.env, scratch.secret
         asyncio.run(seed(feed_dsn(settings), args.authors, args.posts_per_author, args.follows))
         token = TokenService(signing_key(secret, "feed"), "feed").issue_access(MEMBER, ttl=3600)
-        log = Path(tmp) / "gateway.log"
+        log = scratch.tmp / "gateway.log"
         try:
             asyncio.run(bench(args, env, free_port(), log, token))
         except Exception:

@@ -13,11 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,12 +25,10 @@ from websockets.asyncio.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.feed_timeline import database  # noqa: E402
-from bench.wishlist_api import free_port, gateway, memory, wait_healthy  # noqa: E402
-from gateway import bootstrap  # noqa: E402
+from bench.box import box, free_port  # noqa: E402
+from bench.wishlist_api import gateway, memory, wait_healthy  # noqa: E402
 from gateway.context import signing_key  # noqa: E402
 from shared.auth.tokens import TokenService  # noqa: E402
-from shared.settings import Settings  # noqa: E402
 from tenants.feed.indexer.apply import apply_ops, publish  # noqa: E402
 from tenants.feed.indexer.events import decode  # noqa: E402
 from tenants.feed.indexer.main import feed_dsn  # noqa: E402
@@ -154,28 +149,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--likes", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="onebox-bench-") as tmp, database(Path(tmp)) as admin_url:
-        secret = secrets.token_urlsafe(48)
-        env = {
-            **os.environ,
-            "ONEBOX_SECRET_KEY": secret,
-            "ONEBOX_DATABASE_URL": admin_url,
-            "ONEBOX_DATA_DIR": tmp,
-            "ONEBOX_TENANTS": "feed",
-            "ONEBOX_RATE_LIMIT_PER_MINUTE": "1000000000",
-            "ONEBOX_LOG_FORMAT": "json",
-            "ONEBOX_LOG_LEVEL": "warning",
-        }
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            secret_key=secret,
-            database_url=admin_url,
-            data_dir=Path(tmp),
-            tenants=["feed"],
-        )
-        bootstrap.init_databases(settings, admin_url)
-        bootstrap.upgrade_databases(settings, admin_url)
-        log = Path(tmp) / "gateway.log"
+    with box(["feed"]) as scratch:
+        settings, env, secret = scratch.settings, scratch.env, scratch.secret
+        log = scratch.tmp / "gateway.log"
         try:
             asyncio.run(bench(args, env, free_port(), log, feed_dsn(settings), secret))
         except Exception:

@@ -17,13 +17,10 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -32,33 +29,12 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.box import database  # noqa: E402
 from gateway import bootstrap  # noqa: E402
-from shared.db.embedded import EmbeddedPostgres  # noqa: E402
 from shared.db.urls import tenant_url  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord  # noqa: E402
 from tests.support.server import serve  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def database(workdir: Path) -> Iterator[str]:
-    """Admin URL of ``ONEBOX_DATABASE_URL`` or of a fresh embedded server, stopped afterwards."""
-    if os.environ.get("ONEBOX_DATABASE_URL"):
-        yield os.environ["ONEBOX_DATABASE_URL"]
-        return
-    server = EmbeddedPostgres(workdir / "pg", free_port(), conf=bootstrap.POSTGRES_CONF)
-    server.start()
-    try:
-        yield server.admin_url()
-    finally:
-        server.stop("immediate")
-
 
 SEED = """WITH creator AS (INSERT INTO users (display_name, discord_id) VALUES ('bench', '1') RETURNING id),
 poll AS (INSERT INTO polls (creator_id, type, title, voting_deadline)
@@ -157,7 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reminders", type=int, default=1000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, database(Path(tmp)) as admin_url:
+    with tempfile.TemporaryDirectory() as tmp, database(Path(tmp)) as (admin_url, _pg_data):
         asyncio.run(main_async(admin_url, tmp, args.reminders))
 
 

@@ -16,16 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -36,34 +30,13 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway import bootstrap  # noqa: E402
+from bench.box import box, free_port  # noqa: E402
 from gateway.context import signing_key  # noqa: E402
 from shared.auth.tokens import TokenService  # noqa: E402
-from shared.db.embedded import EmbeddedPostgres  # noqa: E402
 from shared.db.urls import tenant_url  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 
 NS = "/seacalendar"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def database(workdir: Path) -> Iterator[str]:
-    """Admin URL of ``ONEBOX_DATABASE_URL`` or of a fresh embedded server, stopped afterwards."""
-    if os.environ.get("ONEBOX_DATABASE_URL"):
-        yield os.environ["ONEBOX_DATABASE_URL"]
-        return
-    server = EmbeddedPostgres(workdir / "pg", free_port(), conf=bootstrap.POSTGRES_CONF)
-    server.start()
-    try:
-        yield server.admin_url()
-    finally:
-        server.stop("immediate")
 
 
 def rss_mb(pid: int) -> float:
@@ -180,23 +153,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--votes", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, database(Path(tmp)) as admin_url:
-        secret = secrets.token_urlsafe(48)
-        env = {
-            **os.environ,
-            "ONEBOX_DATABASE_URL": admin_url,
-            "ONEBOX_SECRET_KEY": secret,
-            "ONEBOX_DATA_DIR": tmp,
-            "ONEBOX_TENANTS": "seacalendar",
-            "ONEBOX_RATE_LIMIT_PER_MINUTE": "10000000",
-            "ONEBOX_LOG_LEVEL": "warning",
-            "ONEBOX_LOG_FORMAT": "json",
-        }
-        settings = Settings(
-            _env_file=None, database_url=admin_url, secret_key=secret, data_dir=Path(tmp), tenants=["seacalendar"]
-        )  # type: ignore[call-arg]
-        bootstrap.init_databases(settings, admin_url)
-        bootstrap.upgrade_databases(settings, admin_url)
+    with box(["seacalendar"]) as scratch:
+        settings, env, secret, admin_url, tmp = (
+            scratch.settings,
+            scratch.env,
+            scratch.secret,
+            scratch.admin_url,
+            scratch.tmp,
+        )
         users = make_users(settings, admin_url, args.votes + 1)
         service = TokenService(signing_key(secret, "seacalendar"), "seacalendar", ttl=3600)
         tokens = [service.issue_access(str(u)) for u in users]

@@ -26,7 +26,6 @@ import random
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,9 +42,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway import bootstrap  # noqa: E402
-from shared.db.embedded import EmbeddedPostgres  # noqa: E402
-from shared.settings import Settings  # noqa: E402
+from bench.box import box, free_port  # noqa: E402
 
 WRK_REPORT = """
 done = function(summary, latency, requests)
@@ -55,28 +52,6 @@ done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99)))
 end
 """
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def database(workdir: Path) -> Iterator[tuple[str, Path | None]]:
-    """(admin URL, data dir) of a fresh embedded server, stopped afterwards; or ``ONEBOX_DATABASE_URL``."""
-    external = os.environ.get("ONEBOX_DATABASE_URL")
-    if external:
-        yield external, None
-        return
-    server = EmbeddedPostgres(workdir / "pg", free_port(), conf=bootstrap.POSTGRES_CONF)
-    server.start()
-    try:
-        yield server.admin_url(), server.data
-    finally:
-        server.stop("immediate")
 
 
 def cpu_seconds(pid: int, with_children: bool = False) -> dict[int, float]:
@@ -335,31 +310,10 @@ def main() -> None:
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk exists")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="onebox-bench-") as tmp, database(Path(tmp)) as (admin_url, pg_data):
-        secret = secrets.token_urlsafe(48)
-        env = {
-            **os.environ,
-            "ONEBOX_SECRET_KEY": secret,
-            "ONEBOX_DATABASE_URL": admin_url,
-            "ONEBOX_DATA_DIR": tmp,
-            # Every request comes from 127.0.0.1; the per-IP limit would turn the benchmark into 429s.
-            "ONEBOX_RATE_LIMIT_PER_MINUTE": "1000000000",
-            "ONEBOX_AUTH_RATE_LIMIT_PER_MINUTE": "1000000",
-            "ONEBOX_LOG_FORMAT": "json",
-            "ONEBOX_LOG_LEVEL": args.log_level,
-        }
-        if args.tenants:
-            env["ONEBOX_TENANTS"] = args.tenants
-        settings = Settings(
-            _env_file=None,
-            secret_key=secret,
-            database_url=admin_url,
-            data_dir=Path(tmp),
-            tenants=args.tenants.split(",") if args.tenants else None,
-        )
-        bootstrap.init_databases(settings, admin_url)
-        bootstrap.upgrade_databases(settings, admin_url)
-        log = Path(tmp) / "gateway.log"
+    tenants = args.tenants.split(",") if args.tenants else None
+    with box(tenants, ONEBOX_LOG_LEVEL=args.log_level) as scratch:
+        env, pg_data = scratch.env, scratch.pg_data
+        log = scratch.tmp / "gateway.log"
         try:
             asyncio.run(bench(args, env, free_port(), log, pg_data))
         except Exception:

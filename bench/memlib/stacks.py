@@ -12,7 +12,6 @@ import io
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,15 +23,10 @@ from gateway import bootstrap, opsconfig, registry, supervision
 from gateway.procmem import Usage, usage
 from shared.db.urls import libpq, tenant_url
 from shared.settings import Settings
+from tests.support.database import free_port
 
 BIN = Path(sys.executable).parent
 CONF = bootstrap.ROOT / "ops" / "supervisord.conf"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

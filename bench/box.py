@@ -1,0 +1,79 @@
+"""What the benchmarks share: a real PostgreSQL, provisioned tenants, and the gateway's environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway import bootstrap
+from shared.db.embedded import EmbeddedPostgres
+from shared.settings import Settings
+from tests.support.database import free_port
+
+__all__ = ["Box", "box", "database", "free_port"]
+
+
+@contextmanager
+def database(workdir: Path) -> Iterator[tuple[str, Path | None]]:
+    """(admin URL, data dir) of a fresh embedded server, stopped afterwards; or ``ONEBOX_DATABASE_URL``."""
+    external = os.environ.get("ONEBOX_DATABASE_URL")
+    if external:
+        yield external, None
+        return
+    server = EmbeddedPostgres(workdir / "pg", free_port(), conf=bootstrap.POSTGRES_CONF)
+    server.start()
+    try:
+        yield server.admin_url(), server.data
+    finally:
+        server.stop("immediate")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A provisioned, migrated database and the environment a gateway process needs for it."""
+
+    tmp: Path
+    admin_url: str
+    pg_data: Path | None
+    secret: str
+    settings: Settings
+    env: dict[str, str]
+
+
+@contextmanager
+def box(tenants: list[str] | None, **env: str) -> Iterator[Box]:
+    """A scratch directory, a database with ``tenants`` (None: all) migrated, and the gateway's env.
+
+    Every request of a benchmark comes from 127.0.0.1, so the per-IP rate limits are lifted.
+    """
+    with tempfile.TemporaryDirectory(prefix="onebox-bench-") as name:
+        tmp = Path(name)
+        with database(tmp) as (admin_url, pg_data):
+            secret = secrets.token_urlsafe(48)
+            full_env = {
+                **os.environ,
+                "ONEBOX_SECRET_KEY": secret,
+                "ONEBOX_DATABASE_URL": admin_url,
+                "ONEBOX_DATA_DIR": str(tmp),
+                "ONEBOX_RATE_LIMIT_PER_MINUTE": "1000000000",
+                "ONEBOX_AUTH_RATE_LIMIT_PER_MINUTE": "1000000",
+                "ONEBOX_LOG_FORMAT": "json",
+                "ONEBOX_LOG_LEVEL": "warning",
+                **({"ONEBOX_TENANTS": ",".join(tenants)} if tenants else {}),
+                **env,
+            }
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                secret_key=secret,
+                database_url=admin_url,
+                data_dir=tmp,
+                tenants=tenants,
+            )
+            bootstrap.init_databases(settings, admin_url)
+            bootstrap.upgrade_databases(settings, admin_url)
+            yield Box(tmp, admin_url, pg_data, secret, settings, full_env)
