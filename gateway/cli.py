@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -36,8 +37,11 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
     settings = _settings()
     configure(settings.log_format, settings.log_level)
+    application = create_app(settings)
+
+    gc.freeze()
     uvicorn.run(
-        create_app(settings),
+        application,
         host=host or settings.host,
         port=port or settings.port,
         loop="uvloop",

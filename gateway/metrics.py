@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -56,11 +56,20 @@ class Metrics:
         self.websockets = Gauge(
             "onebox_websocket_connections", "Open WebSocket connections", ["tenant"], registry=self.registry
         )
+        self._children: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, tenant: str, route: str, method: str, status: int, seconds: float) -> None:
         """Count one finished request."""
-        self.requests.labels(tenant, route, method, str(status)).inc()
-        self.latency.labels(tenant, route).observe(seconds)
+        key = (tenant, route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            # labels() validates and locks on every call; the label sets are few (route templates).
+            children = self._children[key] = (
+                self.requests.labels(tenant, route, method, str(status)),
+                self.latency.labels(tenant, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     async def endpoint(self, _request: Request) -> Response:
         """``GET /metrics`` in the Prometheus text format."""

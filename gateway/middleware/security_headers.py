@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -19,6 +18,16 @@ HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
+HSTS = "max-age=31536000; includeSubDomains"
+# Encoded once: this runs on every response.
+RAW = [(name.encode(), value.encode()) for name, value in HEADERS.items()]
+RAW_TLS = [*RAW, (b"strict-transport-security", HSTS.encode())]
+
+
+def add_missing(headers: list[tuple[bytes, bytes]], defaults: list[tuple[bytes, bytes]]) -> None:
+    """Append each default header the response did not set itself (names are lower-case in ASGI)."""
+    present = {name for name, _ in headers}
+    headers.extend(pair for pair in defaults if pair[0] not in present)
 
 
 class SecurityHeadersMiddleware:
@@ -37,15 +46,14 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        tls = self._is_tls(scope)
+        defaults = RAW_TLS if self._is_tls(scope) else RAW
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in HEADERS.items():
-                    headers.setdefault(name, value)
-                if tls:
-                    headers.setdefault("strict-transport-security", "max-age=31536000; includeSubDomains")
+                headers = message.setdefault("headers", [])
+                if not isinstance(headers, list):
+                    headers = message["headers"] = list(headers)
+                add_missing(headers, defaults)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

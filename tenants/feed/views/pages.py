@@ -21,9 +21,7 @@ KEY = "(CAST($2::text AS timestamptz), $3::text)"
 # Skeletons select (k_at, k_uri, post_uri, repost_uri, by_did) newest first; $4 is the subject.
 SKELETONS = {
     "timeline": f"""
-        SELECT t.sort_at AS k_at, t.item_uri AS k_uri, i.post_uri, CASE WHEN i.type = 'repost' THEN i.uri END
-               AS repost_uri, i.originator_did AS by_did
-        FROM timeline_items t JOIN feed_items i ON i.uri = t.item_uri
+        SELECT t.sort_at AS k_at, t.item_uri AS k_uri, t.post_uri, t.repost_uri, t.by_did FROM timeline_items t
         WHERE t.member_did = $4 AND (t.sort_at, t.item_uri) < {KEY}
         ORDER BY t.sort_at DESC, t.item_uri DESC LIMIT {{limit}}""",
     "global": f"""

@@ -14,18 +14,11 @@ VIEWER = "$1::text"
 QUOTES = "('app.bsky.embed.record', 'app.bsky.embed.recordWithMedia')"
 
 
-def _field(key: str, value: str) -> str:
-    """``,"key":<json of value>`` or '' when the value is NULL."""
-    return f"""coalesce(',"{key}":' || to_json({value})::text, '')"""
-
-
 def actor_viewer(state: str) -> str:
     """``,"viewer":{...}`` (actor ``viewerState``) from a ``viewer_actor_state`` alias; '' without viewer."""
     return (
-        f"""CASE WHEN {VIEWER} IS NULL THEN '' ELSE ',"viewer":{{"muted":false,"blockedBy":' """
-        f"|| CASE WHEN {state}.blocked_by_uri IS NULL THEN 'false' ELSE 'true' END "
-        f"|| {_field('blocking', f'{state}.blocking_uri')} || {_field('following', f'{state}.follow_uri')} "
-        f"|| {_field('followedBy', f'{state}.followed_by_uri')} || '}}' END"
+        f"""CASE WHEN {VIEWER} IS NULL THEN '' ELSE ',"viewer":{{' """
+        f"""|| coalesce({state}.view_part, '"muted":false,"blockedBy":false') || '}}' END"""
     )
 
 
@@ -43,10 +36,7 @@ def post_view(post: str, author: str, state: str, mine: str) -> str:
         f"""CASE WHEN {post}.embed ->> '$type' IN {QUOTES} THEN ',"embed":' """
         f"|| jsonb_strip_nulls(feed_embed_view({post}.author_did, {post}.embed, {VIEWER}))::text ELSE '' END"
     )
-    mine_view = (
-        f"""'{{' || concat_ws(',', '"like":' || to_json({mine}.like_uri)::text, """
-        f"""'"repost":' || to_json({mine}.repost_uri)::text) || '}}'"""
-    )
+    mine_view = f"'{{' || coalesce({mine}.view_part, '') || '}}'"
     return (
         f"""'{{"author":' || {profile_basic(author, f"{post}.author_did", state)} || ',' || {post}.view_part """
         f"""|| {quote} || ',"viewer":' || {mine_view} || '}}'"""

@@ -73,3 +73,24 @@ def test_tampered_signature_refused() -> None:
     flipped = sig[:-2] + ("AA" if sig[-2:] != "AA" else "BB")
     refused(f"{head}.{body}.{flipped}")
     refused("not-a-jwt")
+
+
+def test_remembered_token_still_expires() -> None:
+    svc = service(ttl=1)
+    token = svc.issue_access("42")
+    assert svc.verify(token).subject == "42"  # verified once, now remembered
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # the token lives one second
+        try:
+            svc.verify(token)
+        except ApiError as error:
+            assert "expired" in error.message
+            return
+        time.sleep(0.05)
+    pytest.fail("a remembered token outlived its expiry")
+
+
+def test_remembered_token_is_per_audience() -> None:
+    token = service("wishlist").issue_access("42")
+    assert service("wishlist").verify(token).subject == "42"
+    refused(token, service("seacalendar"))

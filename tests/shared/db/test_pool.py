@@ -1,7 +1,8 @@
-"""A full pool answers 503 with Retry-After after the pool timeout, never a hang."""
+"""The pool gate: a full pool answers 503 after the timeout (never a hang); waiters go in arrival order."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import httpx
@@ -9,6 +10,7 @@ import httpx
 from gateway.app import create_app
 from shared.settings import Settings
 from tests.support.server import serve
+from tests.support.waiting import wait_for
 
 
 async def test_exhausted_pool_answers_503(make_settings: Callable[..., Settings]) -> None:
@@ -24,3 +26,28 @@ async def test_exhausted_pool_answers_503(make_settings: Callable[..., Settings]
         # Once the connection is back, the same request goes through to the real answer.
         response = await http.post("/wishlist/api/auth/login", json={"email": "a@b.co", "password": "x"})
         assert response.status_code == 401
+
+
+async def test_waiters_get_connections_in_arrival_order(make_settings: Callable[..., Settings]) -> None:
+    """A request that arrives while others wait queues behind them: no barging, so the tail is bounded.
+
+    ``late`` is scheduled before the held connection is given back, so it runs first; a pool
+    without a FIFO gate hands it the free connection ahead of the requests already waiting.
+    """
+    app = create_app(make_settings(pool_size=1, pool_overflow=0, pool_timeout=5, tenants=["wishlist"]))
+    db = app.state.contexts["wishlist"].db
+    order: list[str] = []
+
+    async def use(name: str) -> None:
+        async with db.connect():
+            order.append(name)
+
+    try:
+        async with db.connect():
+            waiting = [asyncio.create_task(use(f"waiter{n}")) for n in range(3)]
+            await wait_for(lambda: db.stats()["waiting"] == 3)
+            late = asyncio.create_task(use("late"))
+        await asyncio.gather(*waiting, late)
+        assert order == ["waiter0", "waiter1", "waiter2", "late"]
+    finally:
+        await db.close()
