@@ -7,12 +7,15 @@ follows ``--follows`` of the authors and has liked some posts) straight into the
 then runs the real gateway (``onebox serve``, feed tenant only) and measures
 ``GET /feed/xrpc/app.bsky.feed.getTimeline`` and ``GET /feed/api/feed/following`` with
 ``--connections`` concurrent connections: ``wrk`` when installed, else an async Python client.
+Each run also prints the CPU time per request of the gateway and of PostgreSQL (all its processes,
+so run it on an otherwise quiet machine): on two cores their sum bounds the throughput.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import sys
 import time
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -131,17 +135,34 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: P
                 )
         tool = "wrk" if shutil.which("wrk") and not args.python_client else "python"
         for name, url in urls.items():
-            for round_ in range(args.rounds):
-                if tool == "wrk":
-                    result = run_wrk(url, auth, args.connections, args.seconds, args.threads)
-                else:
-                    result = await run_python_load(url, auth, args.connections, args.seconds)
-                print(
-                    f"{name} [{tool}, {args.connections} conns, {args.seconds}s, round {round_ + 1}]: "
-                    f"{result['rps']:7.0f} req/s  p50 {result['p50']:.2f} ms  p95 {result['p95']:.2f} ms  "
-                    f"p99 {result['p99']:.2f} ms  non-2xx/errors {result['bad']:.0f}"
-                )
+            for connections in args.connections:
+                for round_ in range(args.rounds):
+                    before = cpu_seconds(process.pid)
+                    if tool == "wrk":
+                        result = run_wrk(url, auth, connections, args.seconds, args.threads)
+                    else:
+                        result = await run_python_load(url, auth, connections, args.seconds)
+                    spent = [(after - start) * 1000 / result["requests"] for start, after in
+                             zip(before, cpu_seconds(process.pid), strict=True)]  # fmt: skip
+                    print(
+                        f"{name} [{tool}, {connections} conns, {args.seconds}s, round {round_ + 1}]: "
+                        f"{result['rps']:7.0f} req/s  p50 {result['p50']:.2f} ms  p95 {result['p95']:.2f} ms  "
+                        f"p99 {result['p99']:.2f} ms  non-2xx/errors {result['bad']:.0f}  "
+                        f"CPU per request: gateway {spent[0]:.3f} ms, PostgreSQL {spent[1]:.3f} ms"
+                    )
         print(f"gateway after the load runs: {memory(process.pid)}")
+
+
+def cpu_seconds(gateway_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the gateway and by every PostgreSQL process (user + system)."""
+    gateway_times = psutil.Process(gateway_pid).cpu_times()
+    postgres = 0.0
+    for proc in psutil.process_iter(["name"]):
+        if (proc.info["name"] or "").startswith("postgres"):
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                postgres += times.user + times.system
+    return gateway_times.user + gateway_times.system, postgres
 
 
 def main() -> None:
@@ -151,7 +172,7 @@ def main() -> None:
     parser.add_argument("--posts-per-author", type=int, default=50)
     parser.add_argument("--follows", type=int, default=1_000)
     parser.add_argument("--limit", type=int, default=30, help="page size asked for (the Bluesky app asks 30)")
-    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--connections", type=int, nargs="+", default=[50], help="one run per count given")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=2, help="load runs per endpoint (the first also warms up)")
