@@ -26,7 +26,7 @@ from tenants.feed.api.schemas import Broadcast, PushSubscribe, PushUnsubscribe
 from tenants.feed.appview import AppView
 from tenants.feed.db import acquire
 from tenants.feed.indexer.processors.base import Notice
-from tenants.feed.indexer.push import GONE, TTL_S, load_vapid, payload
+from tenants.feed.indexer.push import GONE, SUBSCRIPTIONS, TTL_S, load_vapid, payload
 
 log = logging.getLogger("onebox.feed.push")
 
@@ -106,15 +106,17 @@ class Pusher:
     async def _notify(self, notices: list[Notice]) -> None:
         for notice in notices:
             async with acquire(self.av.ctx) as conn:
-                rows = await conn.fetch(
-                    "SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE member_did = $1", notice.recipient
-                )
+                rows = await conn.fetch(SUBSCRIPTIONS, notice.recipient, notice.actor)
             await self.send(rows, payload(notice))
+
+    async def drain(self) -> None:
+        """Wait for the deliveries in flight."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
         """Finish pending deliveries and close the HTTP session."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.drain()
         if self._session is not None:
             await self._session.close()
 

@@ -21,6 +21,11 @@ log = logging.getLogger("onebox.feed.push")
 
 GONE = {404, 410}
 TTL_S = 24 * 3600
+# A notice's recipient's devices; none when either account blocks the other (the notification
+# list hides those, so their pushes would show what the member can't find).
+SUBSCRIPTIONS = """
+SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE member_did = $1 AND NOT feed_blocked($1, $2)
+"""
 
 
 def load_vapid(key: str) -> Any:
@@ -81,10 +86,7 @@ class PushSender:
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while True:
                 notice = await self.queue.get()
-                subscriptions = await self.pool.fetch(
-                    "SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE member_did = $1",
-                    notice.recipient,
-                )
+                subscriptions = await self.pool.fetch(SUBSCRIPTIONS, notice.recipient, notice.actor)
                 body = payload(notice).decode()
                 for sub in subscriptions:
                     info = {"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}}

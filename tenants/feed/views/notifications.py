@@ -39,8 +39,13 @@ SELECT (SELECT coalesce(jsonb_agg({VIEW} ORDER BY n.created_at DESC, n.id DESC),
        (SELECT array[created_at::text, id::text] FROM skeleton ORDER BY created_at, id LIMIT 1) AS last,
        (SELECT feed_ts(notifications_seen_at) FROM members WHERE did = $1) AS seen_at
 """
-ONE = f"SELECT {VIEW}::text FROM notifications n {JOINS} WHERE n.id = $1"
-UNREAD = "SELECT count(*) FROM notifications WHERE recipient_did = $1 AND NOT is_read"
+# Live delivery follows the list's rule: nothing from an account blocked either way.
+ONE = f"""
+SELECT {VIEW}::text FROM notifications n {JOINS} WHERE n.id = $1 AND NOT feed_blocked(n.recipient_did, n.actor_did)
+"""
+UNREAD = """
+SELECT count(*) FROM notifications WHERE recipient_did = $1 AND NOT is_read AND NOT feed_blocked($1, actor_did)
+"""
 MARK_READ = """
 UPDATE notifications SET is_read = true
 WHERE recipient_did = $1 AND NOT is_read AND ($2::bigint[] IS NULL OR id = ANY($2)) AND indexed_at <= $3

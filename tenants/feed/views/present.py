@@ -96,7 +96,12 @@ FEED_ITEM = (
     f"|| CASE WHEN s.repost_uri IS NULL THEN '' ELSE coalesce({_reason('s.repost_uri')}, '') END || '}}'"
 )
 FEED_JOINS = "JOIN posts p ON p.uri = s.post_uri " + _joins("p", "p")
+# Hidden: posts by an account blocked either way, reposts by one, and (as Bluesky's AppView does)
+# replies to one, at the parent or the root; the author DID is the uri's authority.
 FEED_RULES = (
     f"NOT {blocked('ps')} AND (s.repost_uri IS NULL OR NOT EXISTS (SELECT 1 FROM viewer_actor_state b "
-    f"WHERE b.viewer_did = {VIEWER} AND b.subject_did = s.by_did AND {blocked('b')}))"
+    f"WHERE b.viewer_did = {VIEWER} AND b.subject_did = s.by_did AND {blocked('b')})) "
+    f"AND (p.reply_parent_uri IS NULL OR NOT EXISTS (SELECT 1 FROM viewer_actor_state b "
+    f"WHERE b.viewer_did = {VIEWER} AND b.subject_did IN (split_part(p.reply_parent_uri, '/', 3), "
+    f"split_part(p.reply_root_uri, '/', 3)) AND {blocked('b')}))"
 )

@@ -17,6 +17,7 @@ from tenants.feed.settings import FeedSettings
 from tests.fakes.firehose import Firehose
 from tests.fakes.jetstream import FakeJetstream
 from tests.fakes.pds import FakePds
+from tests.fakes.push import FakePushService
 
 EMPTY_ALL = """
 DO $$ BEGIN
@@ -52,6 +53,12 @@ async def jetstream() -> AsyncIterator[FakeJetstream]:
 @pytest.fixture
 async def pds() -> AsyncIterator[FakePds]:
     async with FakePds().running() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def push_service() -> AsyncIterator[FakePushService]:
+    async with FakePushService().running() as fake:
         yield fake
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import jwt
-import pytest
 from py_vapid import Vapid
 
 from tests.fakes.firehose import POST, Firehose, uri
@@ -17,12 +14,6 @@ from tests.tenants.feed.conftest import IndexerFactory, add_member, members_sync
 
 MEMBER = "did:plc:member"
 FAN = "did:plc:fan"
-
-
-@pytest.fixture
-async def push_service() -> AsyncIterator[FakePushService]:
-    async with FakePushService().running() as fake:
-        yield fake
 
 
 async def subscribe(db: asyncpg.Connection, sub: Subscriber) -> None:

@@ -154,6 +154,13 @@ async def index(conn: asyncpg.Connection, events: list[dict[str, Any]], channel:
         await publish(conn, channel, fx)
 
 
+def echo(did: str, collection: str, rkey: str, cid: str, record: dict[str, Any], time_us: int) -> dict[str, Any]:
+    """The Jetstream event of a record the PDS stored."""
+    commit = {"rev": "3kecho", "operation": "create", "collection": collection, "rkey": rkey, "record": record,
+              "cid": cid}  # fmt: skip
+    return {"did": did, "time_us": time_us, "kind": "commit", "commit": commit}
+
+
 async def name_accounts(conn: asyncpg.Connection, names: dict[str, str]) -> None:
     """Give stored accounts their handles (as identity events would)."""
     for did, handle in names.items():

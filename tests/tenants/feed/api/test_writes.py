@@ -10,17 +10,10 @@ import httpx
 from tests.fakes.firehose import LIKE, POST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
 from tests.support.waiting import wait_for
-from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, index, name_accounts
+from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, echo, index, name_accounts
 from tests.tenants.feed.conftest import IndexerFactory, members_synced, settled, start_at
 
 BOB = "did:plc:bob"
-
-
-def echo(did: str, collection: str, rkey: str, cid: str, record: dict[str, Any], time_us: int) -> dict[str, Any]:
-    """The Jetstream event of a record the PDS stored."""
-    commit = {"rev": "3kecho", "operation": "create", "collection": collection, "rkey": rkey, "record": record,
-              "cid": cid}  # fmt: skip
-    return {"did": did, "time_us": time_us, "kind": "commit", "commit": commit}
 
 
 async def post_state(http: httpx.AsyncClient, auth: dict[str, str], post: str) -> dict[str, Any]:

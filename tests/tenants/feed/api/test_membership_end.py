@@ -1,0 +1,47 @@
+"""An account whose membership ended (its ``members`` row removed) can't refresh its sign-ins."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+
+from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory
+
+REFRESH = "/xrpc/com.atproto.server.refreshSession"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_refresh_is_refused_once_membership_ends(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection
+) -> None:
+    alice = await member("alice")
+    signed = await http.post(
+        "/xrpc/com.atproto.server.createSession", json={"identifier": alice.handle, "password": "pw-alice"}
+    )
+    assert signed.status_code == 200, signed.text
+    rest = (await http.post("/api/auth/refresh", json={"refresh_token": alice.refresh})).json()["refresh_token"]
+    xrpc = await http.post(REFRESH, headers=bearer(signed.json()["refreshJwt"]))
+    assert xrpc.status_code == 200, xrpc.text
+
+    # Membership ends by removing the row (the indexer then unmarks the profile).
+    assert await feed_db.execute("DELETE FROM members WHERE did = $1", alice.did) == "DELETE 1"
+
+    # Refused in the shared shapes; the refused token is spent, so a retry counts as a replay.
+    for code, error in (("invalid_refresh_token", "AccountNotFound"), ("refresh_token_reused", "ExpiredToken")):
+        refused = await http.post("/api/auth/refresh", json={"refresh_token": rest})
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["error"]["code"] == code and set(refused.json()) == {"error"}
+        denied = await http.post(REFRESH, headers=bearer(xrpc.json()["refreshJwt"]))
+        assert (denied.status_code, denied.json()["error"]) == (400, error), denied.text
+        assert set(denied.json()) == {"error", "message"}
+    session = await http.get("/xrpc/com.atproto.server.getSession", headers=bearer(xrpc.json()["accessJwt"]))
+    assert (session.status_code, session.json()["error"]) == (400, "AccountNotFound")
+
+    # Signing in again makes a member again, with working refresh tokens.
+    again = await http.post("/api/auth/login", json={"identifier": alice.handle, "password": "pw-alice"})
+    assert again.status_code == 200, again.text
+    renewed = await http.post("/api/auth/refresh", json={"refresh_token": again.json()["refresh_token"]})
+    assert renewed.status_code == 200 and renewed.json()["user"]["did"] == alice.did
