@@ -2,14 +2,17 @@
 
 Run: ``.venv/bin/python bench/memory.py`` (a few minutes; ``--soak 3600`` for the one-hour soak).
 
-Each box runs under supervisord in a fresh data directory with its own embedded PostgreSQL, the
-feed indexer reading a fake Jetstream and the bot talking to a fake Discord. The load: HTTP on
-every tenant (``--rps``), ``--clients`` Socket.IO clients signed in to the tenants' namespaces,
-and a seeded, realistic Jetstream mix replayed at ``--rate`` events/s. After ``--warmup`` seconds
-the load runs ``--duration`` seconds more; RSS and PSS of every process are then taken while it
-still runs. "separate" is the same, except that each tenant gets its own gateway process (own
-port, own pool), as four separate apps would. Figures: PSS splits shared pages among the
-processes using them, so PSS sums to what the box really uses; RSS counts them in every process.
+Each layout is started with ``onebox run`` in fresh data directories, with the feed indexer reading
+a fake Jetstream and the bot talking to a fake Discord. "consolidated" is one ``onebox run``: one
+supervisord, one embedded PostgreSQL, one gateway with every tenant and both workers. "separate"
+is four ``onebox run``, one per tenant, as four separate apps would run: each its own supervisord
+(with memmon and the restart listener), its own embedded PostgreSQL holding only that tenant's
+database, its own gateway, and that tenant's workers only. The load is the same for both: HTTP on
+every tenant (``--rps``), ``--clients`` Socket.IO clients signed in to the tenants' namespaces, a
+seeded, realistic Jetstream mix replayed at ``--rate`` events/s, and a vote reminder falling due
+every 10 s. After ``--warmup`` seconds the load runs ``--duration`` seconds more; RSS and PSS of
+every process of every stack are then taken while it still runs. PSS splits shared pages among all
+the processes mapping them, so PSS sums to what the box really uses; RSS counts them in every process.
 """
 
 from __future__ import annotations
@@ -28,16 +31,20 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from memlib import load, stacks  # noqa: E402
 
-from gateway import registry, supervision  # noqa: E402
+from gateway import registry  # noqa: E402
 from gateway.context import signing_key  # noqa: E402
-from gateway.procmem import MB, Usage  # noqa: E402
+from gateway.procmem import MB, NOTHING, Usage  # noqa: E402
 from shared.auth.tokens import TokenService  # noqa: E402
 from tests.fakes.discord import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeDiscord  # noqa: E402
 from tests.fakes.jetstream import FakeJetstream  # noqa: E402
 from tests.fakes.pds import FakePds  # noqa: E402
 from tests.support.server import serve  # noqa: E402
 
-Rows = list[tuple[str, Usage]]
+Rows = stacks.Rows
+Measured = dict[str, Rows]
+
+# Row order of the tables; gateways of a one-tenant stack are "gateway-<tenant>".
+KINDS = ("supervisord", "postgres", "gateway", "feed-indexer", "seacalendar-bot", "memmon", "restarts")
 
 
 @dataclass
@@ -55,26 +62,44 @@ def socket_targets(box: stacks.Box) -> list[tuple[str, str, str]]:
     targets = []
     for name in registry.TENANTS:
         if registry.load(name).socketio is not None:
-            token = TokenService(signing_key(box.secret, name), name, ttl=24 * 3600).issue_access("1")
+            secret = box.stack(name).secret
+            token = TokenService(signing_key(secret, name), name, ttl=24 * 3600).issue_access("1")
             targets.append((box.urls[name], f"/{name}", token))
     return targets
 
 
+def kind(label: str) -> str:
+    """The kind of process a row is: ``gateway-wishlist`` is a ``gateway``."""
+    return "gateway" if label.startswith("gateway") else label
+
+
+def by_kind(measured: Measured) -> Rows:
+    """Rows of every stack added up per label (four PostgreSQL servers make one row), in ``KINDS`` order."""
+    totals: dict[str, Usage] = {}
+    for rows in measured.values():
+        for label, used in rows:
+            totals[label] = totals.get(label, NOTHING) + used
+    order = {name: i for i, name in enumerate(KINDS)}
+    return sorted(totals.items(), key=lambda row: order.get(kind(row[0]), len(KINDS)))
+
+
 def gateways(rows: Rows) -> int:
     """PSS of the gateway process(es)."""
-    return sum(u.pss or 0 for name, u in rows if name.startswith("gateway"))
+    return sum(u.pss or 0 for name, u in rows if kind(name) == "gateway")
 
 
 def ratio_line(together: int, apart: int) -> str:
+    """``together / apart`` in MB and as a ratio."""
     return f"{together / MB:6.0f} / {apart / MB:6.0f} MB = {together / max(apart, 1):.2f}"
 
 
 def gateway_rss(rows: Rows) -> int:
-    return sum(u.rss for name, u in rows if name.startswith("gateway"))
+    """RSS of the gateway process(es)."""
+    return sum(u.rss for name, u in rows if kind(name) == "gateway")
 
 
-async def run_box(mode: str, args: argparse.Namespace, seconds: float) -> tuple[Rows, load.Stats, Facts]:
-    """Start a box, load it, measure it; returns (rows at the end, load stats, soak facts)."""
+async def run_box(mode: str, args: argparse.Namespace, seconds: float) -> tuple[Measured, load.Stats, Facts]:
+    """Start a box, load it, measure it; returns (each stack's rows at the end, load stats, soak facts)."""
     base = Path(tempfile.mkdtemp(prefix=f"onebox-memory-{mode}-"))
     discord_fake = FakeDiscord()
     async with FakeJetstream().running() as jetstream, FakePds().running() as pds, serve(discord_fake.app) as discord:
@@ -96,36 +121,50 @@ async def run_box(mode: str, args: argparse.Namespace, seconds: float) -> tuple[
                 asyncio.ensure_future(load.http_load(box.urls, args.rps, stop, stats)),
                 asyncio.ensure_future(load.socket_clients(socket_targets(box), args.clients, stop, stats)),
                 asyncio.ensure_future(load.jetstream_replay(jetstream, args.rate, stop, stats)),
-                asyncio.ensure_future(load.bot_reminders(box.tenant_dsn("seacalendar"), stop, stats)),
+                asyncio.ensure_future(
+                    load.bot_reminders(box.stack("seacalendar").tenant_dsn("seacalendar"), stop, stats)
+                ),
             ]
             await asyncio.sleep(args.warmup)
             first = await asyncio.to_thread(box.measure)
             await asyncio.sleep(seconds)
-            rows = await asyncio.to_thread(box.measure)
+            measured = await asyncio.to_thread(box.measure)
             stop.set()
             await asyncio.gather(*tasks)
             states = {name: info["state"] for name, info in box.programs().items()}
             stats.discord_messages = sum(1 for _, method, route, _ in discord_fake.requests if method == "POST")
-            facts = Facts(gateway_rss(first), gateway_rss(rows), supervision.read_restarts(box.data_dir), states)
-            return rows, stats, facts
+            facts = Facts(gateway_rss(by_kind(first)), gateway_rss(by_kind(measured)), box.restarts(), states)
+            return measured, stats, facts
         finally:
             await asyncio.to_thread(box.stop)
 
 
-def table(title: str, rows: Rows) -> Usage:
-    """Print one box's processes; returns the total."""
+def table(title: str, measured: Measured) -> Rows:
+    """Print one layout's processes per kind, its total and, with several stacks, each stack's PSS."""
+    rows = by_kind(measured)
     print(f"\n{title}")
-    print(f"  {'process':<24}{'RSS MB':>9}{'PSS MB':>9}")
-    total = Usage(0, 0, 0)
+    print(f"  {'process':<32}{'RSS MB':>9}{'PSS MB':>9}")
     for name, used in rows:
         label = f"{name} ({used.count} processes)" if used.count > 1 else name
-        print(f"  {label:<24}{used.rss / MB:>9.1f}{(used.pss or 0) / MB:>9.1f}")
+        print(f"  {label:<32}{used.rss / MB:>9.1f}{(used.pss or 0) / MB:>9.1f}")
+    total = total_of(rows)
+    print(f"  {'total':<32}{total.rss / MB:>9.1f}{(total.pss or 0) / MB:>9.1f}")
+    if len(measured) > 1:
+        each = ", ".join(f"{name} {(total_of(stack).pss or 0) / MB:.1f}" for name, stack in measured.items())
+        print(f"  PSS MB per stack: {each}")
+    return rows
+
+
+def total_of(rows: Rows) -> Usage:
+    """All rows added up."""
+    total = NOTHING
+    for _, used in rows:
         total = total + used
-    print(f"  {'total':<24}{total.rss / MB:>9.1f}{(total.pss or 0) / MB:>9.1f}")
     return total
 
 
 def describe(stats: load.Stats, facts: Facts) -> None:
+    """What the load did and what went wrong, and any program not running at the end."""
     print(
         f"  load: {stats.requests} HTTP requests, {stats.error_count()} errors, "
         f"{stats.peak_sockets} Socket.IO clients connected ({stats.refused} refused, {stats.dropped} dropped), "
@@ -136,17 +175,21 @@ def describe(stats: load.Stats, facts: Facts) -> None:
         print(f"    {count:>6}  {what}")
     for sample in stats.samples:
         print(f"    {sample}")
-    not_running = {n: s for n, s in facts.states.items() if (s != "RUNNING" and n != "postgres") or s == "FATAL"}
+    not_running = {n: s for n, s in facts.states.items() if s != "RUNNING"}
     if not_running:
         print(f"  not running at the end: {not_running}")
 
 
 async def main(args: argparse.Namespace) -> None:
+    """Measure the consolidated box (or soak it), then the separate stacks, and print the ratios."""
     print(f"tenants: {', '.join(registry.TENANTS)}; load: {args.rps} req/s, {args.clients} Socket.IO clients, "
           f"{args.rate} Jetstream events/s; warm-up {args.warmup:.0f} s")  # fmt: skip
     seconds = args.soak or args.duration
-    together_rows, stats, facts = await run_box("consolidated", args, seconds)
-    together = table(f"Consolidated: one gateway, every tenant ({seconds:.0f} s under load)", together_rows)
+    together_measured, stats, facts = await run_box("consolidated", args, seconds)
+    together_rows = table(
+        f"Consolidated: one stack, one gateway with every tenant ({seconds:.0f} s under load)", together_measured
+    )
+    together = total_of(together_rows)
     describe(stats, facts)
     print(
         f"  targets: whole stack {(together.pss or 0) / MB:.0f} MB PSS (<= 600), "
@@ -160,12 +203,12 @@ async def main(args: argparse.Namespace) -> None:
               f"errors {stats.error_count()}, restarts {facts.restarts or 'none'}")  # fmt: skip
     if args.skip_separate:
         return
-    apart_rows, stats, facts = await run_box("separate", args, args.duration)
-    apart = table(f"Separate: one gateway process per tenant ({args.duration:.0f} s under load)", apart_rows)
+    apart_measured, stats, facts = await run_box("separate", args, args.duration)
+    apart_rows = table(f"Separate: four stacks, one per tenant ({args.duration:.0f} s under load)", apart_measured)
+    apart = total_of(apart_rows)
     describe(stats, facts)
     print("\nconsolidated / separate, PSS (target <= 0.4):")
     print(f"  whole box  {ratio_line(together.pss or 0, apart.pss or 0)}")
-    # PostgreSQL, the workers and supervision are the same processes in both boxes; the gateways differ.
     print(f"  gateways   {ratio_line(gateways(together_rows), gateways(apart_rows))}")
 
 

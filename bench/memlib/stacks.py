@@ -1,14 +1,17 @@
-"""The box started two ways for bench/memory.py, both under supervisord so both are measured alike.
+"""The box started two ways for bench/memory.py, both with ``onebox run`` so both are measured alike.
 
-- consolidated: ``onebox run`` exactly as an operator starts it (ops/supervisord.conf).
-- separate: the same programs, except one gateway process per tenant (``ONEBOX_TENANTS=<t>``,
-  its own port and pool), the way four separate apps would run.
+- consolidated: one ``onebox run`` exactly as an operator starts it (ops/supervisord.conf): one
+  supervisord, one embedded PostgreSQL, one gateway with every tenant, the feed indexer and the bot.
+- separate: four ``onebox run``, one per tenant (``ONEBOX_TENANTS=<t>``), as four separate apps
+  would run: each its own data directory, embedded PostgreSQL (ops/postgres.conf, own port, only
+  that tenant's role and database), gateway, supervisord with memmon and the restart listener, and
+  that tenant's workers only. ``onebox run`` starts every worker program and idles those of
+  tenants it doesn't serve; a separate app has no such process, so those are stopped and removed
+  through supervisord as soon as it answers, before anything is measured.
 """
 
 from __future__ import annotations
 
-import configparser
-import io
 import os
 import secrets
 import signal
@@ -19,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from gateway import bootstrap, opsconfig, registry, supervision
 from gateway.procmem import Usage, usage
 from shared.db.urls import libpq, tenant_url
@@ -26,32 +31,59 @@ from shared.settings import Settings
 from tests.support.database import free_port
 
 BIN = Path(sys.executable).parent
-CONF = bootstrap.ROOT / "ops" / "supervisord.conf"
+
+Rows = list[tuple[str, Usage]]
 
 
 @dataclass
-class Box:
-    """A running box: supervisord's process, its environment, and which URL serves each tenant."""
+class Stack:
+    """One running ``onebox run``: supervisord's process, its environment and the tenants it serves."""
 
+    name: str
     process: subprocess.Popen[bytes]
     env: dict[str, str]
-    data_dir: Path
-    urls: dict[str, str]
+    tenants: list[str]
     secret: str
 
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.env["ONEBOX_DATA_DIR"])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.env['ONEBOX_PORT']}"
+
     def programs(self) -> dict[str, dict[str, Any]]:
+        """supervisord's view of every program (state, pid, restarts); empty until it answers."""
         try:
             return supervision.processes(self.data_dir, supervision.socket_url(self.data_dir))
         except OSError:
             return {}
 
-    def measure(self) -> list[tuple[str, Usage]]:
+    def idle_workers(self) -> list[str]:
+        """Worker programs of tenants this stack doesn't serve (they would only idle here)."""
+        ops = opsconfig.OpsSettings(_env_file=None)
+        return [p.name for p in opsconfig.programs(ops) if p.tenant is not None and p.tenant not in self.tenants]
+
+    def remove_idle_workers(self, present: dict[str, dict[str, Any]]) -> None:
+        """Stop and remove the idle worker programs still in ``present`` (supervisord's program list)."""
+        server = supervision.rpc(supervision.socket_url(self.data_dir), timeout=30).supervisor
+        for name in self.idle_workers():
+            if name in present:
+                server.stopProcessGroup(name, True)
+                server.removeProcessGroup(name)
+
+    def label(self, program: str) -> str:
+        """A program's row in the table: a one-tenant stack's gateway is ``gateway-<tenant>``."""
+        return f"gateway-{self.tenants[0]}" if program == "gateway" and len(self.tenants) == 1 else program
+
+    def measure(self) -> Rows:
         """RSS/PSS of supervisord and every running program (PostgreSQL with all its backends)."""
         pid = int((self.data_dir / "run" / "supervisord.pid").read_text())
         rows = [("supervisord", usage(pid))]
         for name, info in sorted(self.programs().items()):
             if info["pid"]:
-                rows.append((name, usage(info["pid"], children=name == "postgres")))
+                rows.append((self.label(name), usage(info["pid"], children=name == "postgres")))
         return rows
 
     def tenant_dsn(self, tenant: str) -> str:
@@ -61,36 +93,88 @@ class Box:
         )
         return libpq(tenant_url(server.admin_url(), "onebox", tenant, self.secret, driver="postgresql"))
 
-    def wait_ready(self, timeout: float = 180) -> None:
-        """Until every gateway answers /health and every program left STARTING."""
-        import httpx
+    def ready(self) -> bool:
+        """True once idle workers are gone, no program is STARTING and the gateway answers /health."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"onebox run exited; see {self.data_dir / 'log'} and {self.data_dir.parent / 'run.log'}")
+        present = self.programs()
+        if not present:
+            return False
+        if set(self.idle_workers()) & set(present):
+            self.remove_idle_workers(present)
+            return False
+        try:
+            up = httpx.get(f"{self.url}/health", timeout=5).status_code < 600
+        except httpx.HTTPError:
+            up = False
+        return up and all(info["state"] != "STARTING" for info in present.values())
 
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the box exited; see {self.data_dir / 'log'}")
-            states = {info["state"] for info in self.programs().values()}
-            try:
-                up = all(httpx.get(f"{url}/health", timeout=5).status_code < 600 for url in set(self.urls.values()))
-            except httpx.HTTPError:
-                up = False
-            if states and "STARTING" not in states and up:
-                return
-            time.sleep(0.5)
-        raise RuntimeError(f"the box did not come up in {timeout}s; see {self.data_dir / 'log'}")
-
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """Ask supervisord to stop its programs and exit."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+
+    def wait_stopped(self) -> None:
+        """Wait for supervisord to exit; kill its process group if it hangs."""
+        try:
+            self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class Box:
+    """Every stack of one layout, and which one serves each tenant."""
+
+    stacks: list[Stack]
+
+    def stack(self, tenant: str) -> Stack:
+        """The stack whose gateway serves ``tenant``."""
+        return next(stack for stack in self.stacks if tenant in stack.tenants)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Base URL of the gateway serving each tenant."""
+        return {name: self.stack(name).url for name in registry.TENANTS}
+
+    def measure(self) -> dict[str, Rows]:
+        """Every stack's rows, taken one stack after the other (a second or two in all)."""
+        return {stack.name: stack.measure() for stack in self.stacks}
+
+    def programs(self) -> dict[str, dict[str, Any]]:
+        """Every program of every stack, as ``stack/program``."""
+        return {f"{s.name}/{name}": info for s in self.stacks for name, info in s.programs().items()}
+
+    def restarts(self) -> dict[str, dict[str, Any]]:
+        """Restart facts of every stack, as ``stack/program``."""
+        return {
+            f"{s.name}/{name}": fact
+            for s in self.stacks
+            for name, fact in supervision.read_restarts(s.data_dir).items()
+        }
+
+    def wait_ready(self, timeout: float = 240) -> None:
+        """Until every stack is ready; ``onebox run`` sets each one up (migrations) first."""
+        deadline = time.monotonic() + timeout
+        waiting = list(self.stacks)
+        while waiting and time.monotonic() < deadline:
+            waiting = [stack for stack in waiting if not stack.ready()]
+            time.sleep(0.5)
+        if waiting:
+            names = ", ".join(stack.name for stack in waiting)
+            raise RuntimeError(f"{names} did not come up in {timeout}s; see {waiting[0].data_dir / 'log'}")
+
+    def stop(self) -> None:
+        """Stop every stack (all at once, then wait for each)."""
+        for stack in self.stacks:
+            stack.terminate()
+        for stack in self.stacks:
+            stack.wait_stopped()
 
 
 def environment(base: Path, extra: dict[str, str]) -> tuple[dict[str, str], str]:
-    """A clean ``ONEBOX_*`` environment for a box in ``base``; returns it and the secret key."""
+    """A clean ``ONEBOX_*`` environment for a stack in ``base``; returns it and the secret key."""
     secret = secrets.token_urlsafe(48)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ONEBOX_", "SUPERVISOR_"))}
     env.update(
@@ -107,64 +191,29 @@ def environment(base: Path, extra: dict[str, str]) -> tuple[dict[str, str], str]
     return env, secret
 
 
-def consolidated(base: Path, extra: dict[str, str]) -> Box:
-    """``onebox run``: one gateway with every tenant."""
+def onebox_run(name: str, base: Path, extra: dict[str, str], tenants: list[str] | None) -> Stack:
+    """Start ``onebox run`` in ``base`` serving ``tenants`` (None: every registered tenant)."""
+    base.mkdir(parents=True, exist_ok=True)
     env, secret = environment(base, extra)
-    log = (base / "run.log").open("wb")
-    process = subprocess.Popen(
-        [str(BIN / "onebox"), "run"], env=env, cwd=base, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{env['ONEBOX_PORT']}"
-    return Box(process, env, base / "var", {name: url for name in registry.TENANTS}, secret)
+    if tenants is not None:
+        env["ONEBOX_TENANTS"] = ",".join(tenants)
+    with (base / "run.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(BIN / "onebox"), "run"],
+            env=env,
+            cwd=base,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Stack(name, process, env, tenants or list(registry.TENANTS), secret)
 
 
-def separate_conf(tenants: dict[str, int]) -> str:
-    """ops/supervisord.conf with its one gateway replaced by one gateway per tenant."""
-    parser = configparser.RawConfigParser(strict=False, inline_comment_prefixes=None)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser.read(CONF)
-    gateway = dict(parser["program:gateway"])
-    parser.remove_section("program:gateway")
-    caps = []
-    for name, port in tenants.items():
-        section = f"program:gateway-{name}"
-        parser.add_section(section)
-        for key, value in gateway.items():
-            parser[section][key] = value
-        parser[section]["command"] = f"%(ENV_ONEBOX_BIN)s/onebox serve --port {port}"
-        parser[section]["environment"] = f'ONEBOX_TENANTS="{name}"'
-        parser[section]["stdout_logfile"] = f"%(ENV_ONEBOX_VAR)s/log/gateway-{name}.log"
-        caps.append(f"-p gateway-{name}=%(ENV_ONEBOX_CAP_GATEWAY_MB)sMB")
-    memmon = parser["eventlistener:memmon"]["command"]
-    parser["eventlistener:memmon"]["command"] = memmon.replace(
-        "-p gateway=%(ENV_ONEBOX_CAP_GATEWAY_MB)sMB", "\n".join(caps)
-    )
-    buffer = io.StringIO()
-    parser.write(buffer)
-    return buffer.getvalue()
+def consolidated(base: Path, extra: dict[str, str]) -> Box:
+    """One ``onebox run`` with every tenant."""
+    return Box([onebox_run("onebox", base, extra, None)])
 
 
 def separate(base: Path, extra: dict[str, str]) -> Box:
-    """One gateway process per tenant (own port, own pool), the rest as in the consolidated box."""
-    env, secret = environment(base, extra)
-    subprocess.run([str(BIN / "onebox"), "setup"], env=env, cwd=base, check=True, capture_output=True)
-    ports = {name: free_port() for name in registry.TENANTS}
-    conf = base / "supervisord-separate.conf"
-    conf.write_text(separate_conf(ports))
-    settings = Settings(_env_file=None, data_dir=base / "var", pg_port=int(env["ONEBOX_PG_PORT"]))
-    for folder in ("log", "run"):
-        (settings.data_dir / folder).mkdir(parents=True, exist_ok=True)
-    server = bootstrap.embedded(settings)
-    server.init()
-    sup_env = opsconfig.supervisor_environment(settings, opsconfig.OpsSettings(_env_file=None), server)
-    log = (base / "run.log").open("wb")
-    process = subprocess.Popen(
-        [str(BIN / "supervisord"), "-n", "-c", str(conf)],
-        env={**env, **sup_env},
-        cwd=base,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    return Box(process, env, base / "var", urls, secret)
+    """One ``onebox run`` per tenant, each in its own directory with its own ports and secret."""
+    return Box([onebox_run(name, base / name, extra, [name]) for name in registry.TENANTS])
