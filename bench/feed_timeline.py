@@ -7,15 +7,15 @@ follows ``--follows`` of the authors and has liked some posts) straight into the
 then runs the real gateway (``onebox serve``, feed tenant only) and measures
 ``GET /feed/xrpc/app.bsky.feed.getTimeline`` and ``GET /feed/api/feed/following`` with
 ``--connections`` concurrent connections: ``wrk`` when installed, else an async Python client.
-Each run also prints the CPU time per request of the gateway and of PostgreSQL (all its processes,
-so run it on an otherwise quiet machine): on two cores their sum bounds the throughput.
+Each run also prints the CPU time per request of the gateway and of PostgreSQL: on two cores
+their sum bounds the throughput. ``--pace-ms`` makes each connection pause between requests, for
+the latency a client sees at a given load instead of at saturation.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import shutil
 import sys
 import time
@@ -23,13 +23,12 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.box import box, free_port  # noqa: E402
-from bench.wishlist_api import gateway, memory, run_python_load, run_wrk, wait_healthy  # noqa: E402
+from bench.wishlist_api import gateway, load_run, memory, wait_healthy  # noqa: E402
 from gateway.context import signing_key  # noqa: E402
 from shared.auth.tokens import TokenService  # noqa: E402
 from tenants.feed.indexer.main import feed_dsn  # noqa: E402
@@ -115,8 +114,11 @@ async def seed(dsn: str, authors: int, per_author: int, follows: int) -> None:
         await conn.close()
 
 
-async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: Path, token: str) -> None:
+async def bench(
+    args: argparse.Namespace, env: dict[str, str], port: int, log: Path, token: str, pg_data: Path | None
+) -> None:
     """Start the gateway, check the answers, measure, print."""
+    postmaster = int((pg_data / "postmaster.pid").read_text().split()[0]) if pg_data else None
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {token}"}
     urls = {
@@ -134,35 +136,15 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: P
                     f"{name}: {len(body['feed'])} items per page, {len(page.content)} bytes, cursor {'cursor' in body}"
                 )
         tool = "wrk" if shutil.which("wrk") and not args.python_client else "python"
+        paces = args.pace_ms if tool == "wrk" else [0]
         for name, url in urls.items():
             for connections in args.connections:
-                for round_ in range(args.rounds):
-                    before = cpu_seconds(process.pid)
-                    if tool == "wrk":
-                        result = run_wrk(url, auth, connections, args.seconds, args.threads)
-                    else:
-                        result = await run_python_load(url, auth, connections, args.seconds)
-                    spent = [(after - start) * 1000 / result["requests"] for start, after in
-                             zip(before, cpu_seconds(process.pid), strict=True)]  # fmt: skip
-                    print(
-                        f"{name} [{tool}, {connections} conns, {args.seconds}s, round {round_ + 1}]: "
-                        f"{result['rps']:7.0f} req/s  p50 {result['p50']:.2f} ms  p95 {result['p95']:.2f} ms  "
-                        f"p99 {result['p99']:.2f} ms  non-2xx/errors {result['bad']:.0f}  "
-                        f"CPU per request: gateway {spent[0]:.3f} ms, PostgreSQL {spent[1]:.3f} ms"
-                    )
+                for pace_ms in paces:
+                    run = argparse.Namespace(**{**vars(args), "connections": connections})
+                    for round_ in range(args.rounds):
+                        label = f"{name} [{tool}, round {round_ + 1}]"
+                        await load_run(label, url, auth, run, tool, process.pid, postmaster, pace_ms)
         print(f"gateway after the load runs: {memory(process.pid)}")
-
-
-def cpu_seconds(gateway_pid: int) -> tuple[float, float]:
-    """CPU seconds used so far by the gateway and by every PostgreSQL process (user + system)."""
-    gateway_times = psutil.Process(gateway_pid).cpu_times()
-    postgres = 0.0
-    for proc in psutil.process_iter(["name"]):
-        if (proc.info["name"] or "").startswith("postgres"):
-            with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                postgres += times.user + times.system
-    return gateway_times.user + gateway_times.system, postgres
 
 
 def main() -> None:
@@ -175,6 +157,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[50], help="one run per count given")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument(
+        "--pace-ms", type=int, nargs="+", default=[0], help="with wrk: pause per connection between requests; 0 = none"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="load runs per endpoint (the first also warms up)")
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk exists")
     args = parser.parse_args()
@@ -185,7 +170,7 @@ def main() -> None:
         token = TokenService(signing_key(secret, "feed"), "feed").issue_access(MEMBER, ttl=3600)
         log = scratch.tmp / "gateway.log"
         try:
-            asyncio.run(bench(args, env, free_port(), log, token))
+            asyncio.run(bench(args, env, free_port(), log, token, scratch.pg_data))
         except Exception:
             print("---- end of the gateway's log ----\n" + "\n".join(log.read_text().splitlines()[-30:]))
             raise

@@ -181,10 +181,18 @@ async def mixed_requests(
     return statuses
 
 
-def run_wrk(url: str, auth: dict[str, str], connections: int, seconds: int, threads: int) -> dict[str, float]:
-    """One wrk run against ``url``: requests/s, non-2xx count, p50/p95/p99 in ms."""
+def run_wrk(
+    url: str, auth: dict[str, str], connections: int, seconds: int, threads: int, pace_ms: int = 0
+) -> dict[str, float]:
+    """One wrk run against ``url``: requests/s, non-2xx count, p50/p95/p99 in ms.
+
+    ``pace_ms``: each connection waits that long between its requests (a client reading what it
+    got) instead of sending the next at once; latency is still measured per request.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_REPORT)
+        if pace_ms:
+            script.write(f"delay = function() return {pace_ms} end\n")
     try:
         header = f"Authorization: {auth['Authorization']}"
         done = subprocess.run(
@@ -240,19 +248,30 @@ async def run_python_load(url: str, auth: dict[str, str], connections: int, seco
 
 
 async def load_run(
-    label: str, url: str, auth: dict[str, str], args: argparse.Namespace, tool: str, pid: int, postmaster: int | None
+    label: str,
+    url: str,
+    auth: dict[str, str],
+    args: argparse.Namespace,
+    tool: str,
+    pid: int,
+    postmaster: int | None,
+    pace_ms: int = 0,
 ) -> None:
-    """One load run against ``url``: throughput, latency and CPU per request, printed."""
+    """One load run against ``url``: throughput, latency and CPU per request, printed.
+
+    ``args`` gives connections, seconds and wrk threads; ``pace_ms`` (wrk only) a pause per request.
+    """
     # CPU time per request holds steadier than req/s when other work shares the cores.
     gateway_cpu = cpu_seconds(pid)
     pg_cpu = cpu_seconds(postmaster, with_children=True) if postmaster else {}
     if tool == "wrk":
-        result = run_wrk(url, auth, args.connections, args.seconds, args.threads)
+        result = run_wrk(url, auth, args.connections, args.seconds, args.threads, pace_ms)
     else:
         result = await run_python_load(url, auth, args.connections, args.seconds)
     per_request = 1e6 / result["requests"]
+    paced = f", {pace_ms} ms apart" if pace_ms else ""
     line = (
-        f"{label} ({args.connections} conns, {args.seconds}s): {result['rps']:6.0f} req/s  "
+        f"{label} ({args.connections} conns{paced}, {args.seconds}s): {result['rps']:6.0f} req/s  "
         f"p50 {result['p50']:.2f} ms  p95 {result['p95']:.2f} ms  p99 {result['p99']:.2f} ms  "
         f"non-2xx/errors {result['bad']:.0f}\n    CPU per request: gateway "
         f"{cpu_spent(gateway_cpu, cpu_seconds(pid)) * per_request:.0f} µs"
