@@ -1,4 +1,4 @@
-"""An account whose membership ended (its ``members`` row removed) can't refresh its sign-ins."""
+"""An account whose membership ended (its ``members`` row removed) can't refresh its sign-ins or write."""
 
 from __future__ import annotations
 
@@ -26,8 +26,14 @@ async def test_refresh_is_refused_once_membership_ends(
     xrpc = await http.post(REFRESH, headers=bearer(signed.json()["refreshJwt"]))
     assert xrpc.status_code == 200, xrpc.text
 
-    # Membership ends by removing the row (the indexer then unmarks the profile).
+    # Membership ends by removing the row (the indexer then unmarks the profile); the stored PDS
+    # session goes with it, so an access token issued before can't write any more.
     assert await feed_db.execute("DELETE FROM members WHERE did = $1", alice.did) == "DELETE 1"
+    assert await feed_db.fetchval("SELECT count(*) FROM pds_sessions WHERE did = $1", alice.did) == 0
+    writes = len(feed_server.pds.writes)
+    post = await http.post("/api/post", json={"text": "still here?"}, headers=alice.auth)
+    assert post.status_code == 401 and post.json()["error"]["code"] == "pds_session_missing", post.text
+    assert len(feed_server.pds.writes) == writes
 
     # Refused in the shared shapes; the refused token is spent, so a retry counts as a replay.
     for code, error in (("invalid_refresh_token", "AccountNotFound"), ("refresh_token_reused", "ExpiredToken")):
