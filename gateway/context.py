@@ -42,6 +42,7 @@ def build_context(
         overflow=settings.pool_overflow,
         timeout=settings.pool_timeout,
         app_name=f"onebox-{role}:{tenant.name}",
+        raw_share=tenant.raw_share,
     )
     return TenantContext(
         name=tenant.name,

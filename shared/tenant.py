@@ -57,3 +57,6 @@ class Tenant:
     lifespan: Lifespan | None = None
     workers: Mapping[str, Worker] = field(default_factory=dict)
     description: str = ""
+    # Share of the tenant's pool that serves ``ctx.db.raw()`` from asyncpg's own pool (hot
+    # reads skip SQLAlchemy's checkout); 0: raw() borrows SQLAlchemy's connections.
+    raw_share: float = 0.0

@@ -56,4 +56,6 @@ tenant = Tenant(
     lifespan=run_live,
     workers={"indexer": run_indexer},
     description="Community AppView on Bluesky: community, local and following timelines.",
+    # Nearly every read and write goes through ctx.db.raw(); SQLAlchemy serves sign-in and health.
+    raw_share=0.6,
 )

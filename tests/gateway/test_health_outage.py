@@ -1,4 +1,4 @@
-"""/health turns 503 while PostgreSQL is down and recovers without restarting the gateway."""
+"""/health and API calls turn 503 while PostgreSQL is down and recover without restarting the gateway."""
 
 from __future__ import annotations
 
@@ -15,16 +15,19 @@ from tests.support.database import free_port
 from tests.support.server import serve
 from tests.support.waiting import wait_for
 
+FEED_READ = "/feed/api/feed/global"  # a hot read through TenantDatabase.raw()
+
 
 async def test_health_follows_database_outage(make_settings: Callable[..., Settings], tmp_path: Path) -> None:
     server = EmbeddedPostgres(tmp_path / "pg", port=free_port())
     server.start()
     try:
-        settings = make_settings(database_url=server.admin_url(), tenants=["wishlist"])
+        settings = make_settings(database_url=server.admin_url(), tenants=["wishlist", "feed"])
         bootstrap.init_databases(settings, server.admin_url())
         bootstrap.upgrade_databases(settings, server.admin_url())
         async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url, timeout=10) as http:
             assert (await http.get("/health")).status_code == 200
+            assert (await http.get(FEED_READ)).status_code == 200  # opens a connection of asyncpg's own pool
 
             server.stop("immediate")
             down = await http.get("/health")
@@ -35,6 +38,9 @@ async def test_health_follows_database_outage(make_settings: Callable[..., Setti
             login = await http.post("/wishlist/api/auth/login", json={"email": "a@b.co", "password": "x"})
             assert login.status_code == 503 and login.json()["error"]["code"] == "unavailable"
             assert "retry-after" in login.headers
+            for _ in range(2):  # the dead pooled connection, then a refused new one
+                read = await http.get(FEED_READ)
+                assert read.status_code == 503 and read.json()["error"]["code"] == "unavailable", read.text
 
             server.start()
 
@@ -42,6 +48,10 @@ async def test_health_follows_database_outage(make_settings: Callable[..., Setti
                 return (await http.get("/health")).status_code == 200
 
             await wait_for(healthy, timeout=20)
-            await wait_for(healthy, timeout=20)
+
+            async def reads() -> bool:
+                return (await http.get(FEED_READ)).status_code == 200
+
+            await wait_for(reads, timeout=20)
     finally:
         server.stop("immediate")

@@ -6,8 +6,11 @@ import asyncio
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from gateway.app import create_app
+from shared.db.pool import TenantDatabase
+from shared.errors import ApiError
 from shared.settings import Settings
 from tests.support.server import serve
 from tests.support.waiting import wait_for
@@ -51,3 +54,28 @@ async def test_waiters_get_connections_in_arrival_order(make_settings: Callable[
         assert order == ["waiter0", "waiter1", "waiter2", "late"]
     finally:
         await db.close()
+
+
+async def test_raw_share_serves_hot_reads_from_asyncpg_pool(make_settings: Callable[..., Settings]) -> None:
+    """A raw share splits the pool without growing it; a transaction left open never reaches the next user."""
+    app = create_app(make_settings(pool_size=4, pool_overflow=0, pool_timeout=0.2, tenants=["wishlist"]))
+    shared = app.state.contexts["wishlist"].db
+    db = TenantDatabase(shared.url, size=4, overflow=0, timeout=0.2, app_name="onebox-test", raw_share=0.5)
+    try:
+        assert (db.raw_size, db.engine.pool.size()) == (2, 2)  # type: ignore[attr-defined]
+        async with db.raw() as conn:
+            await conn.execute("BEGIN")
+            assert await conn.fetchval("SELECT 1") == 1
+        async with db.raw() as first, db.raw() as second:
+            assert not first.is_in_transaction() and not second.is_in_transaction()
+            assert db.stats()["checked_out"] == 2
+            # Both raw connections are out: the next raw read waits its turn, then answers 503.
+            with pytest.raises(ApiError) as busy:
+                async with db.raw():
+                    pass
+            assert busy.value.status == 503
+            async with db.connect():  # SQLAlchemy's part is untouched
+                pass
+    finally:
+        await db.close()
+        await shared.close()
