@@ -1,6 +1,6 @@
 """The measured memory budget: the whole box under a mixed load, consolidated against separate apps.
 
-Run: ``.venv/bin/python bench/memory.py`` (a few minutes; ``--soak 3600`` for the one-hour soak).
+Run: ``.venv/bin/python bench/memory.py`` (about ten minutes; ``--soak 3600`` for the one-hour soak).
 
 Each layout is started with ``onebox run`` in fresh data directories, with the feed indexer reading
 a fake Jetstream and the bot talking to a fake Discord. "consolidated" is one ``onebox run``: one
@@ -13,6 +13,16 @@ seeded, realistic Jetstream mix replayed at ``--rate`` events/s, and a vote remi
 every 10 s. After ``--warmup`` seconds the load runs ``--duration`` seconds more; RSS and PSS of
 every process of every stack are then taken while it still runs. PSS splits shared pages among all
 the processes mapping them, so PSS sums to what the box really uses; RSS counts them in every process.
+
+"separate" is measured two ways (``--separate``, both by default). "side-by-side": the four stacks
+run at once under the whole load; they share one virtualenv and one PostgreSQL build on disk, so
+PSS splits those library and binary pages among them (a lower bound for separate apps). "alone":
+each stack is started by itself and gets its tenant's share of the same load (its HTTP targets at
+the same rate and concurrency per stack, the Socket.IO clients side-by-side deals to it, the
+Jetstream replay if it runs the feed indexer, the reminders if it runs the bot); it is measured and
+stopped before the next one starts. Each stack then pays for every page it maps, as separate images
+would (an upper bound, but for the library pages this process, driving the load from the same
+virtualenv, also maps), and the four are added up.
 """
 
 from __future__ import annotations
@@ -21,7 +31,9 @@ import argparse
 import asyncio
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +54,12 @@ from tests.support.server import serve  # noqa: E402
 
 Rows = stacks.Rows
 Measured = dict[str, Rows]
+Layout = Callable[[Path, dict[str, str]], stacks.Box]
 
 # Row order of the tables; gateways of a one-tenant stack are "gateway-<tenant>".
 KINDS = ("supervisord", "postgres", "gateway", "feed-indexer", "seacalendar-bot", "memmon", "restarts")
+# The ways "separate" is measured (``--separate``).
+SEPARATE = ("side-by-side", "alone")
 
 
 @dataclass
@@ -58,14 +73,28 @@ class Facts:
 
 
 def socket_targets(box: stacks.Box) -> list[tuple[str, str, str]]:
-    """(gateway URL, namespace, access token) for every tenant with a Socket.IO namespace."""
+    """(gateway URL, namespace, access token) for every tenant of the box with a Socket.IO namespace."""
     targets = []
-    for name in registry.TENANTS:
+    for name in box.tenants:
         if registry.load(name).socketio is not None:
             secret = box.stack(name).secret
             token = TokenService(signing_key(secret, name), name, ttl=24 * 3600).issue_access("1")
             targets.append((box.urls[name], f"/{name}", token))
     return targets
+
+
+def socket_share(box: stacks.Box, clients: int) -> int:
+    """How many of the load's ``clients`` Socket.IO clients go to the box: the whole load deals them
+    round-robin over every tenant with a namespace (as ``load.socket_clients`` does); the box gets its tenants'."""
+    spread = [name for name in registry.TENANTS if registry.load(name).socketio is not None]
+    return sum(len(range(spread.index(name), clients, len(spread))) for name in box.tenants if name in spread)
+
+
+def http_share(box: stacks.Box) -> float:
+    """The box's fraction of the HTTP load. Each tenant has as many targets (its pages, and its own stack's
+    /health when separate), so a box serving some of the tenants gets that fraction of the requests per
+    second and of the requests in flight: each stack then gets the traffic it gets side by side."""
+    return len(box.tenants) / len(registry.TENANTS)
 
 
 def kind(label: str) -> str:
@@ -98,9 +127,12 @@ def gateway_rss(rows: Rows) -> int:
     return sum(u.rss for name, u in rows if kind(name) == "gateway")
 
 
-async def run_box(mode: str, args: argparse.Namespace, seconds: float) -> tuple[Measured, load.Stats, Facts]:
-    """Start a box, load it, measure it; returns (each stack's rows at the end, load stats, soak facts)."""
-    base = Path(tempfile.mkdtemp(prefix=f"onebox-memory-{mode}-"))
+async def run_box(
+    name: str, layout: Layout, args: argparse.Namespace, seconds: float
+) -> tuple[Measured, load.Stats, Facts]:
+    """Start a box, give it its tenants' share of the load, measure it; returns (each stack's rows at the
+    end, load stats, soak facts). A box with every tenant gets the whole load."""
+    base = Path(tempfile.mkdtemp(prefix=f"onebox-memory-{name}-"))
     discord_fake = FakeDiscord()
     async with FakeJetstream().running() as jetstream, FakePds().running() as pds, serve(discord_fake.app) as discord:
         extra = {
@@ -113,18 +145,21 @@ async def run_box(mode: str, args: argparse.Namespace, seconds: float) -> tuple[
             "ONEBOX_DISCORD_CLIENT_SECRET": CLIENT_SECRET,
             "ONEBOX_SEACALENDAR_BOT_TICK": "2",  # due reminders go out within seconds, not half a minute
         }
-        box = (stacks.consolidated if mode == "consolidated" else stacks.separate)(base, extra)
+        box = layout(base, extra)
         try:
             await asyncio.to_thread(box.wait_ready)
             stop, stats = asyncio.Event(), load.Stats()
+            part, clients = http_share(box), socket_share(box, args.clients)
+            concurrency = max(1, round(load.CONCURRENCY * part))
             tasks = [
-                asyncio.ensure_future(load.http_load(box.urls, args.rps, stop, stats)),
-                asyncio.ensure_future(load.socket_clients(socket_targets(box), args.clients, stop, stats)),
-                asyncio.ensure_future(load.jetstream_replay(jetstream, args.rate, stop, stats)),
-                asyncio.ensure_future(
-                    load.bot_reminders(box.stack("seacalendar").tenant_dsn("seacalendar"), stop, stats)
-                ),
+                asyncio.ensure_future(load.http_load(box.urls, args.rps * part, stop, stats, concurrency)),
+                asyncio.ensure_future(load.socket_clients(socket_targets(box), clients, stop, stats)),
             ]
+            if "feed" in box.tenants:  # the feed indexer reads the Jetstream
+                tasks.append(asyncio.ensure_future(load.jetstream_replay(jetstream, args.rate, stop, stats)))
+            if "seacalendar" in box.tenants:  # the bot sends the reminders
+                dsn = box.stack("seacalendar").tenant_dsn("seacalendar")
+                tasks.append(asyncio.ensure_future(load.bot_reminders(dsn, stop, stats)))
             await asyncio.sleep(args.warmup)
             first = await asyncio.to_thread(box.measure)
             await asyncio.sleep(seconds)
@@ -163,10 +198,10 @@ def total_of(rows: Rows) -> Usage:
     return total
 
 
-def describe(stats: load.Stats, facts: Facts) -> None:
-    """What the load did and what went wrong, and any program not running at the end."""
+def describe(stats: load.Stats, facts: Facts, run: str = "load") -> None:
+    """What the load of ``run`` did and what went wrong, and any program not running at the end."""
     print(
-        f"  load: {stats.requests} HTTP requests, {stats.error_count()} errors, "
+        f"  {run}: {stats.requests} HTTP requests, {stats.error_count()} errors, "
         f"{stats.peak_sockets} Socket.IO clients connected ({stats.refused} refused, {stats.dropped} dropped), "
         f"{stats.events} Jetstream events replayed, {stats.socket_messages} Socket.IO messages received, "
         f"{stats.reminders} reminders due, {stats.discord_messages} Discord calls by the bot"
@@ -185,7 +220,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"tenants: {', '.join(registry.TENANTS)}; load: {args.rps} req/s, {args.clients} Socket.IO clients, "
           f"{args.rate} Jetstream events/s; warm-up {args.warmup:.0f} s")  # fmt: skip
     seconds = args.soak or args.duration
-    together_measured, stats, facts = await run_box("consolidated", args, seconds)
+    together_measured, stats, facts = await run_box("consolidated", stacks.consolidated, args, seconds)
     together_rows = table(
         f"Consolidated: one stack, one gateway with every tenant ({seconds:.0f} s under load)", together_measured
     )
@@ -203,13 +238,32 @@ async def main(args: argparse.Namespace) -> None:
               f"errors {stats.error_count()}, restarts {facts.restarts or 'none'}")  # fmt: skip
     if args.skip_separate:
         return
-    apart_measured, stats, facts = await run_box("separate", args, args.duration)
-    apart_rows = table(f"Separate: four stacks, one per tenant ({args.duration:.0f} s under load)", apart_measured)
-    apart = total_of(apart_rows)
-    describe(stats, facts)
+    apart: dict[str, Rows] = {}
+    if "side-by-side" in args.separate:
+        measured, stats, facts = await run_box("separate", stacks.separate, args, args.duration)
+        title = f"Separate, side by side: four stacks at once, one per tenant ({args.duration:.0f} s under load)"
+        apart["side by side"] = table(title, measured)
+        describe(stats, facts)
+    if "alone" in args.separate:
+        measured = {}
+        runs: list[tuple[str, load.Stats, Facts]] = []
+        for name in registry.TENANTS:
+            alone, stats, facts = await run_box(
+                f"alone-{name}", partial(stacks.separate, tenants=[name]), args, args.duration
+            )
+            measured.update(alone)
+            runs.append((name, stats, facts))
+        title = (
+            f"Separate, each alone: one stack at a time with its tenant's share of the load "
+            f"({args.duration:.0f} s under load each)"
+        )
+        apart["each alone"] = table(title, measured)
+        for name, stats, facts in runs:
+            describe(stats, facts, f"{name} load")
     print("\nconsolidated / separate, PSS (target <= 0.4):")
-    print(f"  whole box  {ratio_line(together.pss or 0, apart.pss or 0)}")
-    print(f"  gateways   {ratio_line(gateways(together_rows), gateways(apart_rows))}")
+    for way, rows in apart.items():
+        print(f"  whole box, {way:<13}{ratio_line(together.pss or 0, total_of(rows).pss or 0)}")
+        print(f"  gateways,  {way:<13}{ratio_line(gateways(together_rows), gateways(rows))}")
 
 
 if __name__ == "__main__":
@@ -221,4 +275,11 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=300, help="Jetstream events per second")
     parser.add_argument("--soak", type=float, default=0, help="run the consolidated box this long instead")
     parser.add_argument("--skip-separate", action="store_true", help="measure only the consolidated box")
+    parser.add_argument(
+        "--separate",
+        nargs="+",
+        choices=SEPARATE,
+        default=list(SEPARATE),
+        help="how to measure the separate stacks: all four at once (side-by-side), each by itself (alone)",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -49,8 +49,15 @@ def http_targets(urls: dict[str, str]) -> list[str]:
     return paths + [f"{base}/health" for base in sorted(set(urls.values()))]
 
 
-async def http_load(urls: dict[str, str], rps: float, stop: asyncio.Event, stats: Stats, concurrency: int = 16) -> None:
-    """GET the targets round-robin at about ``rps`` requests per second."""
+# Paced HTTP workers (so connections, and requests in flight at most) under the whole load.
+CONCURRENCY = 16
+
+
+async def http_load(
+    urls: dict[str, str], rps: float, stop: asyncio.Event, stats: Stats, concurrency: int = CONCURRENCY
+) -> None:
+    """GET the targets round-robin at about ``rps`` requests per second from ``concurrency`` paced workers
+    (they keep in step, so requests come in bursts of ``concurrency``)."""
     targets = itertools.cycle(http_targets(urls))
     interval = concurrency / rps
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)

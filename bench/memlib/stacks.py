@@ -7,7 +7,8 @@
   that tenant's role and database), gateway, supervisord with memmon and the restart listener, and
   that tenant's workers only. ``onebox run`` starts every worker program and idles those of
   tenants it doesn't serve; a separate app has no such process, so those are stopped and removed
-  through supervisord as soon as it answers, before anything is measured.
+  through supervisord as soon as it answers, before anything is measured. ``separate``
+  can start the stacks of some tenants only: bench/memory.py also starts each stack alone.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,9 +136,14 @@ class Box:
         return next(stack for stack in self.stacks if tenant in stack.tenants)
 
     @property
+    def tenants(self) -> list[str]:
+        """The tenants some stack of this box serves, in registry order."""
+        return [name for name in registry.TENANTS if any(name in stack.tenants for stack in self.stacks)]
+
+    @property
     def urls(self) -> dict[str, str]:
         """Base URL of the gateway serving each tenant."""
-        return {name: self.stack(name).url for name in registry.TENANTS}
+        return {name: self.stack(name).url for name in self.tenants}
 
     def measure(self) -> dict[str, Rows]:
         """Every stack's rows, taken one stack after the other (a second or two in all)."""
@@ -214,6 +221,6 @@ def consolidated(base: Path, extra: dict[str, str]) -> Box:
     return Box([onebox_run("onebox", base, extra, None)])
 
 
-def separate(base: Path, extra: dict[str, str]) -> Box:
-    """One ``onebox run`` per tenant, each in its own directory with its own ports and secret."""
-    return Box([onebox_run(name, base / name, extra, [name]) for name in registry.TENANTS])
+def separate(base: Path, extra: dict[str, str], tenants: Iterable[str] = registry.TENANTS) -> Box:
+    """One ``onebox run`` per tenant of ``tenants``, each in its own directory with its own ports and secret."""
+    return Box([onebox_run(name, base / name, extra, [name]) for name in tenants])
