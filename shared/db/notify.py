@@ -11,12 +11,15 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+if TYPE_CHECKING:
+    # Type only: the feed indexer publishes with asyncpg and needn't load SQLAlchemy's asyncio/ORM layer.
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger("onebox.bus")
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.routing import BaseRoute
-
-from shared.tenant import Tenant, TenantContext
+from shared.tenant import Tenant
 from tenants.feed.indexer import run_indexer
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from shared.tenant import TenantContext
 
 HERE = Path(__file__).parent
 
