@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
-from sqlalchemy import text
 
 if TYPE_CHECKING:
     # Type only: the feed indexer publishes with asyncpg and needn't load SQLAlchemy's asyncio/ORM layer.
@@ -50,6 +49,8 @@ def encode(event: str, room: str | None, data: dict[str, Any]) -> str:
 
 async def publish_sql(conn: AsyncConnection, channel: str, event: str, room: str | None, data: Any) -> None:
     """Queue an event in ``conn``'s transaction (delivered on commit, dropped on rollback)."""
+    from sqlalchemy import text  # here: the feed indexer publishes with asyncpg and never loads SQLAlchemy
+
     payload = encode(event, room, data)
     if len(payload.encode()) > INLINE_LIMIT:
         ref = (

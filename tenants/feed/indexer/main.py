@@ -14,7 +14,7 @@ import asyncpg
 
 from shared.db.embedded import EmbeddedPostgres
 from shared.db.notify import channel_name
-from shared.db.urls import libpq, tenant_url
+from shared.db.urls import tenant_dsn
 from shared.settings import Settings
 from tenants.feed.indexer.backfill import Backfiller, queue_rebackfill
 from tenants.feed.indexer.members import sync_members
@@ -34,7 +34,7 @@ MEMBERS_POLL_S = 2.0
 def feed_dsn(settings: Settings) -> str:
     """libpq URL of the feed database with the feed role's credentials."""
     admin = settings.database_url or EmbeddedPostgres(settings.pg_dir, settings.pg_port).admin_url()
-    return libpq(tenant_url(admin, settings.db_prefix, "feed", settings.require_secret(), driver="postgresql"))
+    return tenant_dsn(admin, settings.db_prefix, "feed", settings.require_secret())
 
 
 class Indexer:

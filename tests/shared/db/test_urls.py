@@ -1,0 +1,23 @@
+"""The SQLAlchemy-free tenant DSN names the same server, role, password and database as tenant_url."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from shared.db.urls import libpq, tenant_dsn, tenant_url
+
+ADMINS = [
+    "postgresql://postgres@/postgres?host=%2Ftmp%2Fonebox%20run&port=5433",  # the embedded server's socket
+    "postgresql://admin:s3cr%40t@127.0.0.1:5432/postgres",
+    "postgresql+psycopg://admin:pw@[::1]:6543/postgres?sslmode=require",
+    "postgresql://admin@db.internal/postgres",
+]
+
+
+@pytest.mark.parametrize("admin", ADMINS)
+def test_tenant_dsn_matches_tenant_url(admin: str) -> None:
+    expected = make_url(libpq(tenant_url(admin, "onebox", "feed", "k" * 48, driver="postgresql")))
+    got = make_url(tenant_dsn(admin, "onebox", "feed", "k" * 48))
+    assert got == expected
+    assert (got.username, got.database, got.drivername) == ("onebox_feed", "onebox_feed", "postgresql")
