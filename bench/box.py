@@ -11,26 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway import bootstrap
-from shared.db.embedded import EmbeddedPostgres
 from shared.settings import Settings
-from tests.support.database import free_port
+from tests.support.database import free_port, test_database
 
 __all__ = ["Box", "box", "database", "free_port"]
 
 
 @contextmanager
 def database(workdir: Path) -> Iterator[tuple[str, Path | None]]:
-    """(admin URL, data dir) of a fresh embedded server, stopped afterwards; or ``ONEBOX_DATABASE_URL``."""
-    external = os.environ.get("ONEBOX_DATABASE_URL")
-    if external:
-        yield external, None
-        return
-    server = EmbeddedPostgres(workdir / "pg", free_port(), conf=bootstrap.POSTGRES_CONF)
-    server.start()
-    try:
-        yield server.admin_url(), server.data
-    finally:
-        server.stop("immediate")
+    """(admin URL, data dir) of a fresh embedded server tuned by ops/postgres.conf; or ``ONEBOX_DATABASE_URL``."""
+    with test_database(workdir, conf=bootstrap.POSTGRES_CONF) as (admin_url, server):
+        yield admin_url, server.data if server else None
 
 
 @dataclass(frozen=True)

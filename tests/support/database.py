@@ -19,13 +19,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def test_database(base: Path) -> Iterator[tuple[str, EmbeddedPostgres | None]]:
-    """Yield (admin URL, embedded server or None when ``ONEBOX_DATABASE_URL`` is used)."""
+def test_database(base: Path, conf: Path | None = None) -> Iterator[tuple[str, EmbeddedPostgres | None]]:
+    """Yield (admin URL, embedded server or None when ``ONEBOX_DATABASE_URL`` is used).
+
+    ``conf``: settings file for the embedded server (benchmarks use ops/postgres.conf).
+    """
     external = os.environ.get("ONEBOX_DATABASE_URL")
     if external:
         yield external, None
         return
-    server = EmbeddedPostgres(base / "pg", port=free_port())
+    server = EmbeddedPostgres(base / "pg", port=free_port(), conf=conf)
     server.start()
     try:
         yield server.admin_url(), server
