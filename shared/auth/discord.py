@@ -14,36 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from shared.auth.discord_settings import DiscordSettings
 from shared.auth.oauth_state import OAuthStates, SignedCookie
 from shared.db.pool import TenantDatabase
 from shared.errors import ApiError
-from shared.settings import env_config
 
 DANCE_TTL = 600
-
-
-class DiscordSettings(BaseSettings):
-    """``ONEBOX_DISCORD_*``: the application's credentials and the API base (a fake in tests)."""
-
-    model_config = env_config()
-
-    discord_client_id: str | None = None
-    discord_client_secret: SecretStr | None = None
-    discord_bot_token: SecretStr | None = None
-    discord_public_key: str | None = None
-    discord_api_base: str = "https://discord.com/api"
-    # Set when the public URL differs from what the gateway sees (behind a proxy without headers).
-    discord_redirect_uri: str | None = None
-
-    @property
-    def api_base(self) -> str:
-        """The API base without a trailing slash."""
-        return self.discord_api_base.rstrip("/")
 
 
 @dataclass(frozen=True)

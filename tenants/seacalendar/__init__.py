@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from starlette.routing import BaseRoute
+from typing import TYPE_CHECKING, Any
 
 from shared.settings import Settings
 from shared.tenant import Tenant, TenantContext
+
+if TYPE_CHECKING:
+    # Type only: the bot process imports this package and needn't load Starlette.
+    from starlette.routing import BaseRoute
 
 HERE = Path(__file__).parent
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.auth.discord import DiscordSettings
+from shared.auth.discord_settings import DiscordSettings
 from shared.tenant import TenantContext
 
 

@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.errors import HANDLERS
-from shared.auth.discord import DiscordOAuth, DiscordSettings
+from shared.auth.discord import DiscordOAuth
+from shared.auth.discord_settings import DiscordSettings
 from shared.auth.oauth_state import OAuthStates, SignedCookie
 from shared.tenant import TenantContext
 from tests.fakes.discord import CLIENT_ID, CLIENT_SECRET, FakeDiscord
