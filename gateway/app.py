@@ -12,7 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from gateway import health, openapi, realtime, registry
-from gateway.context import build_context, resolve_admin_url
+from gateway.context import build_context
 from gateway.errors import HANDLERS
 from gateway.fallback import api_fallback
 from gateway.metrics import Metrics, PoolCollector
@@ -23,6 +23,7 @@ from gateway.middleware.rate_limit import RateLimitMiddleware
 from gateway.middleware.request_id import RequestIdMiddleware
 from gateway.middleware.security_headers import SecurityHeadersMiddleware
 from gateway.static import CachedStatic
+from shared.db.urls import resolve_admin_url
 from shared.settings import Settings
 from shared.tenant import Tenant, TenantContext
 

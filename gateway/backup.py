@@ -22,9 +22,8 @@ import psycopg
 from sqlalchemy.engine import URL
 
 from gateway import bootstrap
-from gateway.context import resolve_admin_url
 from shared.db.embedded import bin_dir
-from shared.db.urls import libpq, tenant_url
+from shared.db.urls import libpq, resolve_admin_url, tenant_url
 from shared.settings import Settings
 
 SHIPPED_VERSIONS = (16, 18)

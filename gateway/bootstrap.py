@@ -10,10 +10,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gateway import registry
-from gateway.context import resolve_admin_url
 from shared.db import migrate, provision
 from shared.db.embedded import EmbeddedPostgres
-from shared.db.urls import tenant_url
+from shared.db.urls import resolve_admin_url, tenant_url
 from shared.settings import Settings
 
 log = logging.getLogger("onebox.bootstrap")

@@ -9,20 +9,12 @@ from prometheus_client import CollectorRegistry
 
 from shared.auth.refresh import RefreshTokens
 from shared.auth.tokens import TokenService
-from shared.db.embedded import EmbeddedPostgres
 from shared.db.notify import EventBus, channel_name
 from shared.db.pool import TenantDatabase
 from shared.db.urls import libpq, tenant_url
 from shared.ratelimit import KeyedRateLimiter
 from shared.settings import Settings
 from shared.tenant import Tenant, TenantContext
-
-
-def resolve_admin_url(settings: Settings) -> str:
-    """The administrator URL: ``ONEBOX_DATABASE_URL`` or the embedded server's socket."""
-    if settings.database_url:
-        return settings.database_url
-    return EmbeddedPostgres(settings.pg_dir, settings.pg_port, settings.pg_version).admin_url()
 
 
 def signing_key(secret: str, tenant: str) -> str:

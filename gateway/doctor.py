@@ -20,10 +20,9 @@ from psycopg.rows import dict_row
 
 from gateway import pgcheck, registry, supervision
 from gateway.bootstrap import POSTGRES_CONF
-from gateway.context import resolve_admin_url
 from gateway.opsconfig import OpsSettings, Program, programs
 from gateway.procmem import MB, NOTHING, Usage, mb, usage
-from shared.db.urls import admin_url, libpq
+from shared.db.urls import admin_url, libpq, resolve_admin_url
 from shared.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""Names, passwords and URLs of the per-tenant databases and roles."""
+"""Names, passwords and URLs: the administrator's, and those of the per-tenant databases and roles."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import hmac
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from shared.db.embedded import EmbeddedPostgres
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
+
+    from shared.settings import Settings
 
 
 def tenant_db_name(prefix: str, tenant: str) -> str:
@@ -58,3 +62,10 @@ def tenant_dsn(admin: str, prefix: str, tenant: str, secret: str) -> str:
     server = parts.netloc.rpartition("@")[2]
     login = f"{quote(name, safe='')}:{quote(tenant_password(secret, prefix, tenant), safe='')}"
     return urlunsplit(("postgresql", f"{login}@{server}", f"/{quote(name, safe='')}", parts.query, ""))
+
+
+def resolve_admin_url(settings: Settings) -> str:
+    """The administrator URL: ``ONEBOX_DATABASE_URL`` or the embedded server's socket."""
+    if settings.database_url:
+        return settings.database_url
+    return EmbeddedPostgres(settings.pg_dir, settings.pg_port, settings.pg_version).admin_url()

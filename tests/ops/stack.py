@@ -17,9 +17,8 @@ from typing import Any, TypeVar
 import httpx
 
 from gateway import registry, supervision
-from gateway.context import resolve_admin_url
 from shared.db import provision
-from shared.db.urls import libpq, tenant_url
+from shared.db.urls import libpq, resolve_admin_url, tenant_url
 from shared.settings import Settings
 from tests.support.database import free_port
 
