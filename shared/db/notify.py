@@ -17,7 +17,7 @@ import asyncpg
 import orjson
 
 if TYPE_CHECKING:
-    # Type only: the feed indexer publishes with asyncpg and needn't load SQLAlchemy's asyncio/ORM layer.
+    # Type only: the feed indexer and the SeaCalendar bot publish with asyncpg and never load SQLAlchemy.
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 log = logging.getLogger("onebox.bus")
@@ -47,22 +47,37 @@ def encode(event: str, room: str | None, data: dict[str, Any]) -> str:
     return orjson.dumps({"event": event, "room": room, "data": data}, default=str).decode()
 
 
-async def publish_sql(conn: AsyncConnection, channel: str, event: str, room: str | None, data: Any) -> None:
-    """Queue an event in ``conn``'s transaction (delivered on commit, dropped on rollback)."""
-    from sqlalchemy import text  # here: the feed indexer publishes with asyncpg and never loads SQLAlchemy
+# A publish's statements, in the ``$n`` style both drivers take: asyncpg itself, and SQLAlchemy's
+# asyncpg dialect through ``exec_driver_sql`` (inside the connection's transaction, which a raw
+# driver call would bypass). Receivers load a reference within milliseconds: older ones are pruned.
+STORE_PAYLOAD = """WITH pruned AS (
+    DELETE FROM onebox_bus_payloads WHERE created_at < now() - interval '15 minutes'
+) INSERT INTO onebox_bus_payloads (payload) VALUES ($1::jsonb) RETURNING id"""
+NOTIFY = "SELECT pg_notify($1, $2)"
 
+# Runs one statement with positional parameters and returns the first column of its first row.
+FetchValue = Callable[..., Awaitable[Any]]
+
+
+async def _publish(fetchval: FetchValue, channel: str, event: str, room: str | None, data: Any) -> None:
     payload = encode(event, room, data)
     if len(payload.encode()) > INLINE_LIMIT:
-        ref = (
-            await conn.execute(
-                text("INSERT INTO onebox_bus_payloads (payload) VALUES (CAST(:p AS jsonb)) RETURNING id"),
-                {"p": payload},
-            )
-        ).scalar_one()
-        payload = encode(event, room, {"ref": ref})
-        # Receivers load a reference within milliseconds; anything older is garbage.
-        await conn.execute(text("DELETE FROM onebox_bus_payloads WHERE created_at < now() - interval '15 minutes'"))
-    await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+        payload = encode(event, room, {"ref": await fetchval(STORE_PAYLOAD, payload)})
+    await fetchval(NOTIFY, channel, payload)
+
+
+async def publish_sql(conn: AsyncConnection, channel: str, event: str, room: str | None, data: Any) -> None:
+    """Queue an event in ``conn``'s transaction (delivered on commit, dropped on rollback)."""
+
+    async def fetchval(sql: str, *args: Any) -> Any:
+        return (await conn.exec_driver_sql(sql, args)).scalar()
+
+    await _publish(fetchval, channel, event, room, data)
+
+
+async def publish_raw(conn: asyncpg.Connection, channel: str, event: str, room: str | None, data: Any) -> None:
+    """:func:`publish_sql` on an asyncpg connection: in its transaction when one is open, else at once."""
+    await _publish(conn.fetchval, channel, event, room, data)
 
 
 class EventBus:
@@ -84,6 +99,10 @@ class EventBus:
     async def publish(self, conn: AsyncConnection, event: str, room: str | None, data: Any) -> None:
         """Publish inside ``conn``'s transaction."""
         await publish_sql(conn, self.channel, event, room, data)
+
+    async def publish_raw(self, conn: asyncpg.Connection, event: str, room: str | None, data: Any) -> None:
+        """Publish inside an asyncpg connection's transaction (``conn.transaction()``)."""
+        await publish_raw(conn, self.channel, event, room, data)
 
     def subscribe(self, callback: Subscriber) -> None:
         """Call ``callback`` for every event on this channel (in this process)."""
