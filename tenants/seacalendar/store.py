@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.errors import ApiError, not_found
+from tenants.seacalendar.tally import TALLY, tally_query
 
 MAX_ID = 2**63 - 1
 
@@ -20,15 +21,6 @@ MAX_ID = 2**63 - 1
 VISIBLE = """(p.creator_id = :uid OR (p.status <> 'draft' AND (NOT p.is_private OR EXISTS (
     SELECT 1 FROM invites i JOIN users me ON me.discord_id = i.discord_id
     WHERE i.poll_id = p.id AND me.id = :uid))))"""
-
-TALLY = """json_build_object(
-    'poll_id', {poll},
-    'voters', (SELECT count(*) FROM votes WHERE poll_id = {poll}),
-    'options', COALESCE((SELECT json_agg(json_build_object(
-        'option_id', o.id,
-        'available', (SELECT count(*) FROM votes v WHERE v.poll_id = o.poll_id AND o.id = ANY(v.available_option_ids)),
-        'maybe', (SELECT count(*) FROM votes v WHERE v.poll_id = o.poll_id AND o.id = ANY(v.maybe_option_ids))
-    ) ORDER BY o.position, o.id) FROM poll_options o WHERE o.poll_id = {poll}), '[]'::json))"""
 
 OPTION = """json_build_object('id', o.id, 'label', o.label, 'date', o.date, 'start_time', o.start_time,
     'end_time', o.end_time, 'position', o.position)"""
@@ -87,8 +79,7 @@ async def poll_document(conn: AsyncConnection, poll_id: int, user_id: int) -> st
 
 async def tally(conn: AsyncConnection, poll_id: int) -> dict[str, Any]:
     """Votes per option: ``{poll_id, voters, options: [{option_id, available, maybe}]}``."""
-    sql = "SELECT " + TALLY.format(poll="CAST(:p AS bigint)") + "::text"
-    value: dict[str, Any] = orjson.loads((await conn.execute(sa.text(sql), {"p": poll_id})).scalar_one())
+    value: dict[str, Any] = orjson.loads((await conn.execute(sa.text(tally_query(":p")), {"p": poll_id})).scalar_one())
     return value
 
 
