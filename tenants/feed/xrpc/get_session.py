@@ -6,7 +6,7 @@ from starlette.responses import Response
 
 from shared.http.responses import json_response
 from tenants.feed.db import acquire
-from tenants.feed.xrpc.base import Call, Method, invalid
+from tenants.feed.xrpc.base import Call, Method, XrpcError
 
 
 async def handle(call: Call) -> Response:
@@ -14,7 +14,8 @@ async def handle(call: Call) -> Response:
     async with acquire(call.av.ctx) as conn:
         handle_ = await conn.fetchval("SELECT handle FROM members WHERE did = $1", viewer)
     if handle_ is None:
-        raise invalid("The account is no longer a member", "AccountNotFound")
+        # As a PDS answers an access token whose account is gone: the session is over.
+        raise XrpcError(401, "InvalidToken", "The account is no longer a member")
     return json_response({"did": viewer, "handle": handle_, "active": True})
 
 

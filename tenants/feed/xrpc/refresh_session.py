@@ -28,7 +28,8 @@ async def handle(call: Call) -> Response:
     async with acquire(call.av.ctx) as conn:
         handle_ = await conn.fetchval("SELECT handle FROM members WHERE did = $1", did)
     if handle_ is None:
-        raise invalid("The account is no longer a member", "AccountNotFound")
+        # InvalidToken is the lexicon's error that makes clients drop the session (the PDS says InvalidRequest).
+        raise invalid("The account is no longer a member", "InvalidToken")
     return json_response(session_pair(call.av, did, handle_, rotated))
 
 
