@@ -13,6 +13,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from gateway import nginx, opsconfig, registry, supervision
+from gateway.lean import skip_unused_imports
 from shared.settings import Settings, load_settings
 from shared.tenant import Worker
 
@@ -227,6 +228,7 @@ def _operator_errors() -> tuple[type[BaseException], ...]:
 
 def main() -> None:
     """Entry point of the console script."""
+    skip_unused_imports()
     _add_workers()
     try:
         app()

@@ -15,11 +15,13 @@ import signal
 import sys
 
 from gateway import registry
+from gateway.lean import skip_unused_imports
 from shared.settings import load_settings
 
 
 def run(tenant: str, name: str) -> None:
     """Run the worker, then idle until supervisor stops it (SIGTERM ends the process)."""
+    skip_unused_imports()
     settings = load_settings()
     here = tenant in registry.TENANTS and tenant in (settings.tenants or list(registry.TENANTS))
     job = registry.load(tenant).workers.get(name) if here else None

@@ -1,0 +1,29 @@
+"""The gateway and its workers run without httpx's command-line client and what it imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PROGRAM = """
+import sys
+from gateway.lean import skip_unused_imports
+skip_unused_imports()
+import httpx
+import tenants.feed.indexer.main, tenants.seacalendar.bot.main
+from gateway.app import create_app
+httpx.AsyncClient()
+print(",".join(sorted(m for m in ("click", "pygments", "rich") if m in sys.modules)) or "none")
+"""
+
+
+def test_httpx_cli_and_its_imports_stay_out() -> None:
+    done = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "none", done.stderr
+
+
+def test_an_import_already_done_is_left_alone() -> None:
+    program = "import httpx._main, sys\nfrom gateway.lean import skip_unused_imports\nskip_unused_imports()\n"
+    program += "print(sys.modules['httpx._main'] is not None)"
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "True", done.stderr
