@@ -1,4 +1,4 @@
-"""Poll queries shared by the API, the interactions endpoint, the socket rooms and the bot.
+"""Poll queries shared by the API, the interactions endpoint and the socket rooms.
 
 Documents clients read are built by PostgreSQL (``json_build_object``) and passed through, so a
 read is one round trip; visibility is one SQL predicate used everywhere a poll is looked up.

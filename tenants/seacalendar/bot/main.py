@@ -3,6 +3,9 @@
 It reads and writes the tenant database only (its own small pool and its own LISTEN connection)
 and talks to Discord over REST. Without ``ONEBOX_DISCORD_BOT_TOKEN`` it stays up idle — closing
 expired polls, which needs no Discord — and says so in ``/seacalendar/health``.
+
+Its queries go to asyncpg directly, the way the feed indexer's do: SQLAlchemy would add ~20 MB of
+private memory to a process capped at 128 MB, for nothing the bot needs.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import orjson
-import sqlalchemy as sa
 
-from shared.db.notify import Event
+from shared.db.notify import Event, EventBus, channel_name
+from shared.db.urls import resolve_admin_url, tenant_dsn
 from shared.settings import Settings
-from shared.tenant import TenantContext
 from tenants.seacalendar.bot import qotw, scheduler
 from tenants.seacalendar.bot.discord_rest import DiscordRest
 from tenants.seacalendar.bot.messages import PollMessages
@@ -28,20 +31,49 @@ from tenants.seacalendar.settings import SeaCalendarSettings
 
 log = logging.getLogger("onebox.seacalendar.bot")
 
+TENANT = "seacalendar"
+# The bot's connections besides the bus's LISTEN one; with it, within ONEBOX_WORKER_CONNECTIONS (4).
+POOL_SIZE = 2
 EDIT_EVENTS = {"vote_updated", "poll_updated", "poll_finalized", "poll_cancelled", "poll_expired"}
 HEARTBEAT = """INSERT INTO worker_state (name, state, started_at, heartbeat_at, details)
-VALUES ('bot', :state, :started, now(), CAST(:details AS jsonb))
+VALUES ('bot', $1, $2, now(), CAST($3 AS jsonb))
 ON CONFLICT (name) DO UPDATE SET state = EXCLUDED.state, started_at = EXCLUDED.started_at,
     heartbeat_at = now(), details = EXCLUDED.details,
-    last_error = COALESCE(CAST(:error AS text), worker_state.last_error),
-    last_error_at = CASE WHEN CAST(:error AS text) IS NULL THEN worker_state.last_error_at ELSE now() END"""
+    last_error = COALESCE(CAST($4 AS text), worker_state.last_error),
+    last_error_at = CASE WHEN CAST($4 AS text) IS NULL THEN worker_state.last_error_at ELSE now() END"""
+
+
+def bot_dsn(settings: Settings) -> str:
+    """libpq URL of the SeaCalendar database with the tenant role's credentials."""
+    return tenant_dsn(resolve_admin_url(settings), settings.db_prefix, TENANT, settings.require_secret())
+
+
+async def open_pool(dsn: str) -> asyncpg.Pool:
+    """The bot's connection pool."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=POOL_SIZE,
+        server_settings={"application_name": f"onebox-bot:{TENANT}"},
+        timeout=5,
+        command_timeout=30,
+    )
+    return pool
+
+
+def tenant_bus(settings: Settings, dsn: str) -> EventBus:
+    """The tenant's NOTIFY bus (its LISTEN connection opens when the bot starts it)."""
+    return EventBus(channel_name(settings.db_prefix, TENANT), dsn)
 
 
 class Bot:
-    """One bot process's work, given a tenant context (database and bus) and settings."""
+    """One bot process's work, given its database pool, the tenant's bus and settings."""
 
-    def __init__(self, ctx: TenantContext, settings: SeaCalendarSettings, rest: DiscordRest | None = None) -> None:
-        self.ctx = ctx
+    def __init__(
+        self, pool: asyncpg.Pool, bus: EventBus, settings: SeaCalendarSettings, rest: DiscordRest | None = None
+    ) -> None:
+        self.pool = pool
+        self.bus = bus
         self.settings = settings
         token = settings.discord_bot_token
         if rest is None and token is not None:
@@ -55,13 +87,13 @@ class Bot:
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()  # set once listening and caught up
         self.messages = (
-            PollMessages(ctx.db, rest, settings.seacalendar_public_url, settings.seacalendar_edit_debounce, self.report)
+            PollMessages(pool, rest, settings.seacalendar_public_url, settings.seacalendar_edit_debounce, self.report)
             if rest is not None
             else None
         )
         self.deliveries = (
             scheduler.Deliveries(
-                ctx.db,
+                pool,
                 rest,
                 settings.seacalendar_public_url,
                 settings.seacalendar_bot_concurrency,
@@ -108,23 +140,15 @@ class Bot:
             "rate_limited": self.rest.rate_limited if self.rest else 0,
         }
         error, self._error = self._error, None
-        async with self.ctx.db.transaction() as conn:
-            await conn.execute(
-                sa.text(HEARTBEAT),
-                {
-                    "state": self.state,
-                    "started": self.started,
-                    "details": orjson.dumps(details).decode(),
-                    "error": error,
-                },
-            )
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(HEARTBEAT, self.state, self.started, orjson.dumps(details).decode(), error)
 
     async def tick(self) -> None:
         """One pass of timed work; each step's failure is reported and the others still run."""
-        steps: list[Callable[[], Awaitable[Any]]] = [lambda: scheduler.expire_polls(self.ctx.db, self.ctx.bus)]
+        steps: list[Callable[[], Awaitable[Any]]] = [lambda: scheduler.expire_polls(self.pool, self.bus)]
         if self.rest is not None:
             rest = self.rest
-            steps += [self._reminders, lambda: qotw.post_due_questions(self.ctx.db, rest)]
+            steps += [self._reminders, lambda: qotw.post_due_questions(self.pool, rest)]
         for step in steps:
             try:
                 await step()
@@ -134,16 +158,16 @@ class Bot:
 
     async def _reminders(self) -> None:
         assert self.deliveries is not None
-        await scheduler.expand_due_reminders(self.ctx.db)
+        await scheduler.expand_due_reminders(self.pool)
         await self.deliveries.run_once()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set."""
-        self.ctx.bus.subscribe(self.on_event)
-        self.ctx.bus.start()
+        self.bus.subscribe(self.on_event)
+        self.bus.start()
         try:
             await self.heartbeat()
-            await self.ctx.bus.wait_listening(30)
+            await self.bus.wait_listening(30)
             if self.messages is not None:
                 try:
                     await self.messages.catch_up()
@@ -160,7 +184,7 @@ class Bot:
         finally:
             if self.messages is not None:
                 await self.messages.close()
-            await self.ctx.bus.stop()
+            await self.bus.stop()
             if self.rest is not None:
                 await self.rest.close()
 
@@ -177,15 +201,10 @@ async def _first(*waits: Any) -> None:
 
 def run(settings: Settings) -> None:
     """Entry point of ``onebox seacalendar bot`` (supervisor runs it)."""
-    from prometheus_client import CollectorRegistry
-
-    from gateway.context import build_context, resolve_admin_url
     from gateway.logs import configure
-    from gateway.registry import load
 
     configure(settings.log_format, settings.log_level)
-    small = settings.model_copy(update={"pool_sizes": {**settings.pool_sizes, "seacalendar": 2}})
-    ctx = build_context(load("seacalendar"), small, resolve_admin_url(settings), CollectorRegistry(), role="bot")
+    dsn = bot_dsn(settings)
 
     stopped_by: list[int] = []
 
@@ -194,10 +213,11 @@ def run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda sig=sig: (stopped_by.append(sig), stop.set()))
+        pool = await open_pool(dsn)
         try:
-            await Bot(ctx, SeaCalendarSettings()).run(stop)
+            await Bot(pool, tenant_bus(settings, dsn), SeaCalendarSettings()).run(stop)
         finally:
-            await ctx.db.close()
+            await pool.close()
 
     asyncio.run(main())
     if stopped_by:

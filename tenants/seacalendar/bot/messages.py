@@ -12,39 +12,42 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
+import asyncpg
+import orjson
 
-from shared.db.pool import TenantDatabase
-from tenants.seacalendar import store
 from tenants.seacalendar.bot.discord_rest import DiscordRest
+from tenants.seacalendar.tally import tally_query
 
 log = logging.getLogger("onebox.seacalendar.bot")
 
 POLL = """SELECT id, title, description, status, channel_id, message_id, voting_deadline, finalized_option_id
-    FROM polls WHERE id = :id"""
-OPTIONS = "SELECT id, label, date, start_time, end_time FROM poll_options WHERE poll_id = :id ORDER BY position, id"
+    FROM polls WHERE id = $1"""
+OPTIONS = "SELECT id, label, date, start_time, end_time FROM poll_options WHERE poll_id = $1 ORDER BY position, id"
+TALLY = tally_query("$1")
 STATUS = {"voting": "Voting open", "finalized": "Date chosen", "cancelled": "Cancelled", "expired": "Voting closed"}
 
 
-def option_label(option: Any) -> str:
+def option_label(option: asyncpg.Record) -> str:
     """A human label: ``Sat 1 Jun 2030 19:00–22:00`` for dated options, the text otherwise."""
-    if option.date is None:
-        return str(option.label)
-    text = option.date.strftime("%a %-d %b %Y")
-    if option.start_time is not None:
-        text += " " + option.start_time.strftime("%H:%M")
-        if option.end_time is not None:
-            text += "–" + option.end_time.strftime("%H:%M")
-    return f"{text} {option.label}".strip()
+    if option["date"] is None:
+        return str(option["label"])
+    text = option["date"].strftime("%a %-d %b %Y")
+    if option["start_time"] is not None:
+        text += " " + option["start_time"].strftime("%H:%M")
+        if option["end_time"] is not None:
+            text += "–" + option["end_time"].strftime("%H:%M")
+    return f"{text} {option['label']}".strip()
 
 
-def render(poll: Any, options: list[Any], tally: dict[str, Any], public_url: str) -> dict[str, Any]:
+def render(
+    poll: asyncpg.Record, options: list[asyncpg.Record], tally: dict[str, Any], public_url: str
+) -> dict[str, Any]:
     """The message body (content and one embed) for a poll."""
     counts = {o["option_id"]: o for o in tally["options"]}
     fields = []
     for option in options:
-        count = counts.get(option.id, {"available": 0, "maybe": 0})
-        marker = "🏆 " if poll.status == "finalized" and poll.finalized_option_id == option.id else ""
+        count = counts.get(option["id"], {"available": 0, "maybe": 0})
+        marker = "🏆 " if poll["status"] == "finalized" and poll["finalized_option_id"] == option["id"] else ""
         fields.append(
             {
                 "name": f"{marker}{option_label(option)}"[:256],
@@ -52,18 +55,18 @@ def render(poll: Any, options: list[Any], tally: dict[str, Any], public_url: str
                 "inline": False,
             }
         )
-    footer = f"{STATUS.get(poll.status, poll.status)} · {tally['voters']} voted"
-    if poll.status == "voting" and poll.voting_deadline is not None:
-        footer += f" · closes {poll.voting_deadline.strftime('%Y-%m-%d %H:%M UTC')}"
+    footer = f"{STATUS.get(poll['status'], poll['status'])} · {tally['voters']} voted"
+    if poll["status"] == "voting" and poll["voting_deadline"] is not None:
+        footer += f" · closes {poll['voting_deadline'].strftime('%Y-%m-%d %H:%M UTC')}"
     embed: dict[str, Any] = {
-        "title": poll.title[:256],
-        "description": poll.description[:4000],
+        "title": poll["title"][:256],
+        "description": poll["description"][:4000],
         "fields": fields[:25],
         "footer": {"text": footer},
     }
     if public_url:
-        embed["url"] = f"{public_url.rstrip('/')}/seacalendar/#poll={poll.id}"
-    return {"content": f"📅 **{poll.title[:200]}**: vote on the dates below.", "embeds": [embed]}
+        embed["url"] = f"{public_url.rstrip('/')}/seacalendar/#poll={poll['id']}"
+    return {"content": f"📅 **{poll['title'][:200]}**: vote on the dates below.", "embeds": [embed]}
 
 
 class PollMessages:
@@ -71,13 +74,13 @@ class PollMessages:
 
     def __init__(
         self,
-        db: TenantDatabase,
+        pool: asyncpg.Pool,
         rest: DiscordRest,
         public_url: str,
         debounce: float,
         report: Callable[[BaseException], None],
     ) -> None:
-        self.db = db
+        self.pool = pool
         self.report = report
         self.rest = rest
         self.public_url = public_url
@@ -87,13 +90,14 @@ class PollMessages:
         self.posted = 0
         self.edited = 0
 
-    async def _load(self, poll_id: int) -> tuple[Any, list[Any], dict[str, Any]] | None:
-        async with self.db.connect() as conn:
-            poll = (await conn.execute(sa.text(POLL), {"id": poll_id})).first()
-            if poll is None or poll.channel_id is None:
+    async def _load(self, poll_id: int) -> tuple[asyncpg.Record, list[asyncpg.Record], dict[str, Any]] | None:
+        async with self.pool.acquire() as conn:
+            poll = await conn.fetchrow(POLL, poll_id)
+            if poll is None or poll["channel_id"] is None:
                 return None
-            options = list(await conn.execute(sa.text(OPTIONS), {"id": poll_id}))
-            return poll, options, await store.tally(conn, poll_id)
+            options = await conn.fetch(OPTIONS, poll_id)
+            tally: dict[str, Any] = orjson.loads(await conn.fetchval(TALLY, poll_id))
+            return poll, options, tally
 
     async def post(self, poll_id: int) -> None:
         """Post the poll's message if it has a channel and none yet (the nonce makes a retry harmless)."""
@@ -107,26 +111,27 @@ class PollMessages:
 
     async def _post(self, poll_id: int) -> None:
         loaded = await self._load(poll_id)
-        if loaded is None or loaded[0].message_id is not None or loaded[0].status != "voting":
+        if loaded is None or loaded[0]["message_id"] is not None or loaded[0]["status"] != "voting":
             return
         poll, options, tally = loaded
         message = await self.rest.send_message(
-            poll.channel_id, render(poll, options, tally, self.public_url), nonce=f"poll-{poll.id}"
+            poll["channel_id"], render(poll, options, tally, self.public_url), nonce=f"poll-{poll['id']}"
         )
-        async with self.db.transaction() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                sa.text("UPDATE polls SET message_id = :m WHERE id = :id AND message_id IS NULL"),
-                {"m": str(message["id"]), "id": poll.id},
+                "UPDATE polls SET message_id = $1 WHERE id = $2 AND message_id IS NULL", str(message["id"]), poll["id"]
             )
         self.posted += 1
 
     async def edit(self, poll_id: int) -> None:
         """Re-render the poll's message."""
         loaded = await self._load(poll_id)
-        if loaded is None or loaded[0].message_id is None:
+        if loaded is None or loaded[0]["message_id"] is None:
             return
         poll, options, tally = loaded
-        await self.rest.edit_message(poll.channel_id, poll.message_id, render(poll, options, tally, self.public_url))
+        await self.rest.edit_message(
+            poll["channel_id"], poll["message_id"], render(poll, options, tally, self.public_url)
+        )
         self.edited += 1
 
     def edit_soon(self, poll_id: int) -> None:
@@ -147,19 +152,13 @@ class PollMessages:
 
     async def catch_up(self) -> None:
         """Post messages of open polls created while the bot was down."""
-        async with self.db.connect() as conn:
-            ids = list(
-                (
-                    await conn.execute(
-                        sa.text(
-                            "SELECT id FROM polls WHERE status = 'voting' AND channel_id IS NOT NULL "
-                            "AND message_id IS NULL ORDER BY id"
-                        )
-                    )
-                ).scalars()
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id FROM polls WHERE status = 'voting' AND channel_id IS NOT NULL "
+                "AND message_id IS NULL ORDER BY id"
             )
-        for poll_id in ids:
-            await self.post(poll_id)
+        for row in rows:
+            await self.post(row["id"])
 
     async def close(self) -> None:
         """Cancel edits not yet made."""

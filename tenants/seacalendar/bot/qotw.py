@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import asyncpg
 
-from shared.db.pool import TenantDatabase
 from tenants.seacalendar.bot.discord_rest import DiscordRest
 
 # A guild is due when this week's slot (or last week's, if this week's is still ahead) is newer
@@ -25,22 +24,19 @@ CLAIM = """WITH due AS (
 UPDATE questions q SET status = 'posting', channel_id = picked.channel_id FROM picked WHERE q.id = picked.id"""
 
 
-async def post_due_questions(db: TenantDatabase, rest: DiscordRest) -> int:
+async def post_due_questions(pool: asyncpg.Pool, rest: DiscordRest) -> int:
     """Claim due questions, then post every question still 'posting' (including a crashed run's)."""
-    async with db.transaction() as conn:
-        await conn.execute(sa.text(CLAIM))
-    async with db.connect() as conn:
-        rows = list(
-            await conn.execute(
-                sa.text("SELECT id, text, channel_id FROM questions WHERE status = 'posting' ORDER BY id")
-            )
-        )
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute(CLAIM)
+        rows = await conn.fetch("SELECT id, text, channel_id FROM questions WHERE status = 'posting' ORDER BY id")
     for row in rows:
-        content = f"❓ **Question of the week:** {row.text}\nAnswer with `/qotw answer`."
-        message = await rest.send_message(row.channel_id, {"content": content}, nonce=f"q-{row.id}")
-        async with db.transaction() as conn:
+        content = f"❓ **Question of the week:** {row['text']}\nAnswer with `/qotw answer`."
+        message = await rest.send_message(row["channel_id"], {"content": content}, nonce=f"q-{row['id']}")
+        async with pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                sa.text("UPDATE questions SET status = 'posted', posted_at = now(), message_id = :m WHERE id = :id"),
-                {"m": str(message["id"]), "id": row.id},
+                "UPDATE questions SET status = 'posted', posted_at = now(), message_id = $1 WHERE id = $2",
+                str(message["id"]),
+                row["id"],
             )
     return len(rows)

@@ -13,12 +13,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-import sqlalchemy as sa
+import asyncpg
 
 from shared.db.notify import EventBus
-from shared.db.pool import TenantDatabase
 from tenants.seacalendar.bot.discord_rest import DiscordError, DiscordRest
 
 EXPANSION = """WITH due AS (
@@ -45,64 +43,58 @@ CLAIM = """UPDATE reminder_deliveries d SET status = 'sending', claimed_at = now
 WHERE d.id IN (
     SELECT id FROM reminder_deliveries
     WHERE (status = 'pending' AND next_attempt_at <= now())
-       OR (status = 'sending' AND claimed_at < now() - make_interval(secs => :lease))
-    ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED)
+       OR (status = 'sending' AND claimed_at < now() - make_interval(secs => $1))
+    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
 RETURNING d.id, d.discord_id, d.attempts, d.reminder_id"""
 
 DETAILS = """SELECT r.type, p.id AS poll_id, p.title, p.status, p.voting_deadline, v.name AS venue,
-    (SELECT has_voted FROM invites i WHERE i.poll_id = p.id AND i.discord_id = :d) AS has_voted,
+    (SELECT has_voted FROM invites i WHERE i.poll_id = p.id AND i.discord_id = $2) AS has_voted,
     (SELECT (o.date + COALESCE(o.start_time, time '00:00')) AT TIME ZONE p.timezone FROM poll_options o
      WHERE o.id = p.finalized_option_id AND o.date IS NOT NULL) AS starts_at
-FROM reminders r JOIN polls p ON p.id = r.poll_id LEFT JOIN venues v ON v.id = p.venue_id WHERE r.id = :r"""
+FROM reminders r JOIN polls p ON p.id = r.poll_id LEFT JOIN venues v ON v.id = p.venue_id WHERE r.id = $1"""
 
 EVENT_WORDS = {"event_1w": "in one week", "event_1d": "tomorrow", "event_2h": "in two hours"}
 
 
-async def expire_polls(db: TenantDatabase, bus: EventBus) -> int:
+async def expire_polls(pool: asyncpg.Pool, bus: EventBus) -> int:
     """Close polls whose deadline passed; returns how many."""
-    async with db.transaction() as conn:
-        ids = list(
-            (
-                await conn.execute(
-                    sa.text(
-                        "UPDATE polls SET status = 'expired', updated_at = now() "
-                        "WHERE status = 'voting' AND voting_deadline <= now() RETURNING id"
-                    )
-                )
-            ).scalars()
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(
+            "UPDATE polls SET status = 'expired', updated_at = now() "
+            "WHERE status = 'voting' AND voting_deadline <= now() RETURNING id"
         )
-        for poll_id in ids:
+        for row in rows:
+            poll_id = row["id"]
             await conn.execute(
-                sa.text("UPDATE reminders SET status = 'cancelled' WHERE poll_id = :p AND status = 'pending'"),
-                {"p": poll_id},
+                "UPDATE reminders SET status = 'cancelled' WHERE poll_id = $1 AND status = 'pending'", poll_id
             )
-            await bus.publish(conn, "poll_expired", f"poll:{poll_id}", {"poll_id": poll_id})
-    return len(ids)
+            await bus.publish_raw(conn, "poll_expired", f"poll:{poll_id}", {"poll_id": poll_id})
+    return len(rows)
 
 
-async def expand_due_reminders(db: TenantDatabase) -> int:
+async def expand_due_reminders(pool: asyncpg.Pool) -> int:
     """Turn due reminders into deliveries; returns how many deliveries were created."""
-    async with db.transaction() as conn:
-        rows = (await conn.execute(sa.text(EXPANSION))).scalars().all()
-    return int(rows[0]) if rows else 0
+    async with pool.acquire() as conn, conn.transaction():
+        created = await conn.fetchval(EXPANSION)
+    return int(created or 0)
 
 
-def reminder_text(details: Any, public_url: str) -> str:
+def reminder_text(details: asyncpg.Record, public_url: str) -> str:
     """The DM for one delivery."""
-    link = f" {public_url.rstrip('/')}/seacalendar/#poll={details.poll_id}" if public_url else ""
-    if details.type.startswith("vote_"):
-        deadline = int(details.voting_deadline.timestamp())
-        return f"⏰ Voting on “{details.title}” closes <t:{deadline}:R> and you haven't voted yet.{link}"
-    where = f" at {details.venue}" if details.venue else ""
-    start = f" (<t:{int(details.starts_at.timestamp())}:F>)" if details.starts_at else ""
-    return f"📅 “{details.title}” is {EVENT_WORDS[details.type]}{start}{where}.{link}"
+    link = f" {public_url.rstrip('/')}/seacalendar/#poll={details['poll_id']}" if public_url else ""
+    if details["type"].startswith("vote_"):
+        deadline = int(details["voting_deadline"].timestamp())
+        return f"⏰ Voting on “{details['title']}” closes <t:{deadline}:R> and you haven't voted yet.{link}"
+    where = f" at {details['venue']}" if details["venue"] else ""
+    start = f" (<t:{int(details['starts_at'].timestamp())}:F>)" if details["starts_at"] else ""
+    return f"📅 “{details['title']}” is {EVENT_WORDS[details['type']]}{start}{where}.{link}"
 
 
 class Deliveries:
     """Claims and sends reminder DMs."""
 
-    def __init__(self, db: TenantDatabase, rest: DiscordRest, public_url: str, concurrency: int, lease: float) -> None:
-        self.db = db
+    def __init__(self, pool: asyncpg.Pool, rest: DiscordRest, public_url: str, concurrency: int, lease: float) -> None:
+        self.pool = pool
         self.rest = rest
         self.public_url = public_url
         self.lease = lease
@@ -114,55 +106,61 @@ class Deliveries:
         """Send every delivery that is due; returns how many were handled."""
         handled = 0
         while True:
-            async with self.db.transaction() as conn:
-                claimed = list(await conn.execute(sa.text(CLAIM), {"lease": self.lease, "limit": batch}))
+            async with self.pool.acquire() as conn, conn.transaction():
+                claimed = await conn.fetch(CLAIM, self.lease, batch)
             if not claimed:
                 return handled
             await asyncio.gather(*(self._deliver(row) for row in claimed))
             handled += len(claimed)
 
     async def _finish(
-        self, delivery_id: int, status: str, error: str | None = None, retry_in: float = 0, invite: Any = None
+        self,
+        delivery_id: int,
+        status: str,
+        error: str | None = None,
+        retry_in: float = 0,
+        invite: tuple[int, str] | None = None,
     ) -> None:
         """Record the outcome; a sent vote reminder is also counted on the invite, in the same transaction."""
-        async with self.db.transaction() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
-                sa.text(
-                    "UPDATE reminder_deliveries SET status = :s, last_error = :e, "
-                    "sent_at = CASE WHEN :s = 'sent' THEN now() END, "
-                    "next_attempt_at = now() + make_interval(secs => :w) WHERE id = :id"
-                ),
-                {"s": status, "e": error, "w": retry_in, "id": delivery_id},
+                "UPDATE reminder_deliveries SET status = $1, last_error = $2, "
+                "sent_at = CASE WHEN $1 = 'sent' THEN now() END, "
+                "next_attempt_at = now() + make_interval(secs => $3) WHERE id = $4",
+                status,
+                error,
+                retry_in,
+                delivery_id,
             )
             if invite is not None:
                 await conn.execute(
-                    sa.text(
-                        "UPDATE invites SET reminders_sent = reminders_sent + 1 WHERE poll_id = :p AND discord_id = :d"
-                    ),
-                    {"p": invite[0], "d": invite[1]},
+                    "UPDATE invites SET reminders_sent = reminders_sent + 1 WHERE poll_id = $1 AND discord_id = $2",
+                    *invite,
                 )
 
-    async def _deliver(self, row: Any) -> None:
+    async def _deliver(self, row: asyncpg.Record) -> None:
         async with self._slots:
-            async with self.db.connect() as conn:
-                details = (await conn.execute(sa.text(DETAILS), {"r": row.reminder_id, "d": row.discord_id})).one()
-            vote = details.type.startswith("vote_")
-            if (vote and (details.has_voted or details.status != "voting")) or (
-                not vote and details.status != "finalized"
+            async with self.pool.acquire() as conn:
+                details = await conn.fetchrow(DETAILS, row["reminder_id"], row["discord_id"])
+            if details is None:
+                raise LookupError(f"reminder {row['reminder_id']} is gone")
+            vote = details["type"].startswith("vote_")
+            if (vote and (details["has_voted"] or details["status"] != "voting")) or (
+                not vote and details["status"] != "finalized"
             ):
-                await self._finish(row.id, "skipped")
+                await self._finish(row["id"], "skipped")
                 return
             try:
-                channel = await self.rest.open_dm(row.discord_id)
+                channel = await self.rest.open_dm(row["discord_id"])
                 await self.rest.send_message(
-                    channel, {"content": reminder_text(details, self.public_url)}, nonce=f"rd-{row.id}"
+                    channel, {"content": reminder_text(details, self.public_url)}, nonce=f"rd-{row['id']}"
                 )
             except DiscordError as exc:
-                if exc.retryable and row.attempts < 5:
-                    await self._finish(row.id, "pending", str(exc), retry_in=30.0 * row.attempts)
+                if exc.retryable and row["attempts"] < 5:
+                    await self._finish(row["id"], "pending", str(exc), retry_in=30.0 * row["attempts"])
                 else:
                     self.failed += 1
-                    await self._finish(row.id, "failed", str(exc))
+                    await self._finish(row["id"], "failed", str(exc))
                 return
-            await self._finish(row.id, "sent", invite=(details.poll_id, row.discord_id) if vote else None)
+            await self._finish(row["id"], "sent", invite=(details["poll_id"], row["discord_id"]) if vote else None)
             self.sent += 1

@@ -4,26 +4,27 @@ rate limits and server errors, expiry, question of the week, heartbeat and error
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from prometheus_client import CollectorRegistry
 
-from gateway.context import build_context
-from gateway.registry import load
 from shared.settings import Settings
 from shared.tenant import TenantContext
 from tenants.seacalendar.bot.discord_rest import DiscordError, DiscordRest
-from tenants.seacalendar.bot.main import Bot
+from tenants.seacalendar.bot.main import Bot, bot_dsn, open_pool, tenant_bus
 from tenants.seacalendar.settings import SeaCalendarSettings
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.support.waiting import wait_for
-from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, soon, vote
+from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, discord_env, soon, vote
 
 CHANNEL = "800000000000000001"
 RunBot = Callable[..., Any]
@@ -37,9 +38,8 @@ def run_bot(make_settings: Callable[..., Settings], fake_discord: tuple[FakeDisc
     @asynccontextmanager
     async def start(token: str = BOT_TOKEN, crash: bool = False, **overrides: Any) -> AsyncIterator[Bot]:
         settings = make_settings(tenants=["seacalendar"])
-        ctx: TenantContext = build_context(
-            load("seacalendar"), settings, settings.database_url or "", CollectorRegistry(), role="bot"
-        )
+        dsn = bot_dsn(settings)
+        pool = await open_pool(dsn)
         values: dict[str, Any] = {
             "discord_api_base": f"{url}/api",
             "seacalendar_bot_tick": 0.1,
@@ -48,7 +48,7 @@ def run_bot(make_settings: Callable[..., Settings], fake_discord: tuple[FakeDisc
             **overrides,
         }
         sea = SeaCalendarSettings(_env_file=None, **values)  # type: ignore[call-arg]
-        bot = Bot(ctx, sea, DiscordRest(f"{url}/api", token, backoff=0.05))
+        bot = Bot(pool, tenant_bus(settings, dsn), sea, DiscordRest(f"{url}/api", token, backoff=0.05))
         stop = asyncio.Event()
         task = asyncio.create_task(bot.run(stop))
         try:
@@ -58,7 +58,7 @@ def run_bot(make_settings: Callable[..., Settings], fake_discord: tuple[FakeDisc
                 task.cancel()
             stop.set()
             (outcome,) = await asyncio.gather(task, return_exceptions=True)
-            await ctx.db.close()
+            await pool.close()
             if isinstance(outcome, Exception):
                 raise outcome
 
@@ -271,3 +271,61 @@ async def test_expiry_and_question_of_the_week(
 async def _status(sea: httpx.AsyncClient, member: Any, poll_id: int, status: str) -> bool:
     doc = (await sea.get(f"{API}/polls/{poll_id}", headers=member.auth)).json()
     return bool(doc["status"] == status)
+
+
+# The worker as supervisor starts it (gateway.worker), reporting at exit which of the modules the bot
+# must do without were loaded.
+WORKER = """import atexit, sys
+atexit.register(lambda: print("loaded:", sorted({m.split(".")[0] for m in sys.modules} & {"sqlalchemy", "starlette"})))
+from gateway.worker import run
+run("seacalendar", "bot")
+"""
+
+
+async def test_the_worker_process_does_its_work_without_sqlalchemy(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    make_settings: Callable[..., Settings],
+    sea_ctx: TenantContext,
+    tmp_path: Path,
+) -> None:
+    fake, url = fake_discord
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    settings = make_settings(tenants=["seacalendar"])
+    env = {
+        **os.environ,
+        **discord_env(url, fake.public_key),
+        "ONEBOX_DATABASE_URL": settings.database_url or "",
+        "ONEBOX_SECRET_KEY": settings.require_secret(),
+        "ONEBOX_DB_PREFIX": settings.db_prefix,
+        "ONEBOX_DATA_DIR": str(settings.data_dir),
+        "ONEBOX_TENANTS": "seacalendar",
+        "ONEBOX_SEACALENDAR_BOT_TICK": "0.1",
+        "ONEBOX_SEACALENDAR_EDIT_DEBOUNCE": "0.05",
+    }
+    started = datetime.now(UTC)
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WORKER, env=env, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        poll = await create_poll(sea, ann, title="Lean", channel_id=CHANNEL, invitees=[bob.discord_id])
+        posted = await wait_for(
+            lambda: [m for m in fake.channel_messages(CHANNEL) if m["nonce"] == f"poll-{poll['id']}"]
+        )
+        await make_due(sea_ctx, poll["id"])
+        await wait_for(lambda: fake.dms_to(bob.discord_id))
+        await vote(sea, bob, poll["id"], available=[poll["options"][0]["id"]])
+        await wait_for(lambda: fake.messages[posted[0]["id"]]["embeds"][0]["fields"][0]["value"].startswith("✅ 1"))
+        health = await wait_for(
+            lambda: _bot_health(
+                sea,
+                lambda bot: bot.get("messages_edited", 0) >= 1 and datetime.fromisoformat(bot["started_at"]) > started,
+            )
+        )
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(worker.communicate(), 15)
+    assert health["bot"]["reminders_sent"] >= 1 and health["bot"]["errors"] == 0
+    assert worker.returncode == 0
+    assert out.decode().splitlines()[-1] == "loaded: []"
