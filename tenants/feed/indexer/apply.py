@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import asyncpg
 
-from shared.db.notify import INLINE_LIMIT, encode
+from shared.db.notify import INLINE_LIMIT, STORE_PAYLOAD, encode
 from tenants.feed.indexer.events import ACCOUNT, COMMIT, IDENTITY, Op
 from tenants.feed.indexer.processors import actor, graph, post, subject
 from tenants.feed.indexer.processors.base import FOLLOWEE_COLLECTIONS, Effects
@@ -97,9 +97,7 @@ async def publish(conn: asyncpg.Connection, channel: str, fx: Effects) -> None:
     for event, room, data in fx.events:
         payload = encode(event, room, data)
         if len(payload.encode()) > INLINE_LIMIT:
-            ref = await conn.fetchval(
-                "INSERT INTO onebox_bus_payloads (payload) VALUES ($1::jsonb) RETURNING id", payload
-            )
+            ref = await conn.fetchval(STORE_PAYLOAD, payload)
             payload = encode(event, room, {"ref": ref})
         payloads.append(payload)
     if payloads:

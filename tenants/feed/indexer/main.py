@@ -12,9 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from shared.db.embedded import EmbeddedPostgres
 from shared.db.notify import channel_name
-from shared.db.urls import tenant_dsn
+from shared.db.urls import resolve_admin_url, tenant_dsn
 from shared.settings import Settings
 from tenants.feed.indexer.backfill import Backfiller, queue_rebackfill
 from tenants.feed.indexer.members import sync_members
@@ -33,8 +32,7 @@ MEMBERS_POLL_S = 2.0
 
 def feed_dsn(settings: Settings) -> str:
     """libpq URL of the feed database with the feed role's credentials."""
-    admin = settings.database_url or EmbeddedPostgres(settings.pg_dir, settings.pg_port).admin_url()
-    return tenant_dsn(admin, settings.db_prefix, "feed", settings.require_secret())
+    return tenant_dsn(resolve_admin_url(settings), settings.db_prefix, "feed", settings.require_secret())
 
 
 class Indexer:

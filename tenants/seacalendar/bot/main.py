@@ -211,8 +211,13 @@ def run(settings: Settings) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal(sig: int) -> None:
+            stopped_by.append(sig)
+            stop.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda sig=sig: (stopped_by.append(sig), stop.set()))
+            loop.add_signal_handler(sig, on_signal, sig)
         pool = await open_pool(dsn)
         try:
             await Bot(pool, tenant_bus(settings, dsn), SeaCalendarSettings()).run(stop)
