@@ -30,7 +30,7 @@ def build_context(
     url = tenant_url(admin_url, settings.db_prefix, tenant.name, secret)
     db = TenantDatabase(
         url,
-        size=settings.pool_size_for(tenant.name),
+        size=settings.pool_size_for(tenant.name, tenant.pool_size),
         overflow=settings.pool_overflow,
         timeout=settings.pool_timeout,
         app_name=f"onebox-{role}:{tenant.name}",

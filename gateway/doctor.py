@@ -171,7 +171,7 @@ def _connections(report: Report, settings: Settings, ops: OpsSettings, values: A
     budget = pgcheck.pool_budget(
         settings,
         ops,
-        enabled,
+        {name: registry.load(name).pool_size for name in enabled},
         workers,
         int(values["max_connections"]["setting"]),
         int(values["superuser_reserved_connections"]["setting"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,16 +112,20 @@ class Budget:
 def pool_budget(
     settings: Settings,
     ops: OpsSettings,
-    tenants: list[str],
+    tenants: Mapping[str, int | None],
     workers: list[str],
     max_connections: int,
     superuser_reserved: int,
 ) -> Budget:
-    """Gateway pools (size + overflow + one listener per tenant) plus each worker's connections."""
+    """Gateway pools (size + overflow + one listener per tenant) plus each worker's connections.
+
+    ``tenants`` maps each enabled tenant to the pool size it prefers (``Tenant.pool_size``).
+    """
+    sizes = {name: settings.pool_size_for(name, preferred) for name, preferred in tenants.items()}
     parts = [
-        (f"gateway:{name} (pool {settings.pool_size_for(name)} + overflow {settings.pool_overflow} + listener)",
-         settings.pool_size_for(name) + settings.pool_overflow + 1)
-        for name in tenants
+        (f"gateway:{name} (pool {size} + overflow {settings.pool_overflow} + listener)",
+         size + settings.pool_overflow + 1)
+        for name, size in sizes.items()
     ]  # fmt: skip
     parts += [(f"{worker} (ONEBOX_WORKER_CONNECTIONS)", ops.worker_connections) for worker in workers]
     return Budget(parts, superuser_reserved + ops.connection_reserve, max_connections)

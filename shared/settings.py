@@ -88,9 +88,10 @@ class Settings(BaseSettings):
         """Origins allowed to call ``tenant`` from a browser."""
         return [*self.cors_origins.get("*", []), *self.cors_origins.get(tenant, [])]
 
-    def pool_size_for(self, tenant: str) -> int:
-        """Pool size of one tenant: ``ONEBOX_POOL_SIZES='{"feed": 8}'`` overrides the default."""
-        return self.pool_sizes.get(tenant, self.pool_size)
+    def pool_size_for(self, tenant: str, preferred: int | None = None) -> int:
+        """Pool size of one tenant: ``ONEBOX_POOL_SIZES='{"feed": 8}'``, else the size the tenant
+        prefers (``Tenant.pool_size``), else ``ONEBOX_POOL_SIZE``."""
+        return self.pool_sizes.get(tenant, preferred or self.pool_size)
 
     @property
     def pg_dir(self) -> Path:

@@ -61,3 +61,6 @@ class Tenant:
     # Share of the tenant's pool that serves ``ctx.db.raw()`` from asyncpg's own pool (hot
     # reads skip SQLAlchemy's checkout); 0: raw() borrows SQLAlchemy's connections.
     raw_share: float = 0.0
+    # The pool size this tenant needs by default, when it serves far more than the others
+    # (None: ONEBOX_POOL_SIZE); ONEBOX_POOL_SIZES still overrides it.
+    pool_size: int | None = None

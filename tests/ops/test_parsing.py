@@ -64,10 +64,11 @@ def test_settings_compare_in_the_servers_units() -> None:
 def test_pool_budget_sums_every_process() -> None:
     settings = Settings(_env_file=None, pool_size=5, pool_overflow=2, pool_sizes={"feed": 8})  # type: ignore[call-arg]
     ops = OpsSettings(_env_file=None)  # type: ignore[call-arg]
-    budget = pgcheck.pool_budget(settings, ops, ["wishlist", "feed"], ["feed-indexer"], 50, 3)
-    assert budget.total == (5 + 2 + 1) + (8 + 2 + 1) + 4
+    budget = pgcheck.pool_budget(settings, ops, {"wishlist": None, "feed": 6, "astro": 7}, ["feed-indexer"], 50, 3)
+    # ONEBOX_POOL_SIZES beats the size a tenant prefers, which beats ONEBOX_POOL_SIZE.
+    assert budget.total == (5 + 2 + 1) + (8 + 2 + 1) + (7 + 2 + 1) + 4
     assert budget.limit == 50 - 3 - 5 and budget.ok
-    assert not pgcheck.pool_budget(settings, ops, ["a", "b", "c", "d", "e", "f"], [], 50, 3).ok
+    assert not pgcheck.pool_budget(settings, ops, dict.fromkeys("abcdef"), [], 50, 3).ok
 
 
 def test_rotation_keeps_the_newest(tmp_path: Path) -> None:
