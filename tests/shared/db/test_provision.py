@@ -47,3 +47,16 @@ def test_tenant_role_is_not_privileged(settings: Settings, admin_url: str) -> No
             "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user"
         ).fetchone()
     assert row == (False, False, False)
+
+
+def test_embedded_cluster_collates_bytewise(database: tuple[str, object], settings: Settings, admin_url: str) -> None:
+    """Tenant databases of the embedded cluster compare text with memcmp, in code point order."""
+    if database[1] is None:
+        pytest.skip("an external PostgreSQL keeps its own locale")
+    url = tenant_url(admin_url, settings.db_prefix, "wishlist", settings.require_secret())
+    with psycopg.connect(libpq(url)) as conn:
+        row = conn.execute("SELECT datcollate, datctype FROM pg_database WHERE datname = current_database()").fetchone()
+        assert row == ("C", "C.UTF-8")
+        ordered = conn.execute("SELECT array_agg(w ORDER BY w) FROM unnest(array['é', 'z', 'Z', 'a']) w").fetchone()
+        assert ordered == (["Z", "a", "z", "é"],)
+        assert conn.execute("SELECT upper('é')").fetchone() == ("É",)
