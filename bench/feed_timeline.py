@@ -5,8 +5,9 @@ PostgreSQL (embedded, tuned by ``ops/postgres.conf``; or ``ONEBOX_DATABASE_URL``
 migrates, seeds ``--authors`` x ``--posts-per-author`` posts (with their feed items; the member
 follows ``--follows`` of the authors and has liked some posts) straight into the feed database,
 then runs the real gateway (``onebox serve``, feed tenant only) and measures
-``GET /feed/xrpc/app.bsky.feed.getTimeline`` and ``GET /feed/api/feed/following`` with
-``--connections`` concurrent connections: ``wrk`` when installed, else an async Python client.
+``GET /feed/xrpc/app.bsky.feed.getTimeline`` and ``GET /feed/api/feed/following`` for that member,
+and ``getTimeline`` for a newcomer whose timeline is still empty, with ``--connections``
+concurrent connections: ``wrk`` when installed, else an async Python client.
 Each run also prints the CPU time per request of the gateway and of PostgreSQL: on two cores
 their sum bounds the throughput. ``--pace-ms`` makes each connection pause between requests, for
 the latency a client sees at a given load instead of at saturation.
@@ -34,6 +35,8 @@ from shared.auth.tokens import TokenService  # noqa: E402
 from tenants.feed.indexer.main import feed_dsn  # noqa: E402
 
 MEMBER = "did:plc:benchmember"
+# Signed in, nothing in their timeline yet: a member's first visit.
+NEWCOMER = "did:plc:benchnewcomer"
 
 # (statement, names of its parameters in order)
 SEED = [
@@ -115,21 +118,23 @@ async def seed(dsn: str, authors: int, per_author: int, follows: int) -> None:
 
 
 async def bench(
-    args: argparse.Namespace, env: dict[str, str], port: int, log: Path, token: str, pg_data: Path | None
+    args: argparse.Namespace, env: dict[str, str], port: int, log: Path, tokens: dict[str, str], pg_data: Path | None
 ) -> None:
     """Start the gateway, check the answers, measure, print."""
     postmaster = int((pg_data / "postmaster.pid").read_text().split()[0]) if pg_data else None
     base = f"http://127.0.0.1:{port}"
-    auth = {"Authorization": f"Bearer {token}"}
-    urls = {
-        "getTimeline": f"{base}/feed/xrpc/app.bsky.feed.getTimeline?limit={args.limit}",
-        "/feed/following": f"{base}/feed/api/feed/following?limit={args.limit}",
+    timeline = f"{base}/feed/xrpc/app.bsky.feed.getTimeline?limit={args.limit}"
+    # name -> (url, the viewer's token)
+    targets = {
+        "getTimeline": (timeline, tokens[MEMBER]),
+        "/feed/following": (f"{base}/feed/api/feed/following?limit={args.limit}", tokens[MEMBER]),
+        "getTimeline, empty timeline": (timeline, tokens[NEWCOMER]),
     }
     with gateway(env, port, log) as process:
         await wait_healthy(base, process)
-        async with httpx.AsyncClient(headers=auth) as client:
-            for name, url in urls.items():
-                page = await client.get(url)
+        async with httpx.AsyncClient() as client:
+            for name, (url, token) in targets.items():
+                page = await client.get(url, headers={"Authorization": f"Bearer {token}"})
                 page.raise_for_status()
                 body = page.json()
                 print(
@@ -137,7 +142,8 @@ async def bench(
                 )
         tool = "wrk" if shutil.which("wrk") and not args.python_client else "python"
         paces = args.pace_ms if tool == "wrk" else [0]
-        for name, url in urls.items():
+        for name, (url, token) in targets.items():
+            auth = {"Authorization": f"Bearer {token}"}
             for connections in args.connections:
                 for pace_ms in paces:
                     run = argparse.Namespace(**{**vars(args), "connections": connections})
@@ -167,10 +173,11 @@ def main() -> None:
     with box(["feed"]) as scratch:
         settings, env, secret = scratch.settings, scratch.env, scratch.secret
         asyncio.run(seed(feed_dsn(settings), args.authors, args.posts_per_author, args.follows))
-        token = TokenService(signing_key(secret, "feed"), "feed").issue_access(MEMBER, ttl=3600)
+        issuer = TokenService(signing_key(secret, "feed"), "feed")
+        tokens = {viewer: issuer.issue_access(viewer, ttl=3600) for viewer in (MEMBER, NEWCOMER)}
         log = scratch.tmp / "gateway.log"
         try:
-            asyncio.run(bench(args, env, free_port(), log, token, scratch.pg_data))
+            asyncio.run(bench(args, env, free_port(), log, tokens, scratch.pg_data))
         except Exception:
             print("---- end of the gateway's log ----\n" + "\n".join(log.read_text().splitlines()[-30:]))
             raise

@@ -128,7 +128,11 @@ class TenantDatabase:
                     max_size=self.raw_size,
                     max_inactive_connection_lifetime=300,
                     reset=_rollback,
-                    server_settings={"application_name": self.app_name},
+                    # Hot reads are prepared once per connection and run thousands of times. In
+                    # "auto" mode PostgreSQL keeps re-planning a statement whose first runs looked
+                    # cheap (an empty timeline: 1.4 ms of planning per page, against 0.35 ms for
+                    # a full page on the generic plan); the generic plan is index-driven anyway.
+                    server_settings={"application_name": self.app_name, "plan_cache_mode": "force_generic_plan"},
                     timeout=5,
                     command_timeout=30,
                 )

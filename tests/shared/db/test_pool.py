@@ -64,6 +64,8 @@ async def test_raw_share_serves_hot_reads_from_asyncpg_pool(make_settings: Calla
     try:
         assert (db.raw_size, db.engine.pool.size()) == (2, 2)  # type: ignore[attr-defined]
         async with db.raw() as conn:
+            # Prepared hot reads keep their generic plan instead of being re-planned per call.
+            assert await conn.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
             await conn.execute("BEGIN")
             assert await conn.fetchval("SELECT 1") == 1
         async with db.raw() as first, db.raw() as second:
