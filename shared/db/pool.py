@@ -190,6 +190,10 @@ class _Gate:
         self.waiting = 0
 
     async def __aenter__(self) -> None:
+        if not self._turns.locked():
+            # A free turn and nobody queued: take it without arming a timeout (every hot read).
+            await self._turns.acquire()
+            return
         self.waiting += 1
         try:
             async with asyncio.timeout(self._timeout):
