@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import orjson
 
+from shared.waits import wait_until_set
+
 if TYPE_CHECKING:
     # Type only: the feed indexer and the SeaCalendar bot publish with asyncpg and never load SQLAlchemy.
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -149,12 +151,9 @@ class EventBus:
                 await self._conn.add_listener(self.channel, self._on_notify)
                 self._listening.set()
                 delay = 0.2
-                while not lost.is_set():
-                    try:
-                        await asyncio.wait_for(lost.wait(), 15)
-                    except TimeoutError:
-                        # A cheap query notices a half-open connection the kernel hasn't reported.
-                        await self._conn.execute("SELECT 1", timeout=5)
+                while not await wait_until_set(lost, 15):
+                    # A cheap query notices a half-open connection the kernel hasn't reported.
+                    await self._conn.execute("SELECT 1", timeout=5)
                 log.warning("bus %s: connection lost, reconnecting", self.channel)
             except asyncio.CancelledError:
                 raise

@@ -7,13 +7,13 @@ restart resumes at the next page. Failures retry with backoff; jobs run with bou
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 import asyncpg
 import httpx
 
+from shared.waits import wait_until_set
 from tenants.feed.indexer.atproto import Permanent, Transient, list_records, resolve
 from tenants.feed.indexer.events import Op, from_listed_record
 from tenants.feed.indexer.processors.base import FOLLOWEE_COLLECTIONS, MEMBER_COLLECTIONS
@@ -71,8 +71,7 @@ class Backfiller:
                         "SELECT count(*) FROM backfill_jobs WHERE state IN ('pending', 'running')"
                     )
                     # A finished job frees a slot at once; new jobs are noticed by polling.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), POLL_S)
+                    await wait_until_set(self.wake, POLL_S)
                     self.wake.clear()
             finally:
                 for task in list(self.running):

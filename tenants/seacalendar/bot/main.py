@@ -177,10 +177,10 @@ class Bot:
             while not stop.is_set():
                 await self.tick()
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: see shared/waits.py (a cancellation must not be lost).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        _first(stop.wait(), self._wake.wait()), timeout=self.settings.seacalendar_bot_tick
-                    )
+                    async with asyncio.timeout(self.settings.seacalendar_bot_tick):
+                        await _first(stop.wait(), self._wake.wait())
         finally:
             if self.messages is not None:
                 await self.messages.close()
