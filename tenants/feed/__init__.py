@@ -63,6 +63,7 @@ tenant = Tenant(
     raw_share=0.6,
     # Five raw connections instead of three: with three, pages queued for a connection while
     # PostgreSQL still had a core to spare (bench/feed_timeline.py, 50 clients: 2,060-2,360 ->
-    # 2,390-2,560 pages/s, p95 31-36 -> 26 ms); more than six contend for the two cores.
+    # 2,390-2,560 pages/s, p95 31-36 -> 26 ms). Seven measured the same; ten contended for the two
+    # cores (1,470 pages/s).
     pool_size=8,
 )
