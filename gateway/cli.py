@@ -34,6 +34,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.http_protocol import HttpProtocol
     from gateway.logs import configure
 
     settings = _settings()
@@ -51,7 +52,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         loop="uvloop",
-        http="httptools",
+        http=HttpProtocol,
         # Our frames are small JSON; permessage-deflate's zlib state costs ~40 KB per socket
         # (2,000 sockets: 80 -> 40 KB each, measured), for next to no saving on the wire.
         ws_per_message_deflate=False,

@@ -9,11 +9,17 @@ from contextlib import asynccontextmanager
 import uvicorn
 from starlette.types import ASGIApp
 
+from gateway.http_protocol import HttpProtocol
+
 
 @asynccontextmanager
-async def serve(app: ASGIApp, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve ``app`` with uvicorn on a free port; yields its base URL."""
-    config = uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="on", ws="websockets-sansio")
+async def serve(
+    app: ASGIApp, host: str = "127.0.0.1", http: type[asyncio.Protocol] = HttpProtocol
+) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on a free port (with the gateway's HTTP protocol); yields its base URL."""
+    config = uvicorn.Config(
+        app, host=host, port=0, log_level="warning", lifespan="on", http=http, ws="websockets-sansio"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
