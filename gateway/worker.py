@@ -6,7 +6,8 @@ for nothing.
 
 A worker whose tenant does not run on this host (``ONEBOX_TENANTS``, or not registered yet), or
 whose job returns, idles and says so instead of exiting: supervisor restarts whatever exits,
-then gives up and marks it FATAL, which would make a healthy box look broken.
+then gives up and marks it FATAL, which would make a healthy box look broken. A job that was
+stopped by supervisor's SIGTERM ends the process itself (``shared.worker_loop``).
 """
 
 from __future__ import annotations

@@ -41,6 +41,8 @@ RoutesFactory = Callable[[TenantContext], Sequence["BaseRoute"]]
 HealthCheck = Callable[[TenantContext], Awaitable[dict[str, Any]]]
 Lifespan = Callable[[TenantContext], AbstractAsyncContextManager[None]]
 SocketIOSetup = Callable[[TenantContext, Any], None]
+# A worker job: runs until SIGTERM, then exits the process (shared.worker_loop); returning means
+# it has nothing to do on this host, and gateway.worker idles.
 Worker = Callable[["Settings"], None]
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import time
 from collections.abc import Coroutine
 from typing import Any
@@ -15,6 +13,7 @@ import asyncpg
 from shared.db.notify import channel_name
 from shared.db.urls import resolve_admin_url, tenant_dsn
 from shared.settings import Settings
+from shared.worker_loop import run_until_stopped
 from tenants.feed.indexer.backfill import Backfiller, queue_rebackfill
 from tenants.feed.indexer.members import sync_members
 from tenants.feed.indexer.push import PushSender
@@ -134,17 +133,9 @@ class Indexer:
 
 
 def run_indexer(settings: Settings) -> None:
-    """`onebox feed indexer`: consume Jetstream into the feed database until SIGTERM."""
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    indexer = Indexer(settings, FeedSettings())
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, indexer.stop)
-        await indexer.run()
-
+    """`onebox feed indexer`: consume Jetstream into the feed database until SIGTERM, then exit."""
     import uvloop
 
-    with contextlib.suppress(KeyboardInterrupt):
-        uvloop.run(main())
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    indexer = Indexer(settings, FeedSettings())
+    run_until_stopped(indexer.run, indexer.stop, uvloop.new_event_loop)

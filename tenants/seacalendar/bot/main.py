@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +23,7 @@ import orjson
 from shared.db.notify import Event, EventBus, channel_name
 from shared.db.urls import resolve_admin_url, tenant_dsn
 from shared.settings import Settings
+from shared.worker_loop import run_until_stopped
 from tenants.seacalendar.bot import qotw, scheduler
 from tenants.seacalendar.bot.discord_rest import DiscordRest
 from tenants.seacalendar.bot.messages import PollMessages
@@ -206,25 +206,13 @@ def run(settings: Settings) -> None:
     configure(settings.log_format, settings.log_level)
     dsn = bot_dsn(settings)
 
-    stopped_by: list[int] = []
+    stop = asyncio.Event()
 
     async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-
-        def on_signal(sig: int) -> None:
-            stopped_by.append(sig)
-            stop.set()
-
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, on_signal, sig)
         pool = await open_pool(dsn)
         try:
             await Bot(pool, tenant_bus(settings, dsn), SeaCalendarSettings()).run(stop)
         finally:
             await pool.close()
 
-    asyncio.run(main())
-    if stopped_by:
-        # Asked to stop (supervisor's SIGTERM): exit now rather than return to an idling caller.
-        raise SystemExit(0)
+    run_until_stopped(main, stop.set)

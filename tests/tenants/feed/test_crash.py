@@ -54,7 +54,7 @@ async def snapshot(db: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]:
 def indexer_process(
     settings: Settings, jetstream: FakeJetstream, pds: FakePds, cwd: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """The indexer as supervisor runs it: its own process, configured by environment."""
+    """The indexer as supervisor runs it (``gateway.worker``): its own process, configured by environment."""
     assert settings.secret_key is not None
     env = {
         **os.environ,
@@ -69,7 +69,7 @@ def indexer_process(
         "ONEBOX_FEED_BATCH_MS": "20",
         "ONEBOX_LOG_LEVEL": "warning",
     }
-    proc = subprocess.Popen([sys.executable, "-m", "tenants.feed.indexer"], cwd=cwd, env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.worker", "feed", "indexer"], cwd=cwd, env=env)
     try:
         yield proc
     finally:
@@ -79,6 +79,7 @@ def indexer_process(
 
 
 async def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as supervisor stops it: the process must end by itself (supervisor kills it after 15 s)."""
     proc.send_signal(signal.SIGTERM)
     await wait_for(lambda: proc.poll() is not None, timeout=20)
     assert proc.returncode == 0
