@@ -180,7 +180,7 @@ def _connections(report: Report, settings: Settings, ops: OpsSettings, values: A
     report.echo(f"  in use now: {used} of max_connections {budget.max_connections}")
     for application, count in in_use:
         report.echo(f"    {count:>4}  {application}")
-    report.echo(f"  budget (most every process may open): {budget.total}, limit {budget.limit}")
+    report.echo(f"  budget (the most all processes may open): {budget.total}, limit {budget.limit}")
     for what, count in budget.parts:
         report.echo(f"    {count:>4}  {what}")
     report.echo(f"    {budget.reserve:>4}  reserve (superuser_reserved_connections + ONEBOX_CONNECTION_RESERVE)")

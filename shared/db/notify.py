@@ -145,7 +145,9 @@ class EventBus:
         delay = 0.2
         while True:
             try:
-                self._conn = await asyncpg.connect(self._dsn, timeout=5)
+                self._conn = await asyncpg.connect(
+                    self._dsn, timeout=5, server_settings={"application_name": f"onebox-bus:{self.channel}"}
+                )
                 lost = asyncio.Event()
                 self._conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await self._conn.add_listener(self.channel, self._on_notify)

@@ -21,7 +21,7 @@ from tenants.feed.indexer.relevance import Relevance
 from tenants.feed.indexer.stats import Stats
 from tenants.feed.indexer.stream import Stream
 from tenants.feed.indexer.tracker import Tracker
-from tenants.feed.indexer.writer import Writer
+from tenants.feed.indexer.writer import APP_NAME, Writer
 from tenants.feed.settings import FeedSettings
 
 log = logging.getLogger("onebox.feed.indexer")
@@ -53,7 +53,9 @@ class Indexer:
 
     async def run(self) -> None:
         """Index until stopped; a crashed task stops the whole indexer (supervisor restarts it)."""
-        pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=3, command_timeout=60)
+        pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=3, command_timeout=60, server_settings={"application_name": APP_NAME}
+        )
         push = PushSender(pool, self.feed, self.stats)
         writer = self.writer = Writer(
             self.dsn,

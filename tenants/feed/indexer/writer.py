@@ -24,6 +24,9 @@ from tenants.feed.indexer.tracker import Tracker
 
 log = logging.getLogger("onebox.feed.writer")
 
+# How the indexer's connections show in pg_stat_activity and `onebox doctor`.
+APP_NAME = "onebox-indexer:feed"
+
 CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
 
@@ -91,7 +94,9 @@ class Writer:
     async def connect(self) -> asyncpg.Connection:
         """The write connection, (re)opened on demand."""
         if self.conn is None or self.conn.is_closed():
-            self.conn = await asyncpg.connect(self.dsn, timeout=10, command_timeout=120)
+            self.conn = await asyncpg.connect(
+                self.dsn, timeout=10, command_timeout=120, server_settings={"application_name": APP_NAME}
+            )
         return self.conn
 
     async def step(self, run: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
