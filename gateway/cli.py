@@ -13,7 +13,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from gateway import nginx, opsconfig, registry, supervision
-from gateway.lean import skip_unused_imports
+from gateway.lean import import_socketio_server, skip_unused_imports
 from shared.settings import Settings, load_settings
 from shared.tenant import Worker
 
@@ -33,6 +33,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     """Run the gateway (uvicorn, one process, every enabled tenant)."""
     import uvicorn
 
+    import_socketio_server()  # before anything imports socketio (gateway.app does)
     from gateway.app import create_app
     from gateway.http_protocol import HttpProtocol
     from gateway.logs import configure

@@ -1,4 +1,4 @@
-"""The gateway and its workers run without httpx's command-line client and what it imports."""
+"""The gateway and its workers run without the clients of httpx and engineio, and what those import."""
 
 from __future__ import annotations
 
@@ -27,3 +27,22 @@ def test_an_import_already_done_is_left_alone() -> None:
     program += "print(sys.modules['httpx._main'] is not None)"
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=60)
     assert done.stdout.strip() == "True", done.stderr
+
+
+SERVER = """
+import sys
+from gateway.lean import import_socketio_server, skip_unused_imports
+skip_unused_imports()
+import_socketio_server()
+from gateway.app import create_app
+from shared.settings import Settings
+create_app(Settings(_env_file=None, secret_key="x" * 40, database_url="postgresql://u@127.0.0.1:1/postgres"))
+print(",".join(sorted(m for m in ("aiohttp", "requests", "urllib3", "yarl") if m in sys.modules)) or "none")
+import aiohttp, requests  # still there for web pushes
+print(aiohttp.ClientSession is not None and requests.Session is not None)
+"""
+
+
+def test_the_gateway_serves_socketio_without_its_clients_http_libraries() -> None:
+    done = subprocess.run([sys.executable, "-c", SERVER], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["none", "True"], done.stderr
