@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from gateway import bootstrap
 from shared.settings import Settings
 from tests.support.database import free_port, test_database
 
-__all__ = ["Box", "box", "database", "free_port"]
+__all__ = ["Box", "box", "cpu_reference", "database", "free_port"]
 
 
 @contextmanager
@@ -68,3 +69,19 @@ def box(tenants: list[str] | None, **env: str) -> Iterator[Box]:
             bootstrap.init_databases(settings, admin_url)
             bootstrap.upgrade_databases(settings, admin_url)
             yield Box(tmp, admin_url, pg_data, secret, settings, full_env)
+
+
+def cpu_reference() -> str:
+    """How fast this machine's CPU runs right now: the best of five runs of a fixed Python loop.
+
+    A shared VM's speed moves from hour to hour (the same code's CPU per request has moved by
+    half), so figures from different runs compare only next to this reference.
+    """
+
+    def loop() -> float:
+        began, total = time.perf_counter(), 0
+        for i in range(3_000_000):
+            total += i * i
+        return time.perf_counter() - began
+
+    return f"CPU reference: {min(loop() for _ in range(5)) * 1000:.0f} ms per fixed loop (lower is faster)"

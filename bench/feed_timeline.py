@@ -9,7 +9,8 @@ then runs the real gateway (``onebox serve``, feed tenant only) and measures
 and ``getTimeline`` for a newcomer whose timeline is still empty, with ``--connections``
 concurrent connections: ``wrk`` when installed, else an async Python client.
 Each run also prints the CPU time per request of the gateway and of PostgreSQL: on two cores
-their sum bounds the throughput. ``--pace-ms`` makes each connection pause between requests, for
+their sum bounds the throughput. A CPU reference (a fixed Python loop) before and after the runs
+tells how fast the machine was meanwhile. ``--pace-ms`` makes each connection pause between requests, for
 the latency a client sees at a given load instead of at saturation.
 """
 
@@ -28,7 +29,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.box import box, free_port  # noqa: E402
+from bench.box import box, cpu_reference, free_port  # noqa: E402
 from bench.wishlist_api import gateway, load_run, memory, wait_healthy  # noqa: E402
 from gateway.context import signing_key  # noqa: E402
 from shared.auth.tokens import TokenService  # noqa: E402
@@ -140,6 +141,7 @@ async def bench(
                 print(
                     f"{name}: {len(body['feed'])} items per page, {len(page.content)} bytes, cursor {'cursor' in body}"
                 )
+        print(cpu_reference())
         tool = "wrk" if shutil.which("wrk") and not args.python_client else "python"
         paces = args.pace_ms if tool == "wrk" else [0]
         for name, (url, token) in targets.items():
@@ -151,6 +153,7 @@ async def bench(
                         label = f"{name} [{tool}, round {round_ + 1}]"
                         await load_run(label, url, auth, run, tool, process.pid, postmaster, pace_ms)
         print(f"gateway after the load runs: {memory(process.pid)}")
+        print(cpu_reference())
 
 
 def main() -> None:

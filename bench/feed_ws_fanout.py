@@ -25,7 +25,7 @@ from websockets.asyncio.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.box import box, free_port  # noqa: E402
+from bench.box import box, cpu_reference, free_port  # noqa: E402
 from bench.wishlist_api import gateway, memory, wait_healthy  # noqa: E402
 from gateway.context import signing_key  # noqa: E402
 from shared.auth.tokens import TokenService  # noqa: E402
@@ -137,6 +137,7 @@ async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: P
               f"p95 {statistics.quantiles(all_last, n=20)[18]:.1f} ms over {len(rounds)} likes; "
               f"per-client p95 (median over likes) {statistics.median(every_p95):.1f} ms")  # fmt: skip
         print(f"gateway after the run: {memory(process.pid)}")
+        print(cpu_reference())
         for task in readers:
             task.cancel()
         await asyncio.gather(*(c.ws.close() for c in clients), return_exceptions=True)
