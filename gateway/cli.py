@@ -33,12 +33,12 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     """Run the gateway (uvicorn, one process, every enabled tenant)."""
     import uvicorn
 
-    import_socketio_server()  # before anything imports socketio (gateway.app does)
+    settings = _settings()
+    import_socketio_server(registry.enabled(settings))  # before gateway.app imports socketio
     from gateway.app import create_app
     from gateway.http_protocol import HttpProtocol
     from gateway.logs import configure
 
-    settings = _settings()
     configure(settings.log_format, settings.log_level)
     application = create_app(settings)
     # Everything built so far lives as long as the process: moving it out of the collector's

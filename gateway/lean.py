@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.tenant import Tenant
 
 UNUSED = ("httpx._main",)
 # What engineio's client modules import at load time; its server needs none of them.
@@ -30,13 +35,16 @@ def skip_unused_imports() -> None:
             sys.modules[name] = None  # type: ignore[assignment]
 
 
-def import_socketio_server() -> None:
-    """Import python-socketio with engineio's clients left without their HTTP libraries.
+def import_socketio_server(tenants: Iterable[Tenant]) -> None:
+    """Import python-socketio, with engineio's clients left without their HTTP libraries, if any
+    of ``tenants`` has a Socket.IO namespace (a gateway without one never imports it).
 
     For the gateway process, which serves Socket.IO and is no client of it (tests use the clients,
-    so they don't call this). The libraries stay importable for whoever needs them later: web
-    pushes import aiohttp when they are first sent.
+    so they don't call this); call it before anything imports socketio. The libraries stay
+    importable for whoever needs them later: web pushes import aiohttp when first sent.
     """
+    if all(tenant.socketio is None for tenant in tenants):
+        return
     blocked = [name for name in CLIENT_TRANSPORTS if name not in sys.modules]
     for name in blocked:
         sys.modules[name] = None  # type: ignore[assignment]
