@@ -11,6 +11,7 @@ from typing import Any, TypeGuard
 
 import orjson
 
+from shared.db.nul import has_nul, strip_nul
 from tenants.feed.indexer.records import COLLECTIONS, Malformed, Record, parse_record
 
 COMMIT = "commit"
@@ -54,13 +55,13 @@ def decode(frame: str | bytes, max_bytes: int) -> Op:
     """Parse and check one frame; raises :class:`Malformed` with the reason to count."""
     if len(frame) > max_bytes:
         raise Malformed("too_large")
-    # PostgreSQL text and jsonb can't hold NUL; such a record can never be stored.
-    if (b"\\u0000" in frame) if isinstance(frame, bytes) else ("\\u0000" in frame):
-        raise Malformed("nul_character")
     try:
         doc = orjson.loads(frame)
     except orjson.JSONDecodeError:
         raise Malformed("bad_json") from None
+    # JSON carries U+0000 only escaped, so a frame without the escape needs no walk.
+    if (b"\\u0000" in frame) if isinstance(frame, bytes) else ("\\u0000" in frame):
+        doc = strip_nul(doc)
     if not isinstance(doc, dict):
         raise Malformed("bad_event")
     did = doc.get("did")
@@ -113,5 +114,6 @@ def from_listed_record(did: str, collection: str, item: Any, time_us: int) -> Op
     uri: str = item["uri"]
     if not uri.startswith(prefix) or not _valid_rkey(uri[len(prefix) :]):
         raise Malformed("bad_listed_record")
-    record = parse_record(collection, item.get("value"))
+    value = item.get("value")
+    record = parse_record(collection, strip_nul(value) if has_nul(value) else value)
     return Op(time_us, did, COMMIT, collection, uri[len(prefix) :], "create", item["cid"], record, live=False)
