@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
+from shared.db.nul import is_nul_refusal, nul_error
 from shared.errors import ApiError
 from shared.http.responses import json_response
 
@@ -47,6 +50,13 @@ async def http_exception(_request: Request, exc: Exception) -> Response:
     return error_response(ApiError(exc.status_code, code, str(message), headers=dict(exc.headers or {})))
 
 
+async def database_refusal(conn: HTTPConnection, exc: Exception) -> Response:
+    """A NUL character that reached PostgreSQL (in a path or query parameter) is bad input; the rest is ours."""
+    if conn.scope["type"] == "http" and is_nul_refusal(exc):
+        return error_response(nul_error())
+    raise exc
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("onebox.request_id", "-")
     log.error("unhandled error on %s %s [%s]", request.method, request.url.path, request_id, exc_info=exc)
@@ -55,4 +65,10 @@ async def server_error(request: Request, exc: Exception) -> Response:
     )
 
 
-HANDLERS = {ApiError: api_error, HTTPException: http_exception, Exception: server_error}
+HANDLERS = {
+    ApiError: api_error,
+    HTTPException: http_exception,
+    asyncpg.PostgresError: database_refusal,
+    DBAPIError: database_refusal,
+    Exception: server_error,
+}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -24,6 +25,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 NONCE_BYTES = 12
+# The AT Protocol's handle and DID syntax (atproto.com/specs/handle, /specs/did).
+HANDLE = re.compile(r"([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
+DID = re.compile(r"did:[a-z]+:[a-zA-Z0-9._:%-]{0,2040}[a-zA-Z0-9._-]")
 
 
 class BlueskyError(Exception):
@@ -171,8 +175,18 @@ class BlueskyClient:
         raise PdsUnreachable(f"The DID document of {did} names no PDS.")
 
     async def create_session(self, identifier: str, password: str) -> PdsSession:
-        """Sign in with a handle or DID and an app password at the account's own PDS."""
-        did = identifier if identifier.startswith("did:") else await self.resolve_handle(identifier)
+        """Sign in with a handle or DID and an app password at the account's own PDS.
+
+        An identifier that is neither (an email, a typo) is refused before any network call:
+        only a handle or DID leads to the account's PDS.
+        """
+        identifier = identifier.removeprefix("@")
+        if DID.fullmatch(identifier):
+            did = identifier
+        elif HANDLE.fullmatch(identifier) and len(identifier) <= 253:
+            did = await self.resolve_handle(identifier)
+        else:
+            raise BlueskyError(400, "InvalidRequest", "Sign in with your Bluesky handle (name.bsky.social) or DID.")
         pds_url, _handle = await self.resolve_pds(did)
         doc = await self._call(
             "POST",

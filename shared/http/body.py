@@ -8,6 +8,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from shared.db.nul import has_nul, nul_error
 from shared.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
@@ -22,14 +23,18 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 async def read_json_value(request: Request) -> Any:
-    """The decoded JSON body, or 400 ``malformed_json``."""
+    """The decoded JSON body; 400 ``malformed_json``, or ``unsupported_character`` for a NUL in it."""
     raw = await request.body()
     if not raw:
         raise ApiError(400, "malformed_json", "The request body must be a JSON document.")
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, "malformed_json", f"The request body is not valid JSON: {exc}") from None
+    # JSON carries U+0000 only escaped; refused here, before a handler acts on any of the body.
+    if b"\\u0000" in raw and has_nul(value):
+        raise nul_error()
+    return value
 
 
 async def read_json(request: Request, model: type[M]) -> M:

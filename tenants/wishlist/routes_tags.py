@@ -14,7 +14,7 @@ from shared.http.responses import raw_json_response
 from shared.tenant import TenantContext
 from tenants.wishlist import queries
 from tenants.wishlist.schemas import TagCreate, TagUpdate
-from tenants.wishlist.web import caller_id, path_id
+from tenants.wishlist.web import account_gone, caller_id, path_id, signed_out
 
 # ``GET /tags`` answers them all at once, so keep "all" small.
 MAX_TAGS_PER_USER = 100
@@ -53,8 +53,8 @@ def routes(ctx: TenantContext) -> list[Route]:
                     )
                 ).scalar_one()
                 doc = await queries.tag_document(await queries.driver(conn), tag_id, owner)
-        except IntegrityError:
-            raise tag_exists() from None
+        except IntegrityError as exc:
+            raise (signed_out() if account_gone(exc) else tag_exists()) from None
         return raw_json_response(str(doc), status=201)
 
     async def get_tag(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +17,7 @@ from shared.tenant import TenantContext
 from tenants.wishlist import queries
 from tenants.wishlist.pagination import Cursors
 from tenants.wishlist.schemas import BIGINT_MAX, PageQuery, WishlistCreate, WishlistUpdate
-from tenants.wishlist.web import caller_id, path_id, query
+from tenants.wishlist.web import account_gone, caller_id, path_id, query, signed_out
 
 
 def new_share_token() -> str:
@@ -45,17 +46,22 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
         """Create a wishlist: ``{"title", "description", "visibility"}``; answers the new wishlist."""
         owner = await caller_id(ctx, request)
         body = await read_json(request, WishlistCreate)
-        async with ctx.db.transaction() as conn:
-            wishlist_id = (
-                await conn.execute(
-                    sa.text(
-                        "INSERT INTO wishlists (owner_id, title, description, visibility, share_token) "
-                        "VALUES (:owner, :title, :description, :visibility, :token) RETURNING id"
-                    ),
-                    {**body.model_dump(), "owner": owner, "token": new_share_token()},
-                )
-            ).scalar_one()
-            doc = await queries.wishlist_document(await queries.driver(conn), wishlist_id, owner)
+        try:
+            async with ctx.db.transaction() as conn:
+                wishlist_id = (
+                    await conn.execute(
+                        sa.text(
+                            "INSERT INTO wishlists (owner_id, title, description, visibility, share_token) "
+                            "VALUES (:owner, :title, :description, :visibility, :token) RETURNING id"
+                        ),
+                        {**body.model_dump(), "owner": owner, "token": new_share_token()},
+                    )
+                ).scalar_one()
+                doc = await queries.wishlist_document(await queries.driver(conn), wishlist_id, owner)
+        except IntegrityError as exc:
+            if account_gone(exc):
+                raise signed_out() from None
+            raise
         return raw_json_response(str(doc), status=201)
 
     async def get_wishlist(request: Request) -> Response:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 
-from shared.errors import not_found, unauthorized
+from shared.errors import ApiError, not_found, unauthorized
 from shared.http.body import parse_model
 from shared.tenant import TenantContext
 from tenants.wishlist.schemas import BIGINT_MAX
 
 M = TypeVar("M", bound=BaseModel)
+FOREIGN_KEY_VIOLATION = "23503"
 
 
 async def caller_id(ctx: TenantContext, request: Request) -> int:
@@ -28,6 +30,19 @@ async def optional_caller_id(ctx: TenantContext, request: Request) -> int | None
     if "authorization" not in request.headers:
         return None
     return await caller_id(ctx, request)
+
+
+def account_gone(exc: IntegrityError) -> bool:
+    """Whether a write failed on the owner's foreign key: the caller's account no longer exists.
+
+    A valid token can outlive its account for its few minutes (a restore from an older backup).
+    """
+    return getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION
+
+
+def signed_out() -> ApiError:
+    """401 for a token whose account is gone."""
+    return unauthorized("Your account no longer exists; sign in again.")
 
 
 def path_id(request: Request, what: str, name: str = "id") -> int:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from shared.db.nul import is_nul_refusal, nul_error
 from shared.errors import ApiError
 from shared.http.responses import json_response
 from tenants.feed.appview import AppView
@@ -62,7 +63,9 @@ def routes(av: AppView, sessions: PdsSessions, writes: Writes) -> list[Route]:
             return render(exc)
         except ApiError as exc:
             return render(from_api_error(exc), headers=exc.headers)
-        except Exception:
+        except Exception as exc:
+            if is_nul_refusal(exc):
+                return render(XrpcError(400, "InvalidRequest", nul_error().message))
             log.exception("XRPC %s failed", nsid)
             return render(XrpcError(500, "InternalServerError", "Internal Server Error"))
 

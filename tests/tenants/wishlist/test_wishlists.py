@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from tests.tenants.wishlist.conftest import (
     API,
@@ -64,6 +65,20 @@ async def test_create_malformed_and_oversized(client: httpx.AsyncClient, alice: 
     assert_error(await client.post(f"{API}/wishlists", json=big, headers=alice.auth), 413, "payload_too_large")
     long = {"title": "T", "description": "x" * 5001}
     assert_error(await client.post(f"{API}/wishlists", json=long, headers=alice.auth), 422, "validation_error")
+
+
+async def test_a_nul_character_is_400_and_nothing_is_written(client: httpx.AsyncClient, alice: User) -> None:
+    response = await client.post(f"{API}/wishlists", json={"title": "Gifts\u0000"}, headers=alice.auth)
+    assert_error(response, 400, "unsupported_character")
+    assert (await client.get(f"{API}/wishlists", headers=alice.auth)).json()["wishlists"] == []
+    assert_error(await client.get(f"{API}/shared/abc%00def"), 400, "unsupported_character")
+
+
+async def test_a_token_that_outlived_its_account_is_401(client: httpx.AsyncClient, app: Starlette, alice: User) -> None:
+    # What a restore from an older backup leaves: a valid token for an id with no account.
+    ghost = {"Authorization": "Bearer " + app.state.contexts["wishlist"].tokens.issue_access(str(alice.id + 10**9))}
+    assert_error(await client.post(f"{API}/wishlists", json={"title": "T"}, headers=ghost), 401, "unauthorized")
+    assert_error(await client.post(f"{API}/tags", json={"name": "t"}, headers=ghost), 401, "unauthorized")
 
 
 async def test_update_is_partial(client: httpx.AsyncClient, alice: User) -> None:

@@ -52,6 +52,11 @@ CASES = [
     ("DELETE", "/api/push/subscribe", {}, 422, "validation_error"),
     ("POST", "/api/push/broadcast", {"title": "t", "body": "b"}, 403, "forbidden"),
     ("POST", "/api/auth/refresh", {"refresh_token": "spent"}, 401, "invalid_refresh_token"),
+    ("POST", "/api/post", {"text": "nul \u0000"}, 400, "unsupported_character"),
+    ("GET", "/api/search?q=we%00ed", None, 400, "unsupported_character"),
+    ("GET", "/api/profile/alice%00.test", None, 400, "unsupported_character"),
+    ("POST", "/api/auth/login", {"identifier": "alice@example.com", "password": "x"}, 401, "invalid_credentials"),
+    ("POST", "/api/auth/login", {"identifier": "not a handle", "password": "x"}, 401, "invalid_credentials"),
 ]  # fmt: skip
 SIGNED_IN_ONLY = [
     ("GET", "/api/feed/following", None),
