@@ -1,0 +1,13 @@
+"""SeaCalendar with Discord configured (sign-in, interactions), swept with hostile input: never a 5xx."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.applications import Starlette
+
+from tests.support.sweep import report, sweep
+
+
+async def test_every_route_answers_hostile_input_with_a_shaped_4xx(sea_app: Starlette, sea: httpx.AsyncClient) -> None:
+    failures = await sweep(sea_app, sea)
+    assert not failures, report(failures)
