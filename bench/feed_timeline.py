@@ -171,9 +171,12 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=2, help="load runs per endpoint (the first also warms up)")
     parser.add_argument("--python-client", action="store_true", help="use the Python client even if wrk exists")
+    parser.add_argument(
+        "--log-level", default="warning", help="the gateway's ONEBOX_LOG_LEVEL; info writes an access line per request"
+    )
     args = parser.parse_args()
 
-    with box(["feed"]) as scratch:
+    with box(["feed"], ONEBOX_LOG_LEVEL=args.log_level) as scratch:
         settings, env, secret = scratch.settings, scratch.env, scratch.secret
         asyncio.run(seed(feed_dsn(settings), args.authors, args.posts_per_author, args.follows))
         issuer = TokenService(signing_key(secret, "feed"), "feed")
