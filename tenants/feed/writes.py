@@ -7,6 +7,7 @@ notifications and events happen once, whichever copy lands first.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -67,6 +68,16 @@ class Writes:
     def __init__(self, av: AppView, sessions: PdsSessions) -> None:
         self.av = av
         self.sessions = sessions
+        self._turns: dict[str, asyncio.Lock] = {}
+
+    def turn(self, did: str) -> asyncio.Lock:
+        """The member's write lock: an action checks what exists and writes under it.
+
+        A double click or a client's retry sends the same like twice at once; without the lock both
+        see "not liked yet" and two like records reach the PDS. (One gateway process per host: a
+        second process on the same database would need the check in PostgreSQL.)
+        """
+        return self._turns.setdefault(did, asyncio.Lock())
 
     def check(self, collection: str, record: Any) -> Any:
         """The record normalised by its lexicon, or 400 naming what is wrong."""

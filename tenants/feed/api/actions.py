@@ -42,24 +42,25 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
             viewer = await av.viewer(request)
             body = await read_json(request, PostRef)
             uri = params.post_uri(body.uri)
-            async with acquire(av.ctx) as conn:
-                row = await conn.fetchrow(
-                    f"SELECT p.cid, s.{column} AS mine FROM posts p LEFT JOIN viewer_post_state s "
-                    "ON s.post_uri = p.uri AND s.viewer_did = $2 WHERE p.uri = $1",
-                    uri,
-                    viewer,
-                )
-            if row is None:
-                raise not_found("post")
-            if undo:
+            async with writes.turn(viewer):
+                async with acquire(av.ctx) as conn:
+                    row = await conn.fetchrow(
+                        f"SELECT p.cid, s.{column} AS mine FROM posts p LEFT JOIN viewer_post_state s "
+                        "ON s.post_uri = p.uri AND s.viewer_did = $2 WHERE p.uri = $1",
+                        uri,
+                        viewer,
+                    )
+                if row is None:
+                    raise not_found("post")
+                if undo:
+                    if row["mine"] is not None:
+                        _, _, rkey = split_uri(row["mine"])
+                        await writes.delete(viewer, collection, rkey)
+                    return json_response({"post": await post_view(viewer, uri)})
                 if row["mine"] is not None:
-                    _, _, rkey = split_uri(row["mine"])
-                    await writes.delete(viewer, collection, rkey)
-                return json_response({"post": await post_view(viewer, uri)})
-            if row["mine"] is not None:
-                raise ApiError(409, "already_done", "This post is already liked or reposted by you.")
-            record = {"subject": {"uri": uri, "cid": body.cid or row["cid"]}, "createdAt": now_iso()}
-            written = await writes.create(viewer, collection, record)
+                    raise ApiError(409, "already_done", "This post is already liked or reposted by you.")
+                record = {"subject": {"uri": uri, "cid": body.cid or row["cid"]}, "createdAt": now_iso()}
+                written = await writes.create(viewer, collection, record)
             return json_response({**written, "post": await post_view(viewer, uri)})
 
         act.__doc__ = f"{'Undo' if undo else 'Create'} a {collection.rsplit('.', 1)[-1]} of a post (body: uri)."
@@ -71,19 +72,20 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
             body = await read_json(request, ActorRef)
             if body.did == viewer:
                 raise ApiError(400, "invalid_subject", "You cannot follow yourself.")
-            async with acquire(av.ctx) as conn:
-                mine = await conn.fetchval(
-                    "SELECT follow_uri FROM viewer_actor_state WHERE viewer_did = $1 AND subject_did = $2",
-                    viewer,
-                    body.did,
-                )
             written: dict[str, str] = {}
-            if undo and mine is not None:
-                await writes.delete(viewer, FOLLOW, split_uri(mine)[2])
-            elif not undo and mine is not None:
-                raise ApiError(409, "already_done", "You already follow this account.")
-            elif not undo:
-                written = await writes.create(viewer, FOLLOW, {"subject": body.did, "createdAt": now_iso()})
+            async with writes.turn(viewer):
+                async with acquire(av.ctx) as conn:
+                    mine = await conn.fetchval(
+                        "SELECT follow_uri FROM viewer_actor_state WHERE viewer_did = $1 AND subject_did = $2",
+                        viewer,
+                        body.did,
+                    )
+                if undo and mine is not None:
+                    await writes.delete(viewer, FOLLOW, split_uri(mine)[2])
+                elif not undo and mine is not None:
+                    raise ApiError(409, "already_done", "You already follow this account.")
+                elif not undo:
+                    written = await writes.create(viewer, FOLLOW, {"subject": body.did, "createdAt": now_iso()})
             async with acquire(av.ctx) as conn:
                 view = await actors.profiles(conn, [body.did], viewer)
             return json_response({**written, "profile": orjson.Fragment(view[1:-1] or "null")})

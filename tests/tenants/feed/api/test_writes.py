@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -154,3 +155,26 @@ async def test_login_refresh_logout_and_failures(
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "malformed_json"
     missing = await http.post("/api/auth/login", json={"identifier": "alice.test"})
     assert missing.status_code == 422 and missing.json()["error"]["code"] == "validation_error"
+
+
+async def test_a_double_click_writes_one_record(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    alice = await member("alice")
+    bobs = hose.post(BOB, "like me")
+    post = uri(BOB, POST, bobs["commit"]["rkey"])
+    await index(feed_db, [bobs])
+    writes = feed_server.pds.writes
+    for path, body in (("/api/like", {"uri": post}), ("/api/repost", {"uri": post}), ("/api/follow", {"did": BOB})):
+        before = len(writes)
+        answers = await asyncio.gather(*[http.post(path, json=body, headers=alice.auth) for _ in range(5)])
+        assert sorted(a.status_code for a in answers) == [200, 409, 409, 409, 409], path
+        assert len(writes) == before + 1, path
+    counts = await feed_db.fetchrow("SELECT like_count, repost_count FROM posts WHERE uri = $1", post)
+    assert tuple(counts) == (1, 1)
+    assert await feed_db.fetchval("SELECT followers_count FROM profiles WHERE did = $1", BOB) == 1
+    before = len(writes)
+    undone = await asyncio.gather(*[http.post("/api/unlike", json={"uri": post}, headers=alice.auth) for _ in range(3)])
+    assert [a.status_code for a in undone] == [200, 200, 200]
+    assert [w[0] for w in writes[before:]] == ["com.atproto.repo.deleteRecord"]
+    assert await feed_db.fetchval("SELECT like_count FROM posts WHERE uri = $1", post) == 0
