@@ -25,6 +25,8 @@ from tenants.feed.views import actors, posts
 from tenants.feed.writes import Writes, now_iso, split_uri
 
 POST_STATE = {LIKE: "like_uri", REPOST: "repost_uri"}
+TABLES = {LIKE: "likes", REPOST: "reposts"}
+WAITING = "SELECT uri FROM subject_duplicates WHERE collection = $1 AND author_did = $2 AND subject_uri = $3"
 
 
 def routes(av: AppView, writes: Writes) -> list[Route]:
@@ -53,9 +55,11 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
                 if row is None:
                     raise not_found("post")
                 if undo:
-                    if row["mine"] is not None:
-                        _, _, rkey = split_uri(row["mine"])
-                        await writes.delete(viewer, collection, rkey)
+                    # Every record of the pair goes, or a waiting duplicate would take the row's place.
+                    async with acquire(av.ctx) as conn:
+                        waiting = await conn.fetch(WAITING, TABLES[collection], viewer, uri)
+                    for record_uri in [*(r["uri"] for r in waiting), *([row["mine"]] if row["mine"] else [])]:
+                        await writes.delete(viewer, collection, split_uri(record_uri)[2])
                     return json_response({"post": await post_view(viewer, uri)})
                 if row["mine"] is not None:
                     raise ApiError(409, "already_done", "This post is already liked or reposted by you.")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
-from tests.fakes.firehose import POST, REPOST, Firehose, uri
+from tests.fakes.firehose import LIKE, POST, REPOST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
 from tests.fakes.pds import FakePds
 from tests.support.waiting import wait_for
@@ -250,3 +252,49 @@ async def test_a_nul_character_is_dropped_not_the_record(
     assert rows[uri(MEMBER, POST, escaped["commit"]["rkey"])]["text"] == 'code: "\\u0000" is a NUL'
     assert rows[listed_uri]["text"] == "listed  too"
     assert await db.fetchval("SELECT malformed_total FROM indexer_state") == 0
+
+
+async def test_a_second_record_of_a_pair_waits_and_takes_over_when_the_first_goes(
+    db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
+) -> None:
+    # An account liking (or reposting) one post twice counts once, notifies once, shows one item.
+    other = "did:plc:othermember"
+    await add_member(db, MEMBER)
+    await add_member(db, other)
+    await start_at(db, hose.time_us)
+    mine = hose.post(MEMBER, "like me twice")
+    mine_uri = uri(MEMBER, POST, mine["commit"]["rkey"])
+    likes = [hose.like(other, mine_uri), hose.like(other, mine_uri)]
+    reposts = [hose.like(other, mine_uri, collection=REPOST), hose.like(other, mine_uri, collection=REPOST)]
+    first_like, second_like = (uri(other, LIKE, e["commit"]["rkey"]) for e in likes)
+    events = [mine, *likes, *reposts, {**likes[1], "time_us": hose._next()}]  # and the second one replayed
+
+    async def state() -> tuple[Any, ...]:
+        return (
+            await counts(db, mine_uri),
+            await db.fetchval("SELECT like_uri FROM viewer_post_state WHERE viewer_did = $1", other),
+            await db.fetchval("SELECT count(*) FROM notifications WHERE recipient_did = $1", MEMBER),
+            await db.fetchval("SELECT count(*) FROM feed_items WHERE type = 'repost'"),
+            await db.fetchval("SELECT count(*) FROM subject_duplicates"),
+        )
+
+    async with indexer():
+        await wait_for(lambda: members_synced(db), timeout=20)
+        jetstream.publish(events)
+        await wait_for(lambda: settled(db, events[-1]["time_us"]), timeout=20)
+        assert await state() == ((1, 1, 0, 0), first_like, 2, 1, 2)
+        gone = [
+            hose.delete(other, LIKE, likes[0]["commit"]["rkey"]),
+            hose.delete(other, REPOST, reposts[0]["commit"]["rkey"]),
+        ]
+        jetstream.publish(gone)
+        await wait_for(lambda: settled(db, gone[-1]["time_us"]), timeout=20)
+        # The waiting records took over, with the effects of an insert.
+        assert await state() == ((1, 1, 0, 0), second_like, 2, 1, 0)
+        last = [
+            hose.delete(other, LIKE, likes[1]["commit"]["rkey"]),
+            hose.delete(other, REPOST, reposts[1]["commit"]["rkey"]),
+        ]
+        jetstream.publish(last)
+        await wait_for(lambda: settled(db, last[-1]["time_us"]), timeout=20)
+    assert await state() == ((0, 0, 0, 0), None, 0, 0, 0)

@@ -2,6 +2,10 @@
 
 Both share one shape; a repost also adds a feed item (it shows in its author's followers'
 timelines). Viewer state and notifications follow the row: inserted with it, removed with it.
+
+An account has at most one row per post in each table (as in Bluesky's AppView); a further record
+of the same pair waits in ``subject_duplicates`` without effects, and takes the row's place, with
+the effects of an insert, when the row is deleted (migration 0006).
 """
 
 from __future__ import annotations
@@ -42,7 +46,38 @@ def _insert_sql(kind: Kind) -> str:
     SELECT uri, cid, author_did, subject_uri, subject_cid, created_at
     FROM jsonb_to_recordset($1::jsonb) AS x(uri text, cid text, author_did text, subject_uri text,
                                             subject_cid text, created_at timestamptz)
+    ON CONFLICT DO NOTHING
+    RETURNING uri, author_did, subject_uri, created_at
+    """
+
+
+def _set_aside_sql(kind: Kind) -> str:
+    """Records not inserted that are not a replay of a stored row: duplicates of a pair."""
+    return f"""
+    INSERT INTO subject_duplicates (uri, collection, cid, author_did, subject_uri, subject_cid, created_at)
+    SELECT uri, '{kind.table}', cid, author_did, subject_uri, subject_cid, created_at
+    FROM jsonb_to_recordset($1::jsonb) AS x(uri text, cid text, author_did text, subject_uri text,
+                                            subject_cid text, created_at timestamptz)
+    WHERE NOT EXISTS (SELECT 1 FROM {kind.table} t WHERE t.uri = x.uri)
     ON CONFLICT (uri) DO NOTHING
+    """
+
+
+def _promote_sql(kind: Kind) -> str:
+    """For pairs whose row was deleted: the earliest waiting record becomes the row."""
+    return f"""
+    WITH pick AS (
+        SELECT DISTINCT ON (d.author_did, d.subject_uri) d.uri
+        FROM subject_duplicates d JOIN unnest($1::text[], $2::text[]) AS g(author, subject)
+             ON d.author_did = g.author AND d.subject_uri = g.subject
+        WHERE d.collection = '{kind.table}'
+        ORDER BY d.author_did, d.subject_uri, d.created_at, d.uri
+    ), moved AS (
+        DELETE FROM subject_duplicates d USING pick WHERE d.uri = pick.uri RETURNING d.*
+    )
+    INSERT INTO {kind.table} (uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at)
+    SELECT uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at FROM moved
+    ON CONFLICT DO NOTHING
     RETURNING uri, author_did, subject_uri, created_at
     """
 
@@ -97,6 +132,13 @@ async def insert(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
     if not rows:
         return
     inserted = await conn.fetch(_insert_sql(kind), rows_json(rows))
+    if len(inserted) < len(rows):
+        await conn.execute(_set_aside_sql(kind), rows_json(rows))
+    await _took_effect(conn, kind, inserted, fx)
+
+
+async def _took_effect(conn: asyncpg.Connection, kind: Kind, inserted: list[Any], fx: Effects) -> None:
+    """Viewer state, the repost's feed item, recounts and notifications of rows that became the pair's row."""
     if not inserted:
         return
     await conn.execute(_viewer_set_sql(kind), *last_per_pair(*_columns(inserted)))
@@ -113,12 +155,13 @@ async def insert(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
 
 
 async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effects) -> None:
-    """Delete likes or reposts by uri and undo their effects."""
+    """Delete likes or reposts by uri and undo their effects; a waiting duplicate takes a deleted row's place."""
     if not ops:
         return
+    uris = [op.uri for op in ops]
+    await conn.execute("DELETE FROM subject_duplicates WHERE uri = ANY($1::text[])", uris)
     gone = await conn.fetch(
-        f"DELETE FROM {kind.table} WHERE uri = ANY($1::text[]) RETURNING uri, author_did, subject_uri",
-        [op.uri for op in ops],
+        f"DELETE FROM {kind.table} WHERE uri = ANY($1::text[]) RETURNING uri, author_did, subject_uri", uris
     )
     if not gone:
         return
@@ -128,3 +171,5 @@ async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
         await conn.execute("DELETE FROM feed_items WHERE uri = ANY($1::text[])", [r["uri"] for r in gone])
     fx.posts.update(r["subject_uri"] for r in gone)
     await forget_notifications(conn, [r["uri"] for r in gone])
+    authors, subjects, _ = _columns(gone)
+    await _took_effect(conn, kind, await conn.fetch(_promote_sql(kind), authors, subjects), fx)

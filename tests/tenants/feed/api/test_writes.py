@@ -178,3 +178,28 @@ async def test_a_double_click_writes_one_record(
     assert [a.status_code for a in undone] == [200, 200, 200]
     assert [w[0] for w in writes[before:]] == ["com.atproto.repo.deleteRecord"]
     assert await feed_db.fetchval("SELECT like_count FROM posts WHERE uri = $1", post) == 0
+
+
+async def test_unlike_deletes_the_like_another_client_made_too(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    alice = await member("alice")
+    bobs = hose.post(BOB, "like me")
+    post = uri(BOB, POST, bobs["commit"]["rkey"])
+    await index(feed_db, [bobs])
+    liked = await http.post("/api/like", json={"uri": post}, headers=alice.auth)
+    assert liked.status_code == 200, liked.text
+    # The member's other app liked it as well: a second record of the pair, waiting aside.
+    other_app = hose.like(alice.did, post)
+    commit = other_app["commit"]
+    feed_server.pds.put(alice.did, LIKE, commit["rkey"], commit["cid"], commit["record"])
+    await index(feed_db, [other_app])
+    assert await feed_db.fetchval("SELECT like_count FROM posts WHERE uri = $1", post) == 1
+    before = len(feed_server.pds.writes)
+    unliked = await http.post("/api/unlike", json={"uri": post}, headers=alice.auth)
+    assert unliked.status_code == 200 and unliked.json()["post"]["likeCount"] == 0
+    assert "like" not in unliked.json()["post"]["viewer"]
+    deleted = {w[2]["rkey"] for w in feed_server.pds.writes[before:] if w[0] == "com.atproto.repo.deleteRecord"}
+    assert deleted == {commit["rkey"], liked.json()["uri"].rsplit("/", 1)[-1]}
+    assert not deleted & set(feed_server.pds.repos[alice.did][LIKE])
+    assert await feed_db.fetchval("SELECT count(*) FROM subject_duplicates") == 0
