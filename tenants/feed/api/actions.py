@@ -20,17 +20,23 @@ from tenants.feed import params
 from tenants.feed.api.schemas import ActorRef, PostRef
 from tenants.feed.appview import AppView
 from tenants.feed.db import acquire
+from tenants.feed.indexer.processors import graph, subject
 from tenants.feed.indexer.records import FOLLOW, LIKE, REPOST
 from tenants.feed.views import actors, posts
 from tenants.feed.writes import Writes, now_iso, split_uri
 
 POST_STATE = {LIKE: "like_uri", REPOST: "repost_uri"}
-TABLES = {LIKE: "likes", REPOST: "reposts"}
-WAITING = "SELECT uri FROM subject_duplicates WHERE collection = $1 AND author_did = $2 AND subject_uri = $3"
+PAIRS = {LIKE: subject.LIKES.pairs, REPOST: subject.REPOSTS.pairs, FOLLOW: graph.FOLLOWS.pairs}
 
 
 def routes(av: AppView, writes: Writes) -> list[Route]:
     """Action routes."""
+
+    async def every_record(collection: str, viewer: str, target: str, kept: str | None) -> list[str]:
+        """The pair's waiting records, then the kept one: undoing deletes them all, or one would take over."""
+        async with acquire(av.ctx) as conn:
+            waiting = [r["uri"] for r in await conn.fetch(PAIRS[collection].waiting(), viewer, target)]
+        return waiting + ([kept] if kept else [])
 
     async def post_view(viewer: str, uri: str) -> orjson.Fragment:
         async with acquire(av.ctx) as conn:
@@ -55,10 +61,7 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
                 if row is None:
                     raise not_found("post")
                 if undo:
-                    # Every record of the pair goes, or a waiting duplicate would take the row's place.
-                    async with acquire(av.ctx) as conn:
-                        waiting = await conn.fetch(WAITING, TABLES[collection], viewer, uri)
-                    for record_uri in [*(r["uri"] for r in waiting), *([row["mine"]] if row["mine"] else [])]:
+                    for record_uri in await every_record(collection, viewer, uri, row["mine"]):
                         await writes.delete(viewer, collection, split_uri(record_uri)[2])
                     return json_response({"post": await post_view(viewer, uri)})
                 if row["mine"] is not None:
@@ -85,7 +88,8 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
                         body.did,
                     )
                 if undo and mine is not None:
-                    await writes.delete(viewer, FOLLOW, split_uri(mine)[2])
+                    for record_uri in await every_record(FOLLOW, viewer, body.did, mine):
+                        await writes.delete(viewer, FOLLOW, split_uri(record_uri)[2])
                 elif not undo and mine is not None:
                     raise ApiError(409, "already_done", "You already follow this account.")
                 elif not undo:

@@ -27,10 +27,13 @@ from tenants.feed.settings import FeedSettings
 log = logging.getLogger("onebox.feed.stream")
 
 HEARTBEAT_S = 2.0
+# A waiting second record of the same pair will take the deleted follow's place: it still counts.
 UNFOLLOWED = """
 SELECT f.subject_did,
        (SELECT count(*) FROM follows g JOIN members m ON m.did = g.author_did
-        WHERE g.subject_did = f.subject_did AND g.uri <> f.uri) AS remaining
+        WHERE g.subject_did = f.subject_did AND g.uri <> f.uri)
+       + (SELECT count(*) FROM record_duplicates d
+          WHERE d.collection = 'follows' AND d.author_did = f.author_did AND d.subject = f.subject_did) AS remaining
 FROM follows f WHERE f.uri = $1
 """
 
@@ -117,10 +120,12 @@ class Stream:
             return
         if op.time_us < skip_below:
             return
-        self.last_us = self.batch.cursor_us = op.time_us
-        if self.relevance.is_member_unfollow(op):
+        unfollow = self.relevance.is_member_unfollow(op)
+        if unfollow:
+            # Before the cursor moves past it: the batch written first must not claim this event.
             await self._member_unfollow(op)
-        elif self.relevance.keep(op):
+        self.last_us = self.batch.cursor_us = op.time_us
+        if unfollow or self.relevance.keep(op):
             stats.kept += 1
             self.batch.ops.append(op)
         else:
@@ -134,8 +139,6 @@ class Stream:
         row = await self.writer.step(lambda conn: conn.fetchrow(UNFOLLOWED, op.uri))
         if row is not None:
             self.relevance.tracker.set_followers(row["subject_did"], row["remaining"])
-        self.stats.kept += 1
-        self.batch.ops.append(op)
 
     async def flush(self) -> None:
         """Hand the current batch to the writer (waits while the writer's queue is full)."""

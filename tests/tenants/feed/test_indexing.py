@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from tests.fakes.firehose import LIKE, POST, REPOST, Firehose, uri
+from tests.fakes.firehose import FOLLOW, LIKE, POST, REPOST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
 from tests.fakes.pds import FakePds
 from tests.support.waiting import wait_for
@@ -257,44 +257,52 @@ async def test_a_nul_character_is_dropped_not_the_record(
 async def test_a_second_record_of_a_pair_waits_and_takes_over_when_the_first_goes(
     db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
 ) -> None:
-    # An account liking (or reposting) one post twice counts once, notifies once, shows one item.
+    # An account liking, reposting or following twice counts once, notifies once, shows one item;
+    # deleting one of the two records leaves it liking (reposting, following) with the other.
     other = "did:plc:othermember"
     await add_member(db, MEMBER)
     await add_member(db, other)
     await start_at(db, hose.time_us)
     mine = hose.post(MEMBER, "like me twice")
     mine_uri = uri(MEMBER, POST, mine["commit"]["rkey"])
-    likes = [hose.like(other, mine_uri), hose.like(other, mine_uri)]
-    reposts = [hose.like(other, mine_uri, collection=REPOST), hose.like(other, mine_uri, collection=REPOST)]
-    first_like, second_like = (uri(other, LIKE, e["commit"]["rkey"]) for e in likes)
-    events = [mine, *likes, *reposts, {**likes[1], "time_us": hose._next()}]  # and the second one replayed
+    pairs = {
+        LIKE: [hose.like(other, mine_uri), hose.like(other, mine_uri)],
+        REPOST: [hose.like(other, mine_uri, collection=REPOST), hose.like(other, mine_uri, collection=REPOST)],
+        FOLLOW: [hose.follow(other, MEMBER), hose.follow(other, MEMBER)],
+    }
+    first, second = ({c: uri(other, c, p[n]["commit"]["rkey"]) for c, p in pairs.items()} for n in (0, 1))
+    replayed = {**pairs[LIKE][1], "time_us": hose._next()}
+    events = [mine, *(e for p in pairs.values() for e in p), replayed]
 
     async def state() -> tuple[Any, ...]:
+        viewer = "SELECT {} FROM {} WHERE viewer_did = $1"
         return (
             await counts(db, mine_uri),
-            await db.fetchval("SELECT like_uri FROM viewer_post_state WHERE viewer_did = $1", other),
+            await db.fetchval("SELECT followers_count FROM profiles WHERE did = $1", MEMBER),
+            await db.fetchval(viewer.format("like_uri", "viewer_post_state"), other),
+            await db.fetchval(viewer.format("follow_uri", "viewer_actor_state"), other),
+            await db.fetchval("SELECT followed_by_uri FROM viewer_actor_state WHERE viewer_did = $1", MEMBER),
             await db.fetchval("SELECT count(*) FROM notifications WHERE recipient_did = $1", MEMBER),
             await db.fetchval("SELECT count(*) FROM feed_items WHERE type = 'repost'"),
-            await db.fetchval("SELECT count(*) FROM subject_duplicates"),
+            await db.fetchval("SELECT count(*) FROM timeline_items WHERE member_did = $1", other),
+            await db.fetchval("SELECT count(*) FROM record_duplicates"),
         )
+
+    def deletes(records: dict[str, str]) -> list[dict[str, Any]]:
+        return [hose.delete(other, c, u.rsplit("/", 1)[1]) for c, u in records.items()]
 
     async with indexer():
         await wait_for(lambda: members_synced(db), timeout=20)
         jetstream.publish(events)
         await wait_for(lambda: settled(db, events[-1]["time_us"]), timeout=20)
-        assert await state() == ((1, 1, 0, 0), first_like, 2, 1, 2)
-        gone = [
-            hose.delete(other, LIKE, likes[0]["commit"]["rkey"]),
-            hose.delete(other, REPOST, reposts[0]["commit"]["rkey"]),
-        ]
+        # Timeline: the member's post and the repost of it.
+        assert await state() == ((1, 1, 0, 0), 1, first[LIKE], first[FOLLOW], first[FOLLOW], 3, 1, 2, 3)
+        gone = deletes(first)
         jetstream.publish(gone)
         await wait_for(lambda: settled(db, gone[-1]["time_us"]), timeout=20)
         # The waiting records took over, with the effects of an insert.
-        assert await state() == ((1, 1, 0, 0), second_like, 2, 1, 0)
-        last = [
-            hose.delete(other, LIKE, likes[1]["commit"]["rkey"]),
-            hose.delete(other, REPOST, reposts[1]["commit"]["rkey"]),
-        ]
+        assert await state() == ((1, 1, 0, 0), 1, second[LIKE], second[FOLLOW], second[FOLLOW], 3, 1, 2, 0)
+        last = deletes(second)
         jetstream.publish(last)
         await wait_for(lambda: settled(db, last[-1]["time_us"]), timeout=20)
-    assert await state() == ((0, 0, 0, 0), None, 0, 0, 0)
+    assert await state() == ((0, 0, 0, 0), 0, None, None, None, 0, 0, 0, 0)

@@ -1,7 +1,9 @@
 """``app.bsky.graph.follow`` and ``app.bsky.graph.block``: a record pointing at an account.
 
 A member's follow that made its subject tracked queues the subject's backfill. Viewer state is
-kept from both sides: the member's own follow/block and the one aimed at the member.
+kept from both sides: the member's own follow/block and the one aimed at the member. An account
+has at most one row per subject in each table; a further record of the pair waits aside and takes
+the row's place, with the effects of an insert, when the row is deleted (duplicates.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tenants.feed.indexer.processors.base import (
     notify_members,
     rows_json,
 )
+from tenants.feed.indexer.processors.duplicates import FORGET, Pairs
 from tenants.feed.indexer.records import Graph
 
 
@@ -30,6 +33,10 @@ class Kind:
     own_column: str
     aimed_column: str
     notification: str | None
+
+    @property
+    def pairs(self) -> Pairs:
+        return Pairs(self.table, "subject_did")
 
 
 FOLLOWS = Kind("follows", "follow_uri", "followed_by_uri", "follow")
@@ -95,11 +102,18 @@ async def insert(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
         SELECT uri, cid, author_did, subject_did, created_at
         FROM jsonb_to_recordset($1::jsonb) AS x(uri text, cid text, author_did text, subject_did text,
                                                 created_at timestamptz)
-        ON CONFLICT (uri) DO NOTHING
+        ON CONFLICT DO NOTHING
         RETURNING uri, author_did, subject_did, created_at
         """,
         rows_json(rows),
     )
+    if len(inserted) < len(rows):
+        await conn.execute(kind.pairs.set_aside(), rows_json(rows))
+    await _took_effect(conn, kind, inserted, fx)
+
+
+async def _took_effect(conn: asyncpg.Connection, kind: Kind, inserted: list[Any], fx: Effects) -> None:
+    """Viewer state from both sides, recounts, events and notifications of rows that became the pair's row."""
     if not inserted:
         return
     await _viewer(conn, kind, inserted, clear=False)
@@ -117,12 +131,13 @@ async def insert(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
 
 
 async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effects) -> None:
-    """Delete follows or blocks by uri and undo their effects."""
+    """Delete follows or blocks by uri and undo their effects; a waiting duplicate takes a deleted row's place."""
     if not ops:
         return
+    uris = [op.uri for op in ops]
+    await conn.execute(FORGET, uris)
     gone = await conn.fetch(
-        f"DELETE FROM {kind.table} WHERE uri = ANY($1::text[]) RETURNING uri, author_did, subject_did",
-        [op.uri for op in ops],
+        f"DELETE FROM {kind.table} WHERE uri = ANY($1::text[]) RETURNING uri, author_did, subject_did", uris
     )
     if not gone:
         return
@@ -131,3 +146,5 @@ async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
         for row in gone:
             fx.actors.update((row["author_did"], row["subject_did"]))
         await forget_notifications(conn, [r["uri"] for r in gone])
+    promoted = await conn.fetch(kind.pairs.promote(), [r["author_did"] for r in gone], [r["subject_did"] for r in gone])
+    await _took_effect(conn, kind, promoted, fx)

@@ -3,9 +3,8 @@
 Both share one shape; a repost also adds a feed item (it shows in its author's followers'
 timelines). Viewer state and notifications follow the row: inserted with it, removed with it.
 
-An account has at most one row per post in each table (as in Bluesky's AppView); a further record
-of the same pair waits in ``subject_duplicates`` without effects, and takes the row's place, with
-the effects of an insert, when the row is deleted (migration 0006).
+An account has at most one row per post in each table; a further record of the pair waits aside
+and takes the row's place, with the effects of an insert, when the row is deleted (duplicates.py).
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from tenants.feed.indexer.processors.base import (
     notify_members,
     rows_json,
 )
+from tenants.feed.indexer.processors.duplicates import FORGET, Pairs
 from tenants.feed.indexer.records import Subject, did_of
 
 
@@ -35,6 +35,10 @@ class Kind:
     notification: str
     feed_item: bool
 
+    @property
+    def pairs(self) -> Pairs:
+        return Pairs(self.table, "subject_uri")
+
 
 LIKES = Kind("likes", "like_uri", "like", feed_item=False)
 REPOSTS = Kind("reposts", "repost_uri", "repost", feed_item=True)
@@ -46,37 +50,6 @@ def _insert_sql(kind: Kind) -> str:
     SELECT uri, cid, author_did, subject_uri, subject_cid, created_at
     FROM jsonb_to_recordset($1::jsonb) AS x(uri text, cid text, author_did text, subject_uri text,
                                             subject_cid text, created_at timestamptz)
-    ON CONFLICT DO NOTHING
-    RETURNING uri, author_did, subject_uri, created_at
-    """
-
-
-def _set_aside_sql(kind: Kind) -> str:
-    """Records not inserted that are not a replay of a stored row: duplicates of a pair."""
-    return f"""
-    INSERT INTO subject_duplicates (uri, collection, cid, author_did, subject_uri, subject_cid, created_at)
-    SELECT uri, '{kind.table}', cid, author_did, subject_uri, subject_cid, created_at
-    FROM jsonb_to_recordset($1::jsonb) AS x(uri text, cid text, author_did text, subject_uri text,
-                                            subject_cid text, created_at timestamptz)
-    WHERE NOT EXISTS (SELECT 1 FROM {kind.table} t WHERE t.uri = x.uri)
-    ON CONFLICT (uri) DO NOTHING
-    """
-
-
-def _promote_sql(kind: Kind) -> str:
-    """For pairs whose row was deleted: the earliest waiting record becomes the row."""
-    return f"""
-    WITH pick AS (
-        SELECT DISTINCT ON (d.author_did, d.subject_uri) d.uri
-        FROM subject_duplicates d JOIN unnest($1::text[], $2::text[]) AS g(author, subject)
-             ON d.author_did = g.author AND d.subject_uri = g.subject
-        WHERE d.collection = '{kind.table}'
-        ORDER BY d.author_did, d.subject_uri, d.created_at, d.uri
-    ), moved AS (
-        DELETE FROM subject_duplicates d USING pick WHERE d.uri = pick.uri RETURNING d.*
-    )
-    INSERT INTO {kind.table} (uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at)
-    SELECT uri, cid, author_did, subject_uri, subject_cid, created_at, indexed_at FROM moved
     ON CONFLICT DO NOTHING
     RETURNING uri, author_did, subject_uri, created_at
     """
@@ -133,7 +106,7 @@ async def insert(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
         return
     inserted = await conn.fetch(_insert_sql(kind), rows_json(rows))
     if len(inserted) < len(rows):
-        await conn.execute(_set_aside_sql(kind), rows_json(rows))
+        await conn.execute(kind.pairs.set_aside(), rows_json(rows))
     await _took_effect(conn, kind, inserted, fx)
 
 
@@ -159,7 +132,7 @@ async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
     if not ops:
         return
     uris = [op.uri for op in ops]
-    await conn.execute("DELETE FROM subject_duplicates WHERE uri = ANY($1::text[])", uris)
+    await conn.execute(FORGET, uris)
     gone = await conn.fetch(
         f"DELETE FROM {kind.table} WHERE uri = ANY($1::text[]) RETURNING uri, author_did, subject_uri", uris
     )
@@ -172,4 +145,4 @@ async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
     fx.posts.update(r["subject_uri"] for r in gone)
     await forget_notifications(conn, [r["uri"] for r in gone])
     authors, subjects, _ = _columns(gone)
-    await _took_effect(conn, kind, await conn.fetch(_promote_sql(kind), authors, subjects), fx)
+    await _took_effect(conn, kind, await conn.fetch(kind.pairs.promote(), authors, subjects), fx)

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.fakes.firehose import LIKE, POST, Firehose, uri
+from tests.fakes.firehose import FOLLOW, LIKE, POST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
 from tests.support.waiting import wait_for
 from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, echo, index, name_accounts
@@ -180,7 +180,7 @@ async def test_a_double_click_writes_one_record(
     assert await feed_db.fetchval("SELECT like_count FROM posts WHERE uri = $1", post) == 0
 
 
-async def test_unlike_deletes_the_like_another_client_made_too(
+async def test_undoing_deletes_the_records_another_client_made_too(
     feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
     alice = await member("alice")
@@ -202,4 +202,18 @@ async def test_unlike_deletes_the_like_another_client_made_too(
     deleted = {w[2]["rkey"] for w in feed_server.pds.writes[before:] if w[0] == "com.atproto.repo.deleteRecord"}
     assert deleted == {commit["rkey"], liked.json()["uri"].rsplit("/", 1)[-1]}
     assert not deleted & set(feed_server.pds.repos[alice.did][LIKE])
-    assert await feed_db.fetchval("SELECT count(*) FROM subject_duplicates") == 0
+    assert await feed_db.fetchval("SELECT count(*) FROM record_duplicates") == 0
+
+    followed = await http.post("/api/follow", json={"did": BOB}, headers=alice.auth)
+    assert followed.status_code == 200, followed.text
+    again = hose.follow(alice.did, BOB)
+    commit = again["commit"]
+    feed_server.pds.put(alice.did, FOLLOW, commit["rkey"], commit["cid"], commit["record"])
+    await index(feed_db, [again])
+    before = len(feed_server.pds.writes)
+    unfollowed = await http.post("/api/unfollow", json={"did": BOB}, headers=alice.auth)
+    assert unfollowed.status_code == 200 and "following" not in unfollowed.json()["profile"].get("viewer", {})
+    deleted = {w[2]["rkey"] for w in feed_server.pds.writes[before:] if w[0] == "com.atproto.repo.deleteRecord"}
+    assert deleted == {commit["rkey"], followed.json()["uri"].rsplit("/", 1)[-1]}
+    assert await feed_db.fetchval("SELECT followers_count FROM profiles WHERE did = $1", BOB) == 0
+    assert await feed_db.fetchval("SELECT count(*) FROM record_duplicates") == 0
