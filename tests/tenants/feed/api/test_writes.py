@@ -17,6 +17,13 @@ from tests.tenants.feed.conftest import IndexerFactory, members_synced, settled,
 BOB = "did:plc:bob"
 
 
+async def bobs_post(feed_db: asyncpg.Connection, hose: Firehose) -> str:
+    """The URI of a post by Bob, indexed."""
+    event = hose.post(BOB, "like me")
+    await index(feed_db, [event])
+    return uri(BOB, POST, event["commit"]["rkey"])
+
+
 async def post_state(http: httpx.AsyncClient, auth: dict[str, str], post: str) -> dict[str, Any]:
     response = await http.get(f"/api/post/{post}", headers=auth)
     assert response.status_code == 200, response.text
@@ -33,9 +40,7 @@ async def test_like_reaches_pds_counts_at_once_and_echo_changes_nothing(
     indexer: IndexerFactory,
 ) -> None:
     alice = await member("alice")
-    bobs = hose.post(BOB, "like me")
-    post = uri(BOB, POST, bobs["commit"]["rkey"])
-    await index(feed_db, [bobs])
+    post = await bobs_post(feed_db, hose)
     liked = await http.post("/api/like", json={"uri": post}, headers=alice.auth)
     assert liked.status_code == 200, liked.text
     nsid, did, body = feed_server.pds.writes[-1]
@@ -161,9 +166,7 @@ async def test_a_double_click_writes_one_record(
     feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
     alice = await member("alice")
-    bobs = hose.post(BOB, "like me")
-    post = uri(BOB, POST, bobs["commit"]["rkey"])
-    await index(feed_db, [bobs])
+    post = await bobs_post(feed_db, hose)
     writes = feed_server.pds.writes
     for path, body in (("/api/like", {"uri": post}), ("/api/repost", {"uri": post}), ("/api/follow", {"did": BOB})):
         before = len(writes)
@@ -184,9 +187,7 @@ async def test_undoing_deletes_the_records_another_client_made_too(
     feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
     alice = await member("alice")
-    bobs = hose.post(BOB, "like me")
-    post = uri(BOB, POST, bobs["commit"]["rkey"])
-    await index(feed_db, [bobs])
+    post = await bobs_post(feed_db, hose)
     liked = await http.post("/api/like", json={"uri": post}, headers=alice.auth)
     assert liked.status_code == 200, liked.text
     # The member's other app liked it as well: a second record of the pair, waiting aside.
