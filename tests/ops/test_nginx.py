@@ -137,6 +137,9 @@ async def test_requests_and_websockets_through_nginx(
                 assert statuses[0] != 429 and statuses[-1] == 429, statuses
                 assert (await client.get("/health")).status_code == 200  # the general zone is untouched
 
+                hidden = await client.get("/metrics")
+                assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
+
             async with httpx.AsyncClient() as plain:
                 redirect = await plain.get(f"http://127.0.0.1:{http}/health")
                 assert redirect.status_code == 301
