@@ -137,7 +137,7 @@ class Hub:
                 did = data["did"]
                 rows = await conn.fetch(FOLLOWERS, did, list(self.members))
                 audience = {did, *(row["viewer_did"] for row in rows)}
-                peers = [p for member in audience for p in self.members.get(member, ())]
-                if peers:
+                watching = [p for member in audience for p in self.members.get(member, ())]
+                if watching:
                     profile = orjson.loads(await conn.fetchval(PROFILE, did))
-                    self._send(peers, frame("profile_updated", {"did": did, "profile": profile}))
+                    self._send(watching, frame("profile_updated", {"did": did, "profile": profile}))

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 Frame = tuple[str, dict[str, Any], str]  # (event type, message, message as JSON text)
@@ -22,7 +22,10 @@ class Peer:
     """One client connection; ``deliver`` writes a frame to the wire."""
 
     def __init__(
-        self, deliver: Callable[[Frame], Awaitable[None]], on_overflow: Callable[[], Awaitable[None]], size: int
+        self,
+        deliver: Callable[[Frame], Awaitable[None]],
+        on_overflow: Callable[[], Coroutine[Any, Any, None]],
+        size: int,
     ) -> None:
         self.did: str | None = None
         self.expires_at = 0
@@ -35,6 +38,7 @@ class Peer:
         self._size = size
         self._outbox: deque[Frame] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._closing: asyncio.Task[None] | None = None
         self.closed = False
 
     def start(self) -> None:
@@ -50,7 +54,8 @@ class Peer:
             return
         if len(self._outbox) >= self._size:
             self.closed = True
-            asyncio.get_running_loop().create_task(self._on_overflow())
+            # Kept on the peer: the loop holds tasks weakly, and this one must finish the close.
+            self._closing = asyncio.get_running_loop().create_task(self._on_overflow())
             return
         self._outbox.append(frame)
         if self._task is None:

@@ -44,7 +44,8 @@ async def resolve(conn: asyncpg.Connection, actor: str) -> str | None:
     """The DID of a stored account named by DID or handle."""
     if not looks_like_actor(actor):
         return None
-    return await conn.fetchval(BY_DID if actor.startswith("did:") else BY_HANDLE, actor.removeprefix("@"))
+    did: str | None = await conn.fetchval(BY_DID if actor.startswith("did:") else BY_HANDLE, actor.removeprefix("@"))
+    return did
 
 
 async def profiles(conn: asyncpg.Connection, dids: list[str], viewer: str | None, level: int = 2) -> str:
