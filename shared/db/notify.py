@@ -94,6 +94,7 @@ class EventBus:
         self._dsn = dsn
         self._subscribers: list[Subscriber] = []
         self._task: asyncio.Task[None] | None = None
+        self._dispatching: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
         self._conn: asyncpg.Connection | None = None
         self._listening = asyncio.Event()
         self.delivered = 0
@@ -166,7 +167,9 @@ class EventBus:
             delay = min(delay * 2, 5.0)
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        asyncio.get_running_loop().create_task(self._dispatch(payload))
+        task = asyncio.get_running_loop().create_task(self._dispatch(payload))
+        self._dispatching.add(task)
+        task.add_done_callback(self._dispatching.discard)
 
     async def _dispatch(self, payload: str) -> None:
         try:
