@@ -36,8 +36,8 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     settings = _settings()
     import_socketio_server(registry.enabled(settings))  # before gateway.app imports socketio
     from gateway.app import create_app
-    from gateway.http_protocol import HttpProtocol
     from gateway.logs import configure
+    from gateway.serving import uvicorn_options
 
     configure(settings.log_format, settings.log_level)
     application = create_app(settings)
@@ -53,10 +53,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         loop="uvloop",
-        http=HttpProtocol,
-        # Our frames are small JSON; permessage-deflate's zlib state costs ~40 KB per socket
-        # (2,000 sockets: 80 -> 40 KB each, measured), for next to no saving on the wire.
-        ws_per_message_deflate=False,
+        **uvicorn_options(),
         access_log=False,
         log_config=None,
         proxy_headers=settings.trust_proxy_headers,

@@ -10,15 +10,16 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from gateway.http_protocol import HttpProtocol
+from gateway.serving import uvicorn_options
 
 
 @asynccontextmanager
 async def serve(
     app: ASGIApp, host: str = "127.0.0.1", http: type[asyncio.Protocol] = HttpProtocol
 ) -> AsyncIterator[str]:
-    """Serve ``app`` with uvicorn on a free port (with the gateway's HTTP protocol); yields its base URL."""
+    """Serve ``app`` with uvicorn on a free port, as ``onebox serve`` does (``http`` aside); yields its base URL."""
     config = uvicorn.Config(
-        app, host=host, port=0, log_level="warning", lifespan="on", http=http, ws="websockets-sansio"
+        app, host=host, port=0, log_level="warning", lifespan="on", **{**uvicorn_options(), "http": http}
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -13,6 +13,7 @@ import socketio
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from gateway.serving import WS_MAX_MESSAGE
 from tests.fakes.firehose import POST, Firehose, uri
 from tests.support.waiting import wait_for
 from tests.tenants.feed.api.fixtures import FeedServer, Member, MemberFactory, foreign_token, index
@@ -106,6 +107,23 @@ async def test_bad_messages_get_error_frames_and_silent_peers_are_closed(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
     hub = feed_server.app.state.contexts["feed"].state["feed_api"].hub
     await wait_for(lambda: hub.stats()["connections"] == 0)
+
+
+async def test_an_oversized_message_closes_the_socket_before_it_is_held(
+    feed_server: FeedServer, member: MemberFactory
+) -> None:
+    # uvicorn would assemble messages of up to 16 MB per socket; the gateway takes 64 KB at most.
+    alice = await member("alice")
+    url = f"{feed_server.url.replace('http', 'ws')}/feed/ws"
+    async with connect(url, max_size=None) as ws:
+        await ws.send("x" * (WS_MAX_MESSAGE + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+    async with connect(url) as ws:  # a message at the limit is read (and answered) as usual
+        await ws.send(orjson.dumps({"type": "auth", "token": alice.token, "pad": "x" * 60_000}).decode())
+        assert (await next_frame(ws, "error"))["error"] == "malformed"  # over the feed's own 16 KB
 
 
 async def test_socketio_namespace_gets_the_same_frames(
