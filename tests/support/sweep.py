@@ -2,10 +2,12 @@
 
 The routes are read from the app itself, so a route added later is swept too. Each is called
 with path parameters a client could send by mistake or on purpose (huge numbers, NUL bytes, very
-long text, not-a-number, traversal) and hostile query strings (limits out of range, tampered
-cursors, NUL bytes); without a token, with another tenant's token and with a valid token of the
-tenant itself. Methods that take a body also get malformed JSON, and objects with the fields the
-route's own 422 names set to hostile values (NUL, integers past 64 bits, wrong types, 100 KB).
+long text, not-a-number, traversal, bytes that are not UTF-8) and hostile query strings (limits
+out of range, tampered cursors, NUL bytes, bytes that are not UTF-8); without a token, with
+another tenant's token, with a valid token of the tenant itself, and with Authorization headers
+that are no token of ours (an unsigned ``alg: none`` JWT, another scheme, 8 KB). Methods that take
+a body also get malformed JSON, and objects with the fields the route's own 422 names set to
+hostile values (NUL, integers past 64 bits, wrong types, 100 KB).
 
 A failure is a transport error, a 5xx (but 501 for an XRPC method we don't serve, and 503 for a
 feature the app has no settings for) or a 4xx that is not JSON in the shared shape (or, under
@@ -14,6 +16,7 @@ feature the app has no settings for) or a 4xx that is not JSON in the shared sha
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import uuid
@@ -29,7 +32,8 @@ from gateway.context import signing_key
 from shared.auth.tokens import TokenService
 
 # What a path parameter may be sent as (URL-encoded as a client would).
-PATH_VALUES = ["0", "-1", "99999999999999999999", "%00", "x" * 3000, "..%2F..%2Fetc", "%C3%A9%27%3B--", "1.5"]
+PATH_VALUES = ["0", "-1", "99999999999999999999", "%00", "x" * 3000, "..%2F..%2Fetc", "%C3%A9%27%3B--", "1.5",
+               "%FF%FE", "%ED%A0%80"]  # fmt: skip
 QUERY = {
     "limit": "-5",
     "cursor": "not-a-cursor\x00",
@@ -56,6 +60,14 @@ BODIES: list[tuple[str, bytes]] = [
 ]
 # Values every field a route's 422 names is set to, one body per value.
 FIELD_VALUES: list[Any] = ["\x00", -(2**70), [], {"x": 1}, "x" * 100_000, None, True, "2026-99-99T99:99"]
+# Authorization headers that are not a bearer token this gateway issued (an unsigned "alg: none"
+# token, another scheme, a token of 8 KB, a bare scheme).
+_UNSIGNED = ".".join(
+    base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+    for part in ({"alg": "none", "typ": "JWT"}, {"sub": "1", "aud": "wishlist", "iss": "onebox", "exp": 2**40})
+)
+AUTHORIZATIONS = ["Bearer " + _UNSIGNED + ".", "Basic Zm9vOmJhcg==", "Bearer " + "a" * 8000, "Bearer a.b.c",
+                  "Bearer  x  y", "Token x"]  # fmt: skip
 # A subject no account has (as after a restore from an older backup), per tenant's id format.
 GHOSTS = {"wishlist": "987654321987", "seacalendar": "987654321987", "astro": str(uuid.UUID(int=1)),
           "feed": "did:plc:sweeper"}  # fmt: skip
@@ -118,10 +130,11 @@ async def sweep(app: Starlette, client: httpx.AsyncClient, extra_paths: Sequence
     """Send the hostile input to every route of ``app`` (and ``extra_paths``, GET and POST); the failures."""
     failures: list[str] = []
     issued = tokens(app)
-    query = "?" + str(httpx.QueryParams(QUERY))
+    # Also bytes that are not UTF-8 (a lone surrogate, 0xFF), which no encoder would produce.
+    query = "?" + str(httpx.QueryParams(QUERY)) + "&q=%ED%A0%80&cursor=%FF"
 
     async def check(method: str, url: str, auth: str | None, body: bytes | None = None, ctype: str = "") -> Any:
-        headers = {"Authorization": f"Bearer {auth}"} if auth else {}
+        headers = {"Authorization": auth if " " in (auth or "") else f"Bearer {auth}"} if auth else {}
         if ctype:
             headers["Content-Type"] = ctype
         try:
@@ -136,28 +149,30 @@ async def sweep(app: Starlette, client: httpx.AsyncClient, extra_paths: Sequence
             failures.append(f"{sent}: {response.status_code} not in the error shape: {response.text[:200]}")
         return response.json() if response.status_code == 422 and shaped(response) else None
 
-    paths = [*endpoints(app.routes), *((path, {"GET", "POST"}) for path in extra_paths)]
-    for template, methods in paths:
+    async def one(tenant: str, method: str, url: str, value: str) -> None:
+        """Everything one URL and method get, in order (the 422's field names feed the last bodies)."""
+        own = issued[tenant]["own"]
+        # Every token on one path value, the tenant's own on the others (keeps the sweep short).
+        first = value in ("", "0")
+        for auth in (None, issued[tenant]["foreign"], own, *AUTHORIZATIONS) if first else (own,):
+            await check(method, url + query, auth)
+        if method not in ("POST", "PUT", "PATCH", "DELETE") or value not in ("", "0", "%00"):
+            return
+        for ctype, body in BODIES:
+            await check(method, url, own, body, ctype)
+        invalid = await check(method, url, own, b"{}", "application/json")
+        details = (invalid or {}).get("error", {}).get("details") or []
+        fields = {d["field"].split(".")[0] for d in details if isinstance(d, dict) and d.get("field")}
+        for field_value in FIELD_VALUES if fields else []:
+            body = json.dumps(dict.fromkeys(sorted(fields), field_value)).encode()
+            await check(method, url, own, body, "application/json")
+
+    for template, methods in [*endpoints(app.routes), *((path, {"GET", "POST"}) for path in extra_paths)]:
         tenant = template.strip("/").split("/")[0]
-        if tenant not in issued:
-            continue
-        values = PATH_VALUES if "{" in template else [""]
-        for value, method in itertools.product(values, sorted(methods)):
-            url = fill(template, value)
-            for auth in (None, issued[tenant]["foreign"], issued[tenant]["own"]):
-                await check(method, url + query, auth)
-            if method not in ("POST", "PUT", "PATCH", "DELETE") or value not in ("", "0", "%00"):
-                continue
-            own = issued[tenant]["own"]
-            for ctype, body in BODIES:
-                await check(method, url, own, body, ctype)
-            # The fields the body needs, as the 422 names them, set to one hostile value at a time.
-            invalid = await check(method, url, own, b"{}", "application/json")
-            details = (invalid or {}).get("error", {}).get("details") or []
-            fields = {d["field"].split(".")[0] for d in details if isinstance(d, dict) and d.get("field")}
-            for field_value in FIELD_VALUES if fields else []:
-                body = json.dumps(dict.fromkeys(sorted(fields), field_value)).encode()
-                await check(method, url, own, body, "application/json")
+        if tenant in issued:
+            values = PATH_VALUES if "{" in template else [""]
+            for value, method in itertools.product(values, sorted(methods)):
+                await one(tenant, method, fill(template, value), value)
     return failures
 
 
