@@ -18,7 +18,8 @@ SELECT coalesce(jsonb_agg(feed_post(p, $1) ORDER BY CASE WHEN $5 THEN 0 ELSE h.r
                 '[]')::text AS items, count(*) AS n
 FROM hits h JOIN posts p ON p.uri = h.uri
 """
-# Each word is a prefix, so "ali" finds alice.example.com; an exact handle ranks first.
+# Each word is a prefix, so "ali" finds alice.example.com; an exact handle ranks first. Backslashes
+# split words too: quote_literal would write E'...' for one, and the E became a search term.
 # The same expression as the profiles_fts_idx index, so the index answers the match.
 DOC = (
     "to_tsvector('simple', coalesce(p.handle, '') || ' ' || coalesce(p.display_name, '') || ' ' "
@@ -26,7 +27,7 @@ DOC = (
 )
 ACTORS = f"""
 WITH q AS (SELECT to_tsquery('simple', string_agg(quote_literal(w) || ':*', ' & ')) AS query
-           FROM regexp_split_to_table(lower($2), '\\s+') w WHERE w <> ''),
+           FROM regexp_split_to_table(lower($2), '[\\s\\\\]+') w WHERE w <> ''),
 hits AS (
     SELECT p.did, (lower(p.handle) = lower($2)) AS exact, ts_rank({DOC}, q.query) AS rank
     FROM profiles p, q WHERE {DOC} @@ q.query AND NOT feed_blocked($1, p.did)

@@ -159,6 +159,8 @@ async def test_profile_sections_search_notifications_push_and_health(
     assert [p["uri"] for p in found] == [posted["uri"]]
     users = (await http.get("/api/search", params={"q": "bo", "type": "users"})).json()["users"]
     assert [u["did"] for u in users] == [bob.did]
+    users = (await http.get("/api/search", params={"q": "bo\\", "type": "users"})).json()["users"]
+    assert [u["did"] for u in users] == [bob.did]
 
     count = (await http.get("/api/notifications/count", headers=bob.auth)).json()
     assert count == {"count": 2}  # alice's follow and like
