@@ -63,15 +63,23 @@ def _resolve(local: datetime, fold: int | None) -> datetime:
     return second if fold == 1 else first
 
 
+def future_birth() -> ApiError:
+    """422 for a birth that hasn't happened yet."""
+    return ApiError(422, "future_birth", "The birth date and time are in the future.")
+
+
 def to_utc(birth_date: date, birth_time: time | None, zone_name: str, fold: int | None, now: datetime) -> LocalBirth:
     """Convert a local birth date and time (None: unknown) at a time zone, refusing future births."""
+    if birth_date > now.date() + timedelta(days=1):
+        # Later than tomorrow anywhere (UTC+14): future, and 9999-12-31 has no next day to compute.
+        raise future_birth()
     zone = _zone(zone_name)
     day_start = datetime.combine(birth_date, time(0, 0), tzinfo=zone)
     day_end = datetime.combine(birth_date + timedelta(days=1), time(0, 0), tzinfo=zone)
     local = _resolve(datetime.combine(birth_date, birth_time or NOON, tzinfo=zone), fold)
     moment = local.astimezone(UTC)
     if (moment if birth_time is not None else day_start.astimezone(UTC)) > now:
-        raise ApiError(422, "future_birth", "The birth date and time are in the future.")
+        raise future_birth()
     return LocalBirth(
         moment=moment,
         day_start=day_start.astimezone(UTC),

@@ -124,6 +124,7 @@ async def test_delete_forgets_birth_data(astro: httpx.AsyncClient, sign_in: Sign
         ({"birth_date": "14/03/1988"}, 422, "validation_error"),
         ({"birth_date": 19880314}, 422, "validation_error"),
         ({"birth_date": "2999-01-01"}, 422, "future_birth"),
+        ({"birth_date": "9999-12-31", "birth_time": "23:59"}, 422, "future_birth"),  # no next day to compute
         ({"birth_time": "25:00"}, 422, "validation_error"),
         ({"birth_time": "6:45"}, 422, "validation_error"),
         ({"birth_time": None}, 422, "validation_error"),
