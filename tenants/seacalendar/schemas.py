@@ -24,7 +24,8 @@ class OptionIn(Strict):
 
     id: PositiveId | None = None
     label: str = Field(default="", max_length=200)
-    date: dt.date | None = None
+    # Bounded so that the day after it exists (an all-day event ends there in the .ics).
+    date: dt.date | None = Field(default=None, ge=dt.date(1900, 1, 1), le=dt.date(9998, 12, 31))
     start_time: dt.time | None = None
     end_time: dt.time | None = None
 

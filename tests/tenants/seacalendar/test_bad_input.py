@@ -46,6 +46,9 @@ BAD_BODIES: list[tuple[str, str, Any, int, str]] = [
         422,
         "validation_error",
     ),
+    # 9999-12-31 has no next day for an all-day event to end on (its .ics was a 500).
+    ("POST", "/polls", {"title": "x", "options": [{"date": "9999-12-31"}]}, 422, "validation_error"),
+    ("POST", "/polls", {"title": "x", "options": [{"date": "0001-01-01"}]}, 422, "validation_error"),
     ("POST", "/qotw/questions", {"guild_id": "1", "text": ""}, 422, "validation_error"),
     ("PUT", "/qotw/config", {"guild_id": "1", "channel_id": "2", "weekday": 7, "hour": 1}, 422, "validation_error"),
     ("PUT", "/qotw/config", {"guild_id": "x", "channel_id": "2", "weekday": 1, "hour": 1}, 422, "validation_error"),
