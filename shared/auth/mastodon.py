@@ -12,14 +12,12 @@ guard: that is how tests reach a fake on loopback, and how an operator allows a 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hashlib
 import ipaddress
 import re
 import secrets
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +29,7 @@ import sqlalchemy as sa
 
 from shared.db.pool import TenantDatabase
 from shared.errors import ApiError
+from shared.http.addresses import is_public, resolve
 
 STATE_TTL_SECONDS = 600
 _MAX_RESPONSE = 256 * 1024
@@ -102,13 +101,6 @@ def normalize_instance(raw: str) -> str:
     return name
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 def _pkce() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -138,14 +130,10 @@ class MastodonOAuth:
         if instance in self.config.instances:
             base = self.config.instances[instance].rstrip("/")
             return _Target(base, base)
-        try:
-            infos = await asyncio.wait_for(
-                asyncio.get_running_loop().getaddrinfo(instance, 443, type=socket.SOCK_STREAM), timeout=5
-            )
-        except (OSError, TimeoutError):
-            raise _error(400, "unknown_instance", f"{instance} does not resolve to any address.") from None
-        addresses = [str(info[4][0]) for info in infos]
-        if not addresses or not all(_is_public(a) for a in addresses):
+        addresses = await resolve(instance, 443)
+        if not addresses:
+            raise _error(400, "unknown_instance", f"{instance} does not resolve to any address.")
+        if not all(is_public(a) for a in addresses):
             raise _error(403, "instance_forbidden", f"{instance} points at an address we won't connect to.")
         ip = ipaddress.ip_address(addresses[0])
         literal = f"[{ip}]" if ip.version == 6 else str(ip)

@@ -12,6 +12,7 @@ import base64
 import logging
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 from cryptography.hazmat.primitives import serialization
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shared.errors import ApiError
+from shared.http.addresses import is_public, resolve
 from shared.http.body import read_json
 from shared.http.responses import json_response
 from tenants.feed.api.schemas import Broadcast, PushSubscribe, PushUnsubscribe
@@ -121,6 +123,26 @@ class Pusher:
             await self._session.close()
 
 
+async def check_endpoint(endpoint: str, trusted: list[str]) -> None:
+    """400 unless ``endpoint`` is an https URL whose host resolves to public addresses only (or is trusted)."""
+    parts = urlsplit(endpoint)
+    try:
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        host, port = None, 0
+    if host is None:
+        raise ApiError(400, "invalid_push_endpoint", "The push endpoint is not a URL with a host.")
+    if host in trusted or f"{host}:{port}" in trusted:
+        return
+    if parts.scheme != "https":
+        raise ApiError(400, "invalid_push_endpoint", "Push endpoints are https URLs of a push service.")
+    addresses = await resolve(host, port)
+    if not addresses:
+        raise ApiError(400, "invalid_push_endpoint", f"The push endpoint's host {host} does not resolve.")
+    if not all(is_public(address) for address in addresses):
+        raise ApiError(400, "push_endpoint_forbidden", "The push endpoint points at an address we won't send to.")
+
+
 def routes(av: AppView, pusher: Pusher) -> list[Route]:
     """``/api/push/...`` routes."""
 
@@ -140,6 +162,7 @@ def routes(av: AppView, pusher: Pusher) -> list[Route]:
         require_push()
         viewer = await av.viewer(request)
         body = await read_json(request, PushSubscribe)
+        await check_endpoint(body.endpoint, av.api.feed_push_trusted_hosts)
         async with acquire(av.ctx) as conn:
             await conn.execute(SUBSCRIBE, viewer, body.endpoint, body.keys.p256dh, body.keys.auth)
         return json_response({"subscribed": True, "endpoint": body.endpoint}, status=201)

@@ -76,6 +76,8 @@ async def feed_server(make_settings: Callable[..., Settings], fake_pds: FakePds)
         "ONEBOX_FEED_TAGS": "cannabis",
         "ONEBOX_FEED_WS_AUTH_GRACE_S": "0.5",
         "ONEBOX_FEED_WS_HEARTBEAT_S": "0.3",
+        # The fake push service listens on loopback; push.example stands for a real one.
+        "ONEBOX_FEED_PUSH_TRUSTED_HOSTS": "127.0.0.1,push.example",
     }
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():

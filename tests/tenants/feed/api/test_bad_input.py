@@ -49,6 +49,17 @@ CASES = [
     ("GET", "/api/notifications?type=hug", None, 400, "invalid_parameter"),
     ("POST", "/api/notifications/read", {"ids": "all"}, 422, "validation_error"),
     ("POST", "/api/push/subscribe", {"endpoint": "nope"}, 422, "validation_error"),
+    # The indexer would POST there for the member: the box's loopback, the LAN, a metadata address.
+    *(("POST", "/api/push/subscribe", {"endpoint": endpoint, "keys": {"p256dh": "B" * 87, "auth": "a" * 22}}, 400,
+       code) for endpoint, code in (
+        ("https://localhost:8000/api/x", "push_endpoint_forbidden"),
+        ("https://10.0.0.7/push", "push_endpoint_forbidden"),
+        ("https://169.254.169.254/latest/meta-data", "push_endpoint_forbidden"),
+        ("https://[::1]/push", "push_endpoint_forbidden"),
+        ("http://updates.push.services.mozilla.com/wpush/v2/x", "invalid_push_endpoint"),
+        ("https://push.invalid/x", "invalid_push_endpoint"),
+        ("https://:443/x", "invalid_push_endpoint"),
+    )),
     ("DELETE", "/api/push/subscribe", {}, 422, "validation_error"),
     ("POST", "/api/push/broadcast", {"title": "t", "body": "b"}, 403, "forbidden"),
     ("POST", "/api/auth/refresh", {"refresh_token": "spent"}, 401, "invalid_refresh_token"),
