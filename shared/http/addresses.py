@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Collection
+from typing import Any
 
 
 def is_public(address: str) -> bool:
@@ -28,3 +30,36 @@ async def resolve(host: str, port: int, timeout: float = 5.0) -> list[str]:
     except (OSError, TimeoutError, UnicodeError):
         return []
     return [str(info[4][0]) for info in infos]
+
+
+def trusts(trusted: Collection[str], host: str, port: int) -> bool:
+    """Whether ``host`` (or ``host:port``) is in an operator's list of hosts exempt from the check."""
+    return host in trusted or f"{host}:{port}" in trusted
+
+
+def public_only_connector(trusted: Collection[str]) -> Any:
+    """An aiohttp connector whose name lookups fail for names that resolve to a non-public address.
+
+    Checked when the connection is made, so a name that re-resolves to a private address after
+    it was vetted (DNS rebinding) is still refused. aiohttp skips the resolver for IP literals:
+    vet those before sending (:func:`is_public`). aiohttp is imported here, when first needed.
+    """
+    import aiohttp
+    from aiohttp.abc import AbstractResolver, ResolveResult
+
+    class PublicOnly(AbstractResolver):
+        def __init__(self) -> None:
+            self._inner = aiohttp.ThreadedResolver()
+
+        async def resolve(
+            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+        ) -> list[ResolveResult]:
+            results = await self._inner.resolve(host, port, family)
+            if not trusts(trusted, host, port) and not all(is_public(r["host"]) for r in results):
+                raise OSError(f"{host} resolves to an address we won't connect to")
+            return results
+
+        async def close(self) -> None:
+            await self._inner.close()
+
+    return aiohttp.TCPConnector(resolver=PublicOnly())

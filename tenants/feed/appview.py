@@ -46,10 +46,6 @@ class ApiSettings(BaseSettings):
     # DIDs allowed to send push broadcasts (comma list).
     feed_admins: Annotated[list[str], NoDecode] = []
     feed_pds_timeout: float = 10.0
-    # Hosts ("host" or "host:port") a push subscription may name though they are not a public
-    # https service: a push service on the LAN, the tests' fake. Everything else must resolve to
-    # public addresses only, or the indexer would POST to the box's loopback or LAN for a member.
-    feed_push_trusted_hosts: Annotated[list[str], NoDecode] = []
     # Native WebSocket: time to authenticate, heartbeat period, frames queued per client before it is cut.
     feed_ws_auth_grace_s: float = 5.0
     feed_ws_heartbeat_s: float = 25.0
@@ -57,7 +53,7 @@ class ApiSettings(BaseSettings):
     # The DID describeServer reports; default did:web of the request's host.
     feed_service_did: str | None = None
 
-    @field_validator("feed_admins", "feed_push_trusted_hosts", mode="before")
+    @field_validator("feed_admins", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split(value)

@@ -12,7 +12,6 @@ import base64
 import logging
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from cryptography.hazmat.primitives import serialization
@@ -21,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shared.errors import ApiError
-from shared.http.addresses import is_public, resolve
+from shared.http.addresses import public_only_connector
 from shared.http.body import read_json
 from shared.http.responses import json_response
 from tenants.feed.api.schemas import Broadcast, PushSubscribe, PushUnsubscribe
@@ -29,6 +28,7 @@ from tenants.feed.appview import AppView
 from tenants.feed.db import acquire
 from tenants.feed.indexer.processors.base import Notice
 from tenants.feed.indexer.push import GONE, SUBSCRIPTIONS, TTL_S, load_vapid, payload
+from tenants.feed.push_endpoints import check_endpoint, deliverable
 
 log = logging.getLogger("onebox.feed.push")
 
@@ -65,7 +65,10 @@ class Pusher:
         if self._session is None:
             import aiohttp
 
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.av.feed.feed_http_timeout))
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.av.feed.feed_http_timeout),
+                connector=public_only_connector(self.av.feed.feed_push_trusted_hosts),
+            )
         return self._session
 
     async def send(self, rows: Iterable[Any], body: bytes) -> dict[str, int]:
@@ -76,6 +79,10 @@ class Pusher:
         session = await self._http()
         claims = {"sub": self.av.feed.vapid_subject}
         for row in rows:
+            if not await deliverable(row["endpoint"], self.av.feed.feed_push_trusted_hosts):
+                log.warning("push subscription %s names an address we won't send to; skipped", row["id"])
+                result["failed"] += 1
+                continue
             info = {"endpoint": row["endpoint"], "keys": {"p256dh": row["p256dh"], "auth": row["auth"]}}
             try:
                 await webpush_async(
@@ -123,26 +130,6 @@ class Pusher:
             await self._session.close()
 
 
-async def check_endpoint(endpoint: str, trusted: list[str]) -> None:
-    """400 unless ``endpoint`` is an https URL whose host resolves to public addresses only (or is trusted)."""
-    parts = urlsplit(endpoint)
-    try:
-        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        host, port = None, 0
-    if host is None:
-        raise ApiError(400, "invalid_push_endpoint", "The push endpoint is not a URL with a host.")
-    if host in trusted or f"{host}:{port}" in trusted:
-        return
-    if parts.scheme != "https":
-        raise ApiError(400, "invalid_push_endpoint", "Push endpoints are https URLs of a push service.")
-    addresses = await resolve(host, port)
-    if not addresses:
-        raise ApiError(400, "invalid_push_endpoint", f"The push endpoint's host {host} does not resolve.")
-    if not all(is_public(address) for address in addresses):
-        raise ApiError(400, "push_endpoint_forbidden", "The push endpoint points at an address we won't send to.")
-
-
 def routes(av: AppView, pusher: Pusher) -> list[Route]:
     """``/api/push/...`` routes."""
 
@@ -162,7 +149,7 @@ def routes(av: AppView, pusher: Pusher) -> list[Route]:
         require_push()
         viewer = await av.viewer(request)
         body = await read_json(request, PushSubscribe)
-        await check_endpoint(body.endpoint, av.api.feed_push_trusted_hosts)
+        await check_endpoint(body.endpoint, av.feed.feed_push_trusted_hosts)
         async with acquire(av.ctx) as conn:
             await conn.execute(SUBSCRIBE, viewer, body.endpoint, body.keys.p256dh, body.keys.auth)
         return json_response({"subscribed": True, "endpoint": body.endpoint}, status=201)

@@ -72,12 +72,16 @@ class FeedSettings(BaseSettings):
     feed_backfill_attempts: int = 6
     feed_http_timeout: float = 15.0
     feed_push_queue: int = 1000
+    # Hosts ("host" or "host:port") a push subscription may name though they are not a public
+    # https service: a push service on the LAN, the tests' fake. Everything else must resolve to
+    # public addresses only, or a member could make the box POST to its own loopback or LAN.
+    feed_push_trusted_hosts: Annotated[list[str], NoDecode] = []
     # Lexicon limit of app.bsky.feed.post#text is 3000 bytes; whole frames above this are refused.
     feed_max_frame_bytes: int = 100_000
     # Bloom filter of accounts that own stored records: 2**bits bits (2**24 = 2 MiB).
     feed_bloom_bits: int = 24
 
-    @field_validator("jetstream_url", "feed_tags", mode="before")
+    @field_validator("jetstream_url", "feed_tags", "feed_push_trusted_hosts", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split(value)

@@ -13,8 +13,10 @@ from typing import Any
 import asyncpg
 import orjson
 
+from shared.http.addresses import public_only_connector
 from tenants.feed.indexer.processors.base import Notice
 from tenants.feed.indexer.stats import Stats
+from tenants.feed.push_endpoints import deliverable
 from tenants.feed.settings import FeedSettings
 
 log = logging.getLogger("onebox.feed.push")
@@ -83,12 +85,17 @@ class PushSender:
         vapid = load_vapid(self.feed.vapid_private_key.get_secret_value())
         claims = {"sub": self.feed.vapid_subject}
         timeout = aiohttp.ClientTimeout(total=self.feed.feed_http_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        trusted = self.feed.feed_push_trusted_hosts
+        async with aiohttp.ClientSession(timeout=timeout, connector=public_only_connector(trusted)) as session:
             while True:
                 notice = await self.queue.get()
                 subscriptions = await self.pool.fetch(SUBSCRIPTIONS, notice.recipient, notice.actor)
                 body = payload(notice).decode()
                 for sub in subscriptions:
+                    if not await deliverable(sub["endpoint"], trusted):
+                        log.warning("push subscription %s names an address we won't send to; skipped", sub["id"])
+                        self.stats.push_failed += 1
+                        continue
                     info = {"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}}
                     try:
                         await webpush_async(

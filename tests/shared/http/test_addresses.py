@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
-from shared.http.addresses import is_public, resolve
+from shared.http.addresses import is_public, public_only_connector, resolve
+from tests.support.server import serve
 
 
 @pytest.mark.parametrize(
@@ -22,3 +27,18 @@ async def test_resolve_gives_addresses_or_nothing() -> None:
     assert "127.0.0.1" in await resolve("127.0.0.1", 443)
     assert await resolve("nothing-here.invalid", 443) == []
     assert await resolve("a" * 300, 443) == []  # not even a valid name
+
+
+async def test_the_connector_refuses_names_that_resolve_to_private_addresses() -> None:
+    async def hello(_request: object) -> PlainTextResponse:
+        return PlainTextResponse("hi")
+
+    async with serve(Starlette(routes=[Route("/", hello)])) as url:
+        port = int(url.rsplit(":", 1)[1])
+        named = f"http://localhost:{port}/"
+        async with aiohttp.ClientSession(connector=public_only_connector([])) as session:
+            with pytest.raises(aiohttp.ClientConnectorError):
+                await session.get(named)
+        trusted = public_only_connector([f"localhost:{port}"])
+        async with aiohttp.ClientSession(connector=trusted) as session, session.get(named) as response:
+            assert await response.text() == "hi"

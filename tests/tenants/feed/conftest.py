@@ -77,6 +77,7 @@ def feed_settings(jetstream: FakeJetstream, pds: FakePds, **overrides: Any) -> F
         "feed_batch_ops": 50,
         "feed_batch_ms": 50,
         "feed_bloom_bits": 16,
+        "feed_push_trusted_hosts": ["127.0.0.1"],  # the fake push service
         **overrides,
     }
     return FeedSettings(_env_file=None, **values)  # type: ignore[call-arg]

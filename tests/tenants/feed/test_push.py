@@ -70,3 +70,37 @@ def like_uri(event: dict[str, object]) -> str:
 
 async def _count(db: asyncpg.Connection, endpoint: str, expected: int) -> bool:
     return await db.fetchval("SELECT count(*) FROM push_subscriptions WHERE endpoint = $1", endpoint) == expected
+
+
+async def test_a_subscription_naming_the_box_itself_is_never_sent_to(
+    db: asyncpg.Connection,
+    jetstream: FakeJetstream,
+    push_service: FakePushService,
+    hose: Firehose,
+    indexer: IndexerFactory,
+) -> None:
+    # Stored before the subscribe-time check existed, or by a name that now resolves to loopback:
+    # "localhost" is not the trusted 127.0.0.1, and the fake listens there.
+    vapid = Vapid()
+    vapid.generate_keys()
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    sneaky = Subscriber(push_service.endpoint("sneaky").replace("127.0.0.1", "localhost"))
+    phone = Subscriber(push_service.endpoint("phone"))
+    await subscribe(db, sneaky)
+    await subscribe(db, phone)
+    mine = hose.post(MEMBER, "push me")
+    like = hose.like(FAN, uri(MEMBER, POST, mine["commit"]["rkey"]))
+    async with indexer(vapid_private_key=vapid.private_pem().decode()):
+        await wait_for(lambda: members_synced(db), timeout=20)
+        jetstream.publish([mine, like])
+        await wait_for(lambda: push_service.received, timeout=20)
+        await wait_for(lambda: _pushes_settled(db), timeout=20)
+    assert [token for token, _, _ in push_service.received] == ["phone"]
+    state = await db.fetchrow("SELECT push_sent, push_failed FROM indexer_state")
+    assert (state["push_sent"], state["push_failed"]) == (1, 1)
+    assert await _count(db, sneaky.endpoint, 1)  # kept: refusing to send is not the service saying gone
+
+
+async def _pushes_settled(db: asyncpg.Connection) -> bool:
+    return bool(await db.fetchval("SELECT push_sent + push_failed = 2 FROM indexer_state"))
