@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import jwt
 from py_vapid import Vapid
@@ -26,6 +28,20 @@ async def subscribe(db: asyncpg.Connection, sub: Subscriber) -> None:
     )
 
 
+async def member_with(
+    db: asyncpg.Connection, hose: Firehose, subs: list[Subscriber]
+) -> tuple[Vapid, list[dict[str, Any]]]:
+    """A fresh VAPID key, the member with ``subs`` subscribed, and a post of theirs and a like of it."""
+    vapid = Vapid()
+    vapid.generate_keys()
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    for sub in subs:
+        await subscribe(db, sub)
+    mine = hose.post(MEMBER, "push me")
+    return vapid, [mine, hose.like(FAN, uri(MEMBER, POST, mine["commit"]["rkey"]))]
+
+
 async def test_push_reaches_good_subscriptions_and_drops_gone_ones(
     db: asyncpg.Connection,
     jetstream: FakeJetstream,
@@ -33,16 +49,9 @@ async def test_push_reaches_good_subscriptions_and_drops_gone_ones(
     hose: Firehose,
     indexer: IndexerFactory,
 ) -> None:
-    vapid = Vapid()
-    vapid.generate_keys()
-    await add_member(db, MEMBER)
-    await start_at(db, hose.time_us)
     phone, old_laptop = Subscriber(push_service.endpoint("phone")), Subscriber(push_service.endpoint("laptop"))
     push_service.gone.add("laptop")
-    await subscribe(db, phone)
-    await subscribe(db, old_laptop)
-    mine = hose.post(MEMBER, "push me")
-    like = hose.like(FAN, uri(MEMBER, POST, mine["commit"]["rkey"]))
+    vapid, (mine, like) = await member_with(db, hose, [phone, old_laptop])
     async with indexer(vapid_private_key=vapid.private_pem().decode(), vapid_subject="mailto:ops@example.test"):
         await wait_for(lambda: members_synced(db), timeout=20)
         jetstream.publish([mine, like])
@@ -81,16 +90,9 @@ async def test_a_subscription_naming_the_box_itself_is_never_sent_to(
 ) -> None:
     # Stored before the subscribe-time check existed, or by a name that now resolves to loopback:
     # "localhost" is not the trusted 127.0.0.1, and the fake listens there.
-    vapid = Vapid()
-    vapid.generate_keys()
-    await add_member(db, MEMBER)
-    await start_at(db, hose.time_us)
     sneaky = Subscriber(push_service.endpoint("sneaky").replace("127.0.0.1", "localhost"))
     phone = Subscriber(push_service.endpoint("phone"))
-    await subscribe(db, sneaky)
-    await subscribe(db, phone)
-    mine = hose.post(MEMBER, "push me")
-    like = hose.like(FAN, uri(MEMBER, POST, mine["commit"]["rkey"]))
+    vapid, (mine, like) = await member_with(db, hose, [sneaky, phone])
     async with indexer(vapid_private_key=vapid.private_pem().decode()):
         await wait_for(lambda: members_synced(db), timeout=20)
         jetstream.publish([mine, like])
