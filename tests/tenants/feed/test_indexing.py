@@ -16,6 +16,15 @@ MEMBER = "did:plc:member"
 STRANGER = "did:plc:stranger"
 FAN = "did:plc:fan"
 NOBODY = "did:plc:nobody"
+OTHER = "did:plc:othermember"
+
+
+async def two_members(db: asyncpg.Connection, hose: Firehose) -> str:
+    """MEMBER and OTHER are members and the stream starts now; returns OTHER."""
+    await add_member(db, MEMBER)
+    await add_member(db, OTHER)
+    await start_at(db, hose.time_us)
+    return OTHER
 
 
 async def counts(db: asyncpg.Connection, post_uri: str) -> tuple[int, int, int, int] | None:
@@ -201,10 +210,7 @@ async def test_dropped_connection_fails_over_and_resumes(
 async def test_unfollow_stops_tracking_only_when_no_member_follows(
     db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
 ) -> None:
-    other = "did:plc:othermember"
-    await add_member(db, MEMBER)
-    await add_member(db, other)
-    await start_at(db, hose.time_us)
+    other = await two_members(db, hose)
     mine, theirs = hose.follow(MEMBER, STRANGER), hose.follow(other, STRANGER)
     first = hose.post(STRANGER, "seen: two members follow me")
     unfollow_one = hose.delete(MEMBER, "app.bsky.graph.follow", mine["commit"]["rkey"])
@@ -259,10 +265,7 @@ async def test_a_second_record_of_a_pair_waits_and_takes_over_when_the_first_goe
 ) -> None:
     # An account liking, reposting or following twice counts once, notifies once, shows one item;
     # deleting one of the two records leaves it liking (reposting, following) with the other.
-    other = "did:plc:othermember"
-    await add_member(db, MEMBER)
-    await add_member(db, other)
-    await start_at(db, hose.time_us)
+    other = await two_members(db, hose)
     mine = hose.post(MEMBER, "like me twice")
     mine_uri = uri(MEMBER, POST, mine["commit"]["rkey"])
     pairs = {

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.fakes.firehose import FOLLOW, LIKE, POST, Firehose, uri
+from tests.fakes.firehose import LIKE, POST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
 from tests.support.waiting import wait_for
 from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, echo, index, name_accounts
@@ -22,6 +22,19 @@ async def bobs_post(feed_db: asyncpg.Connection, hose: Firehose) -> str:
     event = hose.post(BOB, "like me")
     await index(feed_db, [event])
     return uri(BOB, POST, event["commit"]["rkey"])
+
+
+async def written_elsewhere(feed_server: FeedServer, feed_db: asyncpg.Connection, event: dict[str, Any]) -> str:
+    """A record the member's other app wrote: in their repository and indexed; its rkey."""
+    commit = event["commit"]
+    feed_server.pds.put(str(event["did"]), commit["collection"], commit["rkey"], commit["cid"], commit["record"])
+    await index(feed_db, [event])
+    return str(commit["rkey"])
+
+
+def deleted_since(feed_server: FeedServer, before: int) -> set[str]:
+    """The rkeys the PDS was asked to delete after its first ``before`` writes."""
+    return {w[2]["rkey"] for w in feed_server.pds.writes[before:] if w[0] == "com.atproto.repo.deleteRecord"}
 
 
 async def post_state(http: httpx.AsyncClient, auth: dict[str, str], post: str) -> dict[str, Any]:
@@ -191,30 +204,23 @@ async def test_undoing_deletes_the_records_another_client_made_too(
     liked = await http.post("/api/like", json={"uri": post}, headers=alice.auth)
     assert liked.status_code == 200, liked.text
     # The member's other app liked it as well: a second record of the pair, waiting aside.
-    other_app = hose.like(alice.did, post)
-    commit = other_app["commit"]
-    feed_server.pds.put(alice.did, LIKE, commit["rkey"], commit["cid"], commit["record"])
-    await index(feed_db, [other_app])
+    other_app = await written_elsewhere(feed_server, feed_db, hose.like(alice.did, post))
     assert await feed_db.fetchval("SELECT like_count FROM posts WHERE uri = $1", post) == 1
     before = len(feed_server.pds.writes)
     unliked = await http.post("/api/unlike", json={"uri": post}, headers=alice.auth)
     assert unliked.status_code == 200 and unliked.json()["post"]["likeCount"] == 0
     assert "like" not in unliked.json()["post"]["viewer"]
-    deleted = {w[2]["rkey"] for w in feed_server.pds.writes[before:] if w[0] == "com.atproto.repo.deleteRecord"}
-    assert deleted == {commit["rkey"], liked.json()["uri"].rsplit("/", 1)[-1]}
+    deleted = deleted_since(feed_server, before)
+    assert deleted == {other_app, liked.json()["uri"].rsplit("/", 1)[-1]}
     assert not deleted & set(feed_server.pds.repos[alice.did][LIKE])
     assert await feed_db.fetchval("SELECT count(*) FROM record_duplicates") == 0
 
     followed = await http.post("/api/follow", json={"did": BOB}, headers=alice.auth)
     assert followed.status_code == 200, followed.text
-    again = hose.follow(alice.did, BOB)
-    commit = again["commit"]
-    feed_server.pds.put(alice.did, FOLLOW, commit["rkey"], commit["cid"], commit["record"])
-    await index(feed_db, [again])
+    again = await written_elsewhere(feed_server, feed_db, hose.follow(alice.did, BOB))
     before = len(feed_server.pds.writes)
     unfollowed = await http.post("/api/unfollow", json={"did": BOB}, headers=alice.auth)
     assert unfollowed.status_code == 200 and "following" not in unfollowed.json()["profile"].get("viewer", {})
-    deleted = {w[2]["rkey"] for w in feed_server.pds.writes[before:] if w[0] == "com.atproto.repo.deleteRecord"}
-    assert deleted == {commit["rkey"], followed.json()["uri"].rsplit("/", 1)[-1]}
+    assert deleted_since(feed_server, before) == {again, followed.json()["uri"].rsplit("/", 1)[-1]}
     assert await feed_db.fetchval("SELECT followers_count FROM profiles WHERE did = $1", BOB) == 0
     assert await feed_db.fetchval("SELECT count(*) FROM record_duplicates") == 0
