@@ -41,7 +41,7 @@ def build_context(
         settings=settings,
         db=db,
         tokens=TokenService(signing_key(secret, tenant.name), tenant.name, settings.access_token_ttl),
-        refresh=RefreshTokens(settings.refresh_token_ttl),
+        refresh=RefreshTokens(settings.refresh_token_ttl, settings.refresh_reuse_grace),
         bus=EventBus(channel_name(settings.db_prefix, tenant.name), libpq(url)),
         metrics=registry,
         login_limiter=KeyedRateLimiter(settings.login_attempts_per_account, period=15 * 60),

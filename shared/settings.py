@@ -62,6 +62,8 @@ class Settings(BaseSettings):
 
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 30 * 24 * 3600
+    # Seconds a spent refresh token is still honoured (tabs refreshing together); 0 = never.
+    refresh_reuse_grace: int = Field(default=30, ge=0, le=3600)
 
     @field_validator("tenants", mode="before")
     @classmethod

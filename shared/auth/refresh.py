@@ -1,4 +1,11 @@
-"""Opaque refresh tokens: stored hashed, rotated on use; reuse of a spent one revokes its family."""
+"""Opaque refresh tokens: stored hashed, rotated on use; reuse of a spent one revokes its family.
+
+A spent token is still honoured for a short grace after its first use (the "reuse interval" of
+Okta and Auth0; atproto's PDS keeps two hours). Clients do use one token twice without anyone
+stealing it: tabs that wake together and all refresh, or a retry after a lost response. Without
+the grace each such race signed the user out everywhere. Within it a reuse gets a new token of
+the same sign-in; after it, a reuse is taken for theft as before.
+"""
 
 from __future__ import annotations
 
@@ -40,8 +47,9 @@ def _invalid() -> ApiError:
 class RefreshTokens:
     """Refresh-token store of one tenant database."""
 
-    def __init__(self, ttl: int = 30 * 24 * 3600) -> None:
+    def __init__(self, ttl: int = 30 * 24 * 3600, grace: int = 30) -> None:
         self.ttl = ttl
+        self.grace = grace
 
     async def issue(self, conn: AsyncConnection, subject: str, family: uuid.UUID | None = None) -> str:
         """A new token for ``subject`` (a new family unless ``family`` continues one)."""
@@ -61,26 +69,29 @@ class RefreshTokens:
         """Spend ``token`` and return ``(subject, new_token)``; a replay revokes the whole family.
 
         Runs its own transaction so that a detected replay's revocation is committed even though
-        the caller gets a 401. The row lock makes two concurrent uses of one token resolve as one
-        rotation and one replay.
+        the caller gets a 401. The row lock makes concurrent uses of one token take turns: the
+        first rotates it, the others fall within the grace (or, with none, are replays).
         """
         async with db.transaction() as conn:
             row = (
                 await conn.execute(
                     sa.text(
-                        "SELECT family_id, subject, expires_at, used_at, revoked_at FROM refresh_tokens "
+                        "SELECT family_id, subject, expires_at, used_at, revoked_at, "
+                        "used_at > now() - make_interval(secs => :g) AS in_grace FROM refresh_tokens "
                         "WHERE token_hash = :h FOR UPDATE"
                     ),
-                    {"h": _hash(token)},
+                    {"h": _hash(token), "g": self.grace},
                 )
             ).first()
             if row is None:
                 raise _invalid()
-            replayed = row.used_at is not None or row.revoked_at is not None
+            replayed = row.revoked_at is not None or (row.used_at is not None and not row.in_grace)
             if replayed:
                 await self.revoke_family(conn, row.family_id)
             elif row.expires_at <= datetime.now(UTC):
                 raise _invalid()
+            elif row.used_at is not None:
+                return row.subject, await self.issue(conn, row.subject, row.family_id)
             else:
                 await conn.execute(
                     sa.text("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = :h"),

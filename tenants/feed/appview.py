@@ -107,6 +107,6 @@ def build(ctx: TenantContext) -> AppView:
         bluesky=BlueskyClient(http, api.feed_handle_resolver, feed.plc_url),
         box=TokenBox(secret),
         cursors=Cursors(secret),
-        xrpc_refresh=RefreshTokens(XRPC_REFRESH_TTL),
+        xrpc_refresh=RefreshTokens(XRPC_REFRESH_TTL, ctx.settings.refresh_reuse_grace),
         community=frozenset(feed.feed_tags),
     )

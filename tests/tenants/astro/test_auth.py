@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from shared.tenant import TenantContext
 from tests.fakes.mastodon import FakeMastodon
+from tests.support.refresh import AGE_SPENT
 from tests.tenants.astro.conftest import SignIn, follow_sign_in
 
 
@@ -133,10 +136,14 @@ async def test_start_without_instance(astro: httpx.AsyncClient) -> None:
     assert response.status_code == 422 and error_code(response) == "validation_error"
 
 
-async def test_refresh_rotates_and_logout_revokes(astro: httpx.AsyncClient, sign_in: SignIn) -> None:
+async def test_refresh_rotates_and_logout_revokes(
+    astro: httpx.AsyncClient, sign_in: SignIn, tenant_ctx: Callable[[str], TenantContext]
+) -> None:
     member = await sign_in("rotor")
     rotated = await astro.post("/astro/api/auth/refresh", json={"refresh_token": member["refresh_token"]})
     assert rotated.status_code == 200 and rotated.json()["member_id"] == member["id"]
+    async with tenant_ctx("astro").db.transaction() as conn:
+        await conn.exec_driver_sql(AGE_SPENT)
     replay = await astro.post("/astro/api/auth/refresh", json={"refresh_token": member["refresh_token"]})
     assert replay.status_code == 401 and error_code(replay) == "refresh_token_reused"
 

@@ -6,7 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from shared.tenant import TenantContext
 from tests.fakes.discord import FakeDiscord
+from tests.support.refresh import AGE_SPENT
 from tests.tenants.seacalendar.conftest import API, SignIn, assert_error, discord_dance
 
 
@@ -105,10 +107,14 @@ async def test_discord_answering_an_error(sea: httpx.AsyncClient, fake_discord: 
         fake.token_failure = None
 
 
-async def test_refresh_rotates_and_logout_revokes(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+async def test_refresh_rotates_and_logout_revokes(
+    sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext
+) -> None:
     member = await sign_in("Cy")
     rotated = await sea.post(f"{API}/auth/refresh", json={"refresh_token": member.refresh})
     assert rotated.status_code == 200 and rotated.json()["user"]["id"] == member.id
+    async with sea_ctx.db.transaction() as conn:
+        await conn.exec_driver_sql(AGE_SPENT)
     assert_error(
         await sea.post(f"{API}/auth/refresh", json={"refresh_token": member.refresh}), 401, "refresh_token_reused"
     )

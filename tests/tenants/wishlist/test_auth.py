@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
+from shared.tenant import TenantContext
+from tests.support.refresh import AGE_SPENT
 from tests.tenants.wishlist.conftest import API, PASSWORD, MakeUser, User, assert_error, unique_email
 
 
@@ -69,11 +73,18 @@ async def test_login_missing_password_is_422(client: httpx.AsyncClient) -> None:
     assert_error(await client.post(f"{API}/auth/login", json={"email": "a@b.c"}), 422, "validation_error")
 
 
-async def test_refresh_rotates_and_a_spent_token_is_refused(client: httpx.AsyncClient, alice: User) -> None:
+async def test_refresh_rotates_and_a_spent_token_is_refused(
+    client: httpx.AsyncClient, alice: User, tenant_ctx: Callable[[str], TenantContext]
+) -> None:
     first = await client.post(f"{API}/auth/refresh", json={"refresh_token": alice.refresh})
     assert first.status_code == 200, first.text
     pair = first.json()
     assert pair["refresh_token"] != alice.refresh and pair["user"]["id"] == alice.id
+    # Another tab sending the same token a moment later is not a thief: it gets its own pair.
+    tab = await client.post(f"{API}/auth/refresh", json={"refresh_token": alice.refresh})
+    assert tab.status_code == 200 and tab.json()["refresh_token"] != pair["refresh_token"]
+    async with tenant_ctx("wishlist").db.transaction() as conn:
+        await conn.exec_driver_sql(AGE_SPENT)
     replay = await client.post(f"{API}/auth/refresh", json={"refresh_token": alice.refresh})
     assert_error(replay, 401, "refresh_token_reused")
     # The replay revoked the whole sign-in, including the token handed out by the rotation.

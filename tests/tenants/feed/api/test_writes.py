@@ -10,6 +10,7 @@ import httpx
 
 from tests.fakes.firehose import LIKE, POST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
+from tests.support.refresh import AGE_SPENT
 from tests.support.waiting import wait_for
 from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, echo, index, name_accounts
 from tests.tenants.feed.conftest import IndexerFactory, members_synced, settled, start_at
@@ -153,6 +154,7 @@ async def test_login_refresh_logout_and_failures(
     assert await feed_db.fetchval("SELECT count(*) FROM members WHERE did = $1", alice.did) == 1
     refreshed = await http.post("/api/auth/refresh", json={"refresh_token": alice.refresh})
     assert refreshed.status_code == 200 and refreshed.json()["user"]["did"] == alice.did
+    await feed_db.execute(AGE_SPENT)
     replay = await http.post("/api/auth/refresh", json={"refresh_token": alice.refresh})
     assert replay.status_code == 401 and replay.json()["error"]["code"] == "refresh_token_reused"
     logout = await http.post("/api/auth/logout", json={"refresh_token": refreshed.json()["refresh_token"]})

@@ -8,6 +8,7 @@ import asyncpg
 import httpx
 
 from tenants.feed.appview import REFRESH_SCOPE
+from tests.support.refresh import AGE_SPENT
 from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, foreign_token
 
 MISSING = "at://did:plc:nobody/app.bsky.feed.post/3kmissing"
@@ -109,6 +110,10 @@ async def test_xrpc_tokens(
     assert (wrong.status_code, wrong.json()["error"]) == (400, "InvalidToken")
     first = await http.post(refresh, headers={"Authorization": f"Bearer {pair['refreshJwt']}"})
     assert first.status_code == 200 and "didDoc" not in first.json()
+    # A retry soon after (a lost answer, two SDK clients) is honoured, as a PDS does; later it is a replay.
+    retry = await http.post(refresh, headers={"Authorization": f"Bearer {pair['refreshJwt']}"})
+    assert retry.status_code == 200 and retry.json()["refreshJwt"] != first.json()["refreshJwt"]
+    await feed_db.execute(AGE_SPENT)
     replay = await http.post(refresh, headers={"Authorization": f"Bearer {pair['refreshJwt']}"})
     assert (replay.status_code, replay.json()["error"]) == (400, "ExpiredToken")
     anonymous = await http.post(refresh)
