@@ -1,15 +1,14 @@
 """Web push from the gateway: the VAPID key, members' subscriptions, admin broadcasts, and the
 notifications that API writes create (the indexer pushes the ones it creates itself).
 
-Delivery is best effort and off the request path; a subscription the push service calls gone
-(404/410) is deleted. Success and failure counts feed ``/feed/health``.
+Delivery (:mod:`tenants.feed.push_delivery`) is best effort and, for notifications, off the
+request path. Success and failure counts feed ``/feed/health``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,17 +19,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shared.errors import ApiError
-from shared.http.addresses import public_only_connector
 from shared.http.body import read_json
 from shared.http.responses import json_response
 from tenants.feed.api.schemas import Broadcast, PushSubscribe, PushUnsubscribe
 from tenants.feed.appview import AppView
 from tenants.feed.db import acquire
 from tenants.feed.indexer.processors.base import Notice
-from tenants.feed.indexer.push import GONE, SUBSCRIPTIONS, TTL_S, load_vapid, payload
-from tenants.feed.push_endpoints import check_endpoint, deliverable
-
-log = logging.getLogger("onebox.feed.push")
+from tenants.feed.indexer.push import SUBSCRIPTIONS, payload
+from tenants.feed.push_delivery import PushDelivery
+from tenants.feed.push_endpoints import check_endpoint
 
 SUBSCRIBE = """
 INSERT INTO push_subscriptions (member_did, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4)
@@ -43,12 +40,15 @@ class Pusher:
 
     def __init__(self, av: AppView) -> None:
         self.av = av
-        key = av.feed.vapid_private_key
-        self.vapid: Any = load_vapid(key.get_secret_value()) if key is not None else None
+        self.delivery = PushDelivery(av.feed, self._execute)
+        self.vapid: Any = self.delivery.vapid
         self.sent = 0
         self.failed = 0
-        self._session: Any = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _execute(self, statement: str, *args: Any) -> None:
+        async with acquire(self.av.ctx) as conn:
+            await conn.execute(statement, *args)
 
     @property
     def public_key(self) -> str | None:
@@ -60,49 +60,12 @@ class Pusher:
         )
         return base64.urlsafe_b64encode(point).rstrip(b"=").decode()
 
-    async def _http(self) -> Any:
-        # aiohttp (pywebpush's transport) is imported only once push is used.
-        if self._session is None:
-            import aiohttp
-
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.av.feed.feed_http_timeout),
-                connector=public_only_connector(self.av.feed.feed_push_trusted_hosts),
-            )
-        return self._session
-
     async def send(self, rows: Iterable[Any], body: bytes) -> dict[str, int]:
         """Deliver ``body`` to each subscription row; counts of sent, failed and removed."""
-        from pywebpush import WebPushException, webpush_async
-
-        result = {"sent": 0, "failed": 0, "removed": 0}
-        session = await self._http()
-        claims = {"sub": self.av.feed.vapid_subject}
-        for row in rows:
-            if not await deliverable(row["endpoint"], self.av.feed.feed_push_trusted_hosts):
-                log.warning("push subscription %s names an address we won't send to; skipped", row["id"])
-                result["failed"] += 1
-                continue
-            info = {"endpoint": row["endpoint"], "keys": {"p256dh": row["p256dh"], "auth": row["auth"]}}
-            try:
-                await webpush_async(
-                    info, body.decode(), vapid_private_key=self.vapid, vapid_claims=dict(claims), ttl=TTL_S,
-                    aiohttp_session=session,
-                )  # fmt: skip
-            except WebPushException as exc:
-                result["failed"] += 1
-                if exc.status_code in GONE:
-                    async with acquire(self.av.ctx) as conn:
-                        await conn.execute("DELETE FROM push_subscriptions WHERE id = $1", row["id"])
-                    result["removed"] += 1
-            except (OSError, TimeoutError, ValueError) as exc:
-                log.warning("push to subscription %s failed: %r", row["id"], exc)
-                result["failed"] += 1
-            else:
-                result["sent"] += 1
-        self.sent += result["sent"]
-        self.failed += result["failed"]
-        return result
+        done = await self.delivery.deliver(rows, body)
+        self.sent += done.sent
+        self.failed += done.failed
+        return {"sent": done.sent, "failed": done.failed, "removed": done.removed}
 
     def notify(self, notices: list[Notice]) -> None:
         """Push notifications created by an API write, after its commit, in the background."""
@@ -126,8 +89,7 @@ class Pusher:
     async def close(self) -> None:
         """Finish pending deliveries and close the HTTP session."""
         await self.drain()
-        if self._session is not None:
-            await self._session.close()
+        await self.delivery.close()
 
 
 def routes(av: AppView, pusher: Pusher) -> list[Route]:

@@ -7,6 +7,7 @@ and auth secret a browser would, and decrypts the ``aes128gcm`` body with http_e
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 from collections.abc import AsyncIterator
@@ -77,3 +78,18 @@ class FakePushService:
         async with serve(Starlette(routes=[Route("/push/{token}", self._push, methods=["POST"])])) as url:
             self.url = url
             yield self
+
+
+@asynccontextmanager
+async def hanging_up() -> AsyncIterator[str]:
+    """A push service that closes every connection without answering; its base URL."""
+
+    async def hang_up(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -10,7 +10,7 @@ from py_vapid import Vapid
 
 from tests.fakes.firehose import POST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
-from tests.fakes.push import FakePushService, Subscriber, b64url
+from tests.fakes.push import FakePushService, Subscriber, b64url, hanging_up
 from tests.support.waiting import wait_for
 from tests.tenants.feed.conftest import IndexerFactory, add_member, members_synced, start_at
 
@@ -106,3 +106,25 @@ async def test_a_subscription_naming_the_box_itself_is_never_sent_to(
 
 async def _pushes_settled(db: asyncpg.Connection) -> bool:
     return bool(await db.fetchval("SELECT push_sent + push_failed = 2 FROM indexer_state"))
+
+
+async def test_a_push_service_that_hangs_up_fails_that_device_only(
+    db: asyncpg.Connection,
+    jetstream: FakeJetstream,
+    push_service: FakePushService,
+    hose: Firehose,
+    indexer: IndexerFactory,
+) -> None:
+    phone = Subscriber(push_service.endpoint("phone"))
+    async with hanging_up() as flaky:
+        tablet = Subscriber(f"{flaky}/push/tablet")
+        vapid, (mine, like) = await member_with(db, hose, [tablet, phone])
+        async with indexer(vapid_private_key=vapid.private_pem().decode()):
+            await wait_for(lambda: members_synced(db), timeout=20)
+            jetstream.publish([mine, like])
+            await wait_for(lambda: _pushes_settled(db), timeout=20)
+            # The indexer carries on: the next notification is pushed too.
+            jetstream.publish([hose.like("did:plc:fan2", uri(MEMBER, POST, mine["commit"]["rkey"]))])
+            await wait_for(lambda: len(push_service.received) == 2, timeout=20)
+    assert [token for token, _, _ in push_service.received] == ["phone", "phone"]
+    assert await _count(db, tablet.endpoint, 1)  # kept for the next try
