@@ -1,12 +1,13 @@
 """Delivering one web push message to subscriptions (VAPID, aes128gcm), for the gateway and the indexer.
 
-Each device is tried on its own: a push service that refuses, times out or hangs up counts as a
+Devices are sent to a few at a time, each on its own: a push service that refuses, times out or hangs up counts as a
 failure of that device only, and one that calls the subscription gone (404/410) has it deleted.
 A success stamps the subscription's ``last_success_at``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ log = logging.getLogger("onebox.feed.push")
 
 GONE = {404, 410}
 TTL_S = 24 * 3600
+# Pushes in flight at once: a broadcast to every device finishes in seconds, not minutes.
+CONCURRENCY = 16
 
 # Runs one statement on the feed database (``pool.execute``, or a pooled connection's).
 Execute = Callable[..., Awaitable[Any]]
@@ -65,40 +68,47 @@ class PushDelivery:
         return self._session
 
     async def deliver(self, subscriptions: Iterable[Any], body: bytes) -> Delivered:
-        """Send ``body`` to each subscription row (``id, endpoint, p256dh, auth``)."""
+        """Send ``body`` to each subscription row (``id, endpoint, p256dh, auth``), a few at a time."""
+        result = Delivered()
+        pending = iter(subscriptions)
+        session = await self._http()
+
+        async def worker() -> None:
+            # The workers share one iterator, so each row is sent once.
+            for sub in pending:
+                await self._send(session, sub, body.decode(), result)
+
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return result
+
+    async def _send(self, session: Any, sub: Any, text: str, result: Delivered) -> None:
         import aiohttp
         from pywebpush import WebPushException, webpush_async
 
-        result = Delivered()
-        session = await self._http()
-        claims = {"sub": self.feed.vapid_subject}
-        text = body.decode()
-        for sub in subscriptions:
-            if not await deliverable(sub["endpoint"], self.feed.feed_push_trusted_hosts):
-                log.warning("push subscription %s names an address we won't send to; skipped", sub["id"])
-                result.failed += 1
-                continue
-            info = {"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}}
-            try:
-                await webpush_async(
-                    info, text, vapid_private_key=self.vapid, vapid_claims=dict(claims), ttl=TTL_S,
-                    aiohttp_session=session,
-                )  # fmt: skip
-            except WebPushException as exc:
-                result.failed += 1
-                if exc.status_code in GONE:
-                    await self.execute("DELETE FROM push_subscriptions WHERE id = $1", sub["id"])
-                    log.info("push subscription %s is gone (HTTP %s); deleted", sub["id"], exc.status_code)
-                    result.removed += 1
-                else:
-                    log.warning("push to subscription %s was refused: %s", sub["id"], exc)
-            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
-                log.warning("push to subscription %s failed: %r", sub["id"], exc)
-                result.failed += 1
+        if not await deliverable(sub["endpoint"], self.feed.feed_push_trusted_hosts):
+            log.warning("push subscription %s names an address we won't send to; skipped", sub["id"])
+            result.failed += 1
+            return
+        info = {"endpoint": sub["endpoint"], "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}}
+        try:
+            await webpush_async(
+                info, text, vapid_private_key=self.vapid, vapid_claims={"sub": self.feed.vapid_subject}, ttl=TTL_S,
+                aiohttp_session=session,
+            )  # fmt: skip
+        except WebPushException as exc:
+            result.failed += 1
+            if exc.status_code in GONE:
+                await self.execute("DELETE FROM push_subscriptions WHERE id = $1", sub["id"])
+                log.info("push subscription %s is gone (HTTP %s); deleted", sub["id"], exc.status_code)
+                result.removed += 1
             else:
-                result.sent += 1
-                await self.execute("UPDATE push_subscriptions SET last_success_at = now() WHERE id = $1", sub["id"])
-        return result
+                log.warning("push to subscription %s was refused: %s", sub["id"], exc)
+        except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            log.warning("push to subscription %s failed: %r", sub["id"], exc)
+            result.failed += 1
+        else:
+            result.sent += 1
+            await self.execute("UPDATE push_subscriptions SET last_success_at = now() WHERE id = $1", sub["id"])
 
     async def close(self) -> None:
         """Close the HTTP session."""

@@ -37,3 +37,17 @@ async def test_broadcast_counts_each_device(
     assert endpoints[0]["last_success_at"] is not None and endpoints[1]["last_success_at"] is None
     health = (await http.get("/health")).json()["push"]
     assert health["enabled"] is True
+
+
+async def test_broadcast_reaches_every_device_once(
+    http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, push_service: FakePushService
+) -> None:
+    admin, alice = await member("admin"), await member("alice")
+    devices = [Subscriber(push_service.endpoint(f"alice-{n}")) for n in range(60)]
+    for device in devices:
+        await subscribe(http, alice.auth, device)
+    received = len(push_service.received)
+    answer = await http.post("/api/push/broadcast", json={"title": "Hi", "body": "all"}, headers=admin.auth)
+    assert answer.json() == {"sent": 60, "failed": 0, "removed": 0}
+    tokens = [token for token, _, _ in push_service.received[received:]]
+    assert sorted(tokens) == sorted(f"alice-{n}" for n in range(60))
