@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import asyncpg
 
 from shared.errors import ApiError
 from tenants.feed.cursor import Cursors
+from tenants.feed.params import invalid
+from tenants.feed.search_filters import PostFilters
 from tenants.feed.views.pages import Page
 
 # How many matching posts are ranked: the newest ones. PostgreSQL finds them from the full-text
@@ -17,15 +20,30 @@ from tenants.feed.views.pages import Page
 CANDIDATES = 1000
 # A search that still runs longer is cancelled (503), so it can't hold a connection and a core.
 TIMEOUT = "3s"
+# $2 the words (websearch syntax) or NULL; $6.. the filters (tenants/feed/search_filters.py), NULL
+# (or no tags) for none. With a plan made for the values at hand, the unused ones fold away.
+LINKS = """SELECT jsonb_path_query(p.facets, '$[*].features[*] ? (@."$type" == "app.bsky.richtext.facet#link").uri')
+                  #>> '{}'
+           UNION ALL SELECT p.embed #>> '{external,uri}' UNION ALL SELECT p.embed #>> '{media,external,uri}'"""
+HOST = "substring(lower(links.u) from '^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?(?:www\\.)?([^/:?#]+)')"
 POSTS = f"""
 WITH matches AS MATERIALIZED (
     SELECT p.uri, p.text, p.sort_at, p.author_did FROM posts p
-    WHERE to_tsvector('simple', p.text) @@ websearch_to_tsquery('simple', $2)
+    WHERE ($2::text IS NULL OR to_tsvector('simple', p.text) @@ websearch_to_tsquery('simple', $2))
+      AND ($6::text IS NULL OR p.author_did = $6)
+      AND ($7::text IS NULL OR p.facets @> jsonb_build_array(jsonb_build_object(
+               'features', jsonb_build_array(jsonb_build_object('did', $7::text)))))
+      AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM unnest(p.langs) l WHERE lower(l) = $8 OR lower(l) LIKE $8 || '-%'))
+      AND ($9::timestamptz IS NULL OR p.sort_at >= $9) AND ($10::timestamptz IS NULL OR p.sort_at < $10)
+      AND (cardinality($11::text[]) = 0 OR p.tags @> $11)
+      AND ($12::text IS NULL AND $13::text IS NULL OR EXISTS (
+          SELECT 1 FROM ({LINKS}) AS links (u)
+          WHERE links.u = $13 OR {HOST} = $12 OR {HOST} LIKE '%.' || $12))
     ORDER BY p.sort_at DESC LIMIT {CANDIDATES}),
 hits AS (
     SELECT m.uri, m.sort_at,
-           CASE WHEN $5 THEN 0 ELSE ts_rank(to_tsvector('simple', m.text), websearch_to_tsquery('simple', $2)) END
-           AS rank
+           CASE WHEN $5 OR $2 IS NULL THEN 0
+                ELSE ts_rank(to_tsvector('simple', m.text), websearch_to_tsquery('simple', $2)) END AS rank
     FROM matches m WHERE NOT feed_blocked($1, m.author_did)
     ORDER BY rank DESC, m.sort_at DESC, m.uri OFFSET $3 LIMIT $4)
 SELECT coalesce(jsonb_agg(feed_post(p, $1) ORDER BY h.rank DESC, h.sort_at DESC, h.uri), '[]')::text AS items,
@@ -67,32 +85,63 @@ def prefix_query(q: str) -> str | None:
     return " & ".join("'" + word.replace("'", "''") + "':*" for word in words)
 
 
-async def search(
-    conn: asyncpg.Connection,
-    cursors: Cursors,
-    kind: str,
-    q: str,
-    viewer: str | None,
-    limit: int,
-    cursor: str | None,
-    latest: bool = False,
-) -> Page:
-    """``posts`` (postViews) or ``actors`` (profileViews) matching ``q``."""
-    offset = (cursors.decode(cursor, int) or [0])[0]
+async def _run(conn: asyncpg.Connection, statement: str, *args: Any) -> asyncpg.Record:
+    """One search statement, planned for its values and cancelled after ``TIMEOUT`` (503)."""
     try:
         async with conn.transaction():
             # Planned for these words: the plan cached for other words would pick the wrong index.
             await conn.execute(
                 f"SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL statement_timeout = '{TIMEOUT}'"
             )
-            if kind == "posts":
-                row = await conn.fetchrow(POSTS, viewer, q, offset, limit, latest)
-            else:
-                row = await conn.fetchrow(ACTORS, viewer, prefix_query(q), offset, limit, q)
+            row = await conn.fetchrow(statement, *args)
     except asyncpg.QueryCanceledError:
         raise ApiError(
             503, "search_timeout", "The search took too long. Try again, or add words to narrow it.",
             headers={"Retry-After": "5"},
         ) from None  # fmt: skip
     assert row is not None
+    return row
+
+
+async def _account(conn: asyncpg.Connection, name: str, value: str | None, viewer: str | None) -> str | None:
+    """The DID a filter names (a DID, a known handle, or "me"); '' for an unknown handle."""
+    if value is None or value.startswith("did:"):
+        return value
+    if value == "me":
+        if viewer is None:
+            raise invalid(name, '"me" needs a signed-in viewer')
+        return viewer
+    did: str | None = await conn.fetchval("SELECT did FROM profiles WHERE lower(handle) = lower($1)", value)
+    return did or ""
+
+
+async def search_posts(
+    conn: asyncpg.Connection,
+    cursors: Cursors,
+    words: str | None,
+    filters: PostFilters,
+    viewer: str | None,
+    limit: int,
+    cursor: str | None,
+    latest: bool = False,
+) -> Page:
+    """postViews matching ``words`` (None: any) and ``filters``: the best first, or the newest with ``latest``."""
+    offset = (cursors.decode(cursor, int) or [0])[0]
+    author = await _account(conn, "author", filters.author, viewer)
+    mentions = await _account(conn, "mentions", filters.mentions, viewer)
+    if "" in (author, mentions):
+        return Page("[]", None)
+    row = await _run(
+        conn, POSTS, viewer, words, offset, limit, latest, author, mentions, filters.lang, filters.since,
+        filters.until, list(filters.tags), filters.domain, filters.url,
+    )  # fmt: skip
+    return Page(row["items"], cursors.encode(offset + limit) if row["n"] == limit else None)
+
+
+async def search_actors(
+    conn: asyncpg.Connection, cursors: Cursors, q: str, viewer: str | None, limit: int, cursor: str | None
+) -> Page:
+    """profileViews whose handle, name or description has words starting with those of ``q``."""
+    offset = (cursors.decode(cursor, int) or [0])[0]
+    row = await _run(conn, ACTORS, viewer, prefix_query(q), offset, limit, q)
     return Page(row["items"], cursors.encode(offset + limit) if row["n"] == limit else None)

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from shared.http.responses import raw_json_response
 from tenants.feed import params
 from tenants.feed.db import acquire
-from tenants.feed.views.search import search
+from tenants.feed.views.search import search_actors
 from tenants.feed.xrpc.base import Call, Method
 
 
@@ -17,7 +17,7 @@ async def handle(call: Call) -> Response:
     q = params.required(call.params, "q" if call.params.get("q") else "term", max_length=300)
     limit = call.limit(default=25)
     async with acquire(call.av.ctx) as conn:
-        page = await search(conn, call.av.cursors, "actors", q, viewer, limit, call.params.get("cursor"))
+        page = await search_actors(conn, call.av.cursors, q, viewer, limit, call.params.get("cursor"))
     return raw_json_response(page.body("actors"))
 
 
