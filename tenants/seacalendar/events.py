@@ -20,6 +20,8 @@ from tenants.seacalendar.schemas import MemoryIn
 from tenants.seacalendar.settings import sea_settings
 from tenants.seacalendar.users import current_user_id
 
+# The memories list is one answer, so an event keeps a bounded number (notes are up to 5,000 characters).
+MAX_MEMORIES_PER_POLL = 500
 EVENT = """SELECT p.id, p.title, p.description, p.timezone, o.id AS option_id, o.label, o.date, o.start_time,
     o.end_time, v.name AS venue, v.address, v.url FROM polls p JOIN poll_options o ON o.id = p.finalized_option_id
     LEFT JOIN venues v ON v.id = p.venue_id WHERE p.id = :id"""
@@ -83,8 +85,12 @@ def routes(ctx: TenantContext) -> list[Route]:
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, MemoryIn)
         async with ctx.db.transaction() as conn:
-            poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id)
+            # Locked, so that memories added at the same moment count against the cap one by one.
+            poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id, lock=True)
             store.require_status(poll, "finalized")
+            held = await conn.execute(sa.text("SELECT count(*) FROM memories WHERE poll_id = :p"), {"p": poll.id})
+            if held.scalar_one() >= MAX_MEMORIES_PER_POLL:
+                raise ApiError(409, "too_many_memories", f"An event keeps at most {MAX_MEMORIES_PER_POLL} memories.")
             row = (
                 await conn.execute(
                     sa.text(

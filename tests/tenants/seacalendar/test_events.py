@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import httpx
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 
 from shared.tenant import TenantContext
 from tenants.seacalendar import ics
+from tenants.seacalendar.events import MAX_MEMORIES_PER_POLL
 from tests.tenants.seacalendar.conftest import API, SignIn, assert_error, create_poll
 
 
@@ -58,6 +60,28 @@ async def test_memories_on_finalized_events(sea: httpx.AsyncClient, sign_in: Sig
     assert [(m["kind"], m["author"]["id"]) for m in memories] == [("note", bob.id), ("link", ann.id)]
     stranger = await sign_in("Stranger")
     assert_error(await sea.get(url, headers=stranger.auth), 404, "not_found")
+
+
+async def test_an_event_keeps_a_bounded_number_of_memories(
+    sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    async with sea_ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO memories (poll_id, author_id, kind, text) "
+                "SELECT :p, :a, 'note', 'note ' || n FROM generate_series(1, :n) n"
+            ),
+            {"p": poll["id"], "a": ann.id, "n": MAX_MEMORIES_PER_POLL - 3},
+        )
+    url = f"{API}/polls/{poll['id']}/memories"
+    # Ten at once for the last three places: the poll's lock makes them count one by one.
+    answers = await asyncio.gather(*(sea.post(url, json={"text": f"late {n}"}, headers=bob.auth) for n in range(10)))
+    assert sorted(answer.status_code for answer in answers) == [201] * 3 + [409] * 7
+    assert_error(next(a for a in answers if a.status_code == 409), 409, "too_many_memories")
+    assert len((await sea.get(url, headers=bob.auth)).json()["memories"]) == MAX_MEMORIES_PER_POLL
 
 
 async def test_question_of_the_week(sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext) -> None:
