@@ -22,6 +22,7 @@ from gateway.middleware.observe import ObserveMiddleware
 from gateway.middleware.rate_limit import RateLimitMiddleware
 from gateway.middleware.request_id import RequestIdMiddleware
 from gateway.middleware.security_headers import SecurityHeadersMiddleware
+from gateway.middleware.server_error import ServerErrorMiddleware
 from gateway.static import CachedStatic
 from shared.db.urls import resolve_admin_url
 from shared.settings import Settings
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(RequestIdMiddleware),
             Middleware(ObserveMiddleware, metrics=metrics, tenants={t.name for t in tenants}),
             Middleware(SecurityHeadersMiddleware, trust_proxy=settings.trust_proxy_headers),
+            Middleware(ServerErrorMiddleware),
             Middleware(
                 RateLimitMiddleware,
                 per_minute=settings.rate_limit_per_minute,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import asyncpg
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
@@ -11,10 +9,8 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from shared.db.nul import is_nul_refusal, nul_error
-from shared.errors import ApiError
+from shared.errors import ApiError, is_xrpc
 from shared.http.responses import json_response
-
-log = logging.getLogger("onebox.errors")
 
 _CODES = {
     400: "bad_request",
@@ -31,38 +27,32 @@ _CODES = {
 }
 
 
-def error_response(error: ApiError) -> Response:
-    """Render an ApiError."""
-    return json_response(error.body(), status=error.status, headers=error.headers)
+def error_response(error: ApiError, path: str = "") -> Response:
+    """Render an ApiError (in XRPC's shape when ``path`` is an XRPC endpoint)."""
+    body = error.xrpc_body() if is_xrpc(path) else error.body()
+    return json_response(body, status=error.status, headers=error.headers)
 
 
-async def api_error(_request: Request, exc: Exception) -> Response:
+async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc)
+    return error_response(exc, request.url.path)
 
 
-async def http_exception(_request: Request, exc: Exception) -> Response:
+async def http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _CODES.get(exc.status_code, "http_error")
     message = exc.detail if exc.status_code != 404 else "No such resource."
     if exc.status_code == 405:
         message = "This method is not allowed here."
-    return error_response(ApiError(exc.status_code, code, str(message), headers=dict(exc.headers or {})))
+    error = ApiError(exc.status_code, code, str(message), headers=dict(exc.headers or {}))
+    return error_response(error, request.url.path)
 
 
 async def database_refusal(conn: HTTPConnection, exc: Exception) -> Response:
     """A NUL character that reached PostgreSQL (in a path or query parameter) is bad input; the rest is ours."""
     if conn.scope["type"] == "http" and is_nul_refusal(exc):
-        return error_response(nul_error())
+        return error_response(nul_error(), conn.url.path)
     raise exc
-
-
-async def server_error(request: Request, exc: Exception) -> Response:
-    request_id = request.scope.get("onebox.request_id", "-")
-    log.error("unhandled error on %s %s [%s]", request.method, request.url.path, request_id, exc_info=exc)
-    return error_response(
-        ApiError(500, "internal_error", "Something went wrong on our side.", details={"request_id": request_id})
-    )
 
 
 HANDLERS = {
@@ -70,5 +60,4 @@ HANDLERS = {
     HTTPException: http_exception,
     asyncpg.PostgresError: database_refusal,
     DBAPIError: database_refusal,
-    Exception: server_error,
 }

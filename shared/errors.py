@@ -1,4 +1,4 @@
-"""The one error type APIs raise; the gateway renders it in the shared JSON shape."""
+"""The one error type APIs raise; the gateway renders it in the shared JSON shape (XRPC's under ``/xrpc/``)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,31 @@ class ApiError(Exception):
         if self.details is not None:
             error["details"] = self.details
         return {"error": error}
+
+    def xrpc_body(self) -> dict[str, Any]:
+        """The same error as XRPC writes it: ``{"error": <name>, "message"}``."""
+        return {"error": XRPC_NAMES.get(self.status, "InvalidRequest"), "message": self.message}
+
+
+# The error names XRPC services answer with each status (atproto's xrpc-server).
+XRPC_NAMES = {
+    400: "InvalidRequest",
+    401: "AuthenticationRequired",
+    403: "Forbidden",
+    404: "XRPCNotSupported",
+    413: "PayloadTooLarge",
+    429: "RateLimitExceeded",
+    500: "InternalServerError",
+    501: "MethodNotImplemented",
+    502: "UpstreamFailure",
+    503: "NotEnoughResources",
+    504: "UpstreamTimeout",
+}
+
+
+def is_xrpc(path: str) -> bool:
+    """Whether ``path`` is an XRPC endpoint, whose errors take XRPC's shape."""
+    return "/xrpc/" in path
 
 
 def not_found(what: str = "resource") -> ApiError:

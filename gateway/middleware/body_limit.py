@@ -24,10 +24,10 @@ class BodyLimitMiddleware:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit():
-                    await send_error(send, ApiError(400, "bad_request", "Content-Length is not a number."))
+                    await send_error(scope, send, ApiError(400, "bad_request", "Content-Length is not a number."))
                     return
                 if int(value) > self.limit:
-                    await send_error(send, too_large(self.limit))
+                    await send_error(scope, send, too_large(self.limit))
                     return
                 break
         received = 0

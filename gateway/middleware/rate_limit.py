@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.middleware.send_error import send_error
 from shared.errors import ApiError
+from shared.http.client_ip import client_ip
 from shared.ratelimit import KeyedRateLimiter
 
 AUTH_MARKERS = (
@@ -16,16 +17,6 @@ AUTH_MARKERS = (
     "/xrpc/com.atproto.server.refreshSession",
 )
 EXEMPT = ("/health", "/metrics")
-
-
-def client_ip(scope: Scope, trust_proxy: bool) -> str:
-    """The caller's address; X-Forwarded-For's first hop only behind a trusted proxy."""
-    if trust_proxy:
-        for name, value in scope["headers"]:
-            if name == b"x-forwarded-for":
-                return str(value.decode("latin-1").split(",")[0].strip())
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
 
 
 class RateLimitMiddleware:
@@ -50,6 +41,6 @@ class RateLimitMiddleware:
                 "Too many requests; slow down.",
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
-            await send_error(send, error)
+            await send_error(scope, send, error)
             return
         await self.app(scope, receive, send)

@@ -15,6 +15,7 @@ from shared.auth.mastodon import MastodonOAuth
 from shared.auth.session_routes import session_routes, token_pair
 from shared.errors import unauthorized
 from shared.http.body import parse_model
+from shared.http.client_ip import client_ip
 from shared.http.responses import json_response
 from shared.tenant import TenantContext
 from tenants.astro import profiles
@@ -29,12 +30,6 @@ async def member_id(ctx: TenantContext, request: Request) -> uuid.UUID:
         return uuid.UUID(claims.subject)
     except ValueError:
         raise unauthorized("The access token does not name a member.") from None
-
-
-def _client_ip(ctx: TenantContext, request: Request) -> str:
-    if ctx.settings.trust_proxy_headers and "x-forwarded-for" in request.headers:
-        return request.headers["x-forwarded-for"].split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
 
 
 async def load_account(_conn: AsyncConnection, subject: str) -> dict[str, Any] | None:
@@ -52,7 +47,11 @@ def routes(ctx: TenantContext, oauth: MastodonOAuth, settings: AstroSettings) ->
     async def mastodon_start(request: Request) -> Response:
         """Start signing in with a Mastodon instance (302 to it; JSON ``authorize_url`` on request)."""
         query = parse_model(InstanceQuery, dict(request.query_params))
-        ctx.login_limiter.hit(f"mastodon:{_client_ip(ctx, request)}", "Too many sign-in attempts; wait a while.")
+        caller = client_ip(request.scope, ctx.settings.trust_proxy_headers)
+        ctx.login_limiter.hit(
+            f"mastodon:{caller}",
+            "Too many sign-in attempts; wait a while.",
+        )
         url = await oauth.start(query.instance, redirect_uri(request))
         if "application/json" in request.headers.get("accept", ""):
             return json_response({"authorize_url": url})

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from gateway.app import create_app
 from shared.settings import Settings
@@ -123,3 +126,64 @@ async def test_unknown_api_paths_are_json_404_and_wrong_methods_405(client: http
     wrong = await client.delete("/wishlist/api/auth/login")
     assert_error(wrong, 405, "method_not_allowed")
     assert "POST" in wrong.headers["allow"]
+
+
+async def test_an_unexpected_error_is_500_with_the_request_id_and_headers(
+    make_settings: Callable[..., Settings],
+) -> None:
+    async def boom(_request: Request) -> Response:
+        raise RuntimeError("a bug")
+
+    app = create_app(make_settings(tenants=["wishlist"]))
+    # An endpoint of the real app that fails as a bug would (ahead of the tenant's mount).
+    app.router.routes.insert(0, Route("/wishlist/api/boom", boom))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        for path in ("/wishlist/api/boom", "/api/wishlist/boom"):  # the second through the alias
+            response = await http.get(path, headers={"X-Request-ID": "trace-500"})
+            assert_error(response, 500, "internal_error")
+            assert response.json()["error"]["details"] == {"request_id": "trace-500"}
+            assert response.headers["x-request-id"] == "trace-500"
+            assert "content-security-policy" in response.headers and "x-content-type-options" in response.headers
+            assert "a bug" not in response.text
+
+
+async def test_a_forwarded_for_list_the_client_wrote_does_not_dodge_the_limits(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings(tenants=["wishlist"], auth_rate_limit_per_minute=2, trust_proxy_headers=True))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        login = {"email": "nobody@example.com", "password": "x"}
+        answers = []
+        for n in range(3):
+            # nginx appends the address it saw; what comes before it is the client's own claim.
+            forwarded = {"X-Forwarded-For": f"10.0.0.{n}, 203.0.113.7"}
+            answers.append((await http.post("/wishlist/api/auth/login", json=login, headers=forwarded)).status_code)
+        assert answers == [401, 401, 429]
+        other = {"X-Forwarded-For": "203.0.113.8"}
+        assert (await http.post("/wishlist/api/auth/login", json=login, headers=other)).status_code == 401
+
+
+async def test_gateway_errors_on_xrpc_paths_take_the_xrpc_shape(
+    make_settings: Callable[..., Settings], settings: Settings
+) -> None:
+    app = create_app(make_settings(tenants=["feed"], rate_limit_per_minute=4))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        create = "/feed/xrpc/com.atproto.repo.createRecord"
+        declared = await http.post(create, content=b"x" * (settings.body_limit + 1))
+
+        async def chunks() -> object:
+            for _ in range(settings.body_limit // 65536 + 2):
+                yield b" " * 65536
+
+        streamed = await http.post("/feed/xrpc/com.atproto.server.createSession", content=chunks())
+        for response in (declared, streamed):
+            assert response.status_code == 413, response.text
+            assert response.json() == {"error": "PayloadTooLarge", "message": response.json()["message"]}
+        for _ in range(4):
+            await http.get("/feed/xrpc/app.bsky.actor.getProfile")
+        limited = await http.get("/feed/xrpc/app.bsky.actor.getProfile")
+        assert limited.status_code == 429 and limited.json()["error"] == "RateLimitExceeded", limited.text
+        assert set(limited.json()) == {"error", "message"} and int(limited.headers["retry-after"]) >= 1
+        # The community's REST API keeps the shared shape.
+        rest = await http.get("/feed/api/feed/global")
+        assert rest.status_code == 429 and rest.json()["error"]["code"] == "rate_limited"

@@ -32,9 +32,9 @@ def from_api_error(exc: ApiError) -> XrpcError:
         if exc.code == "unauthorized" and exc.message != "Authentication required.":
             return XrpcError(401, "InvalidToken", exc.message)
         return XrpcError(401, "AuthenticationRequired", exc.message)
-    names = {403: "Forbidden", 404: "NotFound", 429: "RateLimitExceeded", 502: "UpstreamFailure",
-             503: "NotEnoughResources"}  # fmt: skip
-    status = exc.status if exc.status in (403, 429, 502, 503) else 400
+    names = {403: "Forbidden", 404: "NotFound", 413: "PayloadTooLarge", 429: "RateLimitExceeded",
+             502: "UpstreamFailure", 503: "NotEnoughResources"}  # fmt: skip
+    status = exc.status if exc.status in (403, 413, 429, 502, 503) else 400
     return XrpcError(status, names.get(exc.status, "InvalidRequest"), exc.message)
 
 
