@@ -51,7 +51,9 @@ def routes(ctx: TenantContext) -> list[Route]:
     async def interactions(request: Request) -> Response:
         """Discord's interactions webhook (slash commands /poll create, /poll list, /qotw answer)."""
         if not settings.discord_public_key:
-            raise ApiError(503, "discord_not_configured", "ONEBOX_DISCORD_PUBLIC_KEY is not set.")
+            raise ApiError(
+                503, "discord_not_configured", "ONEBOX_DISCORD_PUBLIC_KEY is not set.", headers={"Retry-After": "3600"}
+            )
         body = await request.body()
         verify(
             settings.discord_public_key,

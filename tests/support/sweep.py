@@ -9,8 +9,8 @@ that are no token of ours (an unsigned ``alg: none`` JWT, another scheme, 8 KB).
 a body also get malformed JSON, and objects with the fields the route's own 422 names set to
 hostile values (NUL, integers past 64 bits, wrong types, 100 KB).
 
-A failure is a transport error, a 5xx (but 501 for an XRPC method we don't serve, and 503 for a
-feature the app has no settings for) or a 4xx that is not JSON in the shared shape (or, under
+A failure is a transport error, a 5xx (but 501 for an XRPC method we don't serve, and 503 with
+Retry-After for a feature the app has no settings for) or a 4xx that is not JSON in the shared shape (or, under
 ``/xrpc/``, XRPC's).
 """
 
@@ -110,7 +110,7 @@ def unconfigured(response: httpx.Response) -> bool:
     """501 for an XRPC method we don't serve; 503 for a feature this app has no settings for."""
     if response.status_code == 501:
         return "/xrpc/" in str(response.request.url)
-    if response.status_code != 503 or not shaped(response):
+    if response.status_code != 503 or not shaped(response) or "retry-after" not in response.headers:
         return False
     return str(response.json()["error"]["code"]).endswith("_not_configured")
 
