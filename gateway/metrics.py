@@ -27,12 +27,14 @@ class PoolCollector(Collector):
         in_use = GaugeMetricFamily("onebox_db_pool_in_use", "Connections checked out", labels=["tenant"])
         idle = GaugeMetricFamily("onebox_db_pool_idle", "Idle pooled connections", labels=["tenant"])
         size = GaugeMetricFamily("onebox_db_pool_size", "Configured pool size", labels=["tenant"])
+        waiting = GaugeMetricFamily("onebox_db_pool_waiting", "Requests waiting for a connection", labels=["tenant"])
         for ctx in self.contexts:
             stats = ctx.db.stats()
             in_use.add_metric([ctx.name], stats["checked_out"])
             idle.add_metric([ctx.name], stats["idle"])
             size.add_metric([ctx.name], stats["size"])
-        yield from (in_use, idle, size)
+            waiting.add_metric([ctx.name], stats["waiting"])
+        yield from (in_use, idle, size, waiting)
 
 
 class Metrics:

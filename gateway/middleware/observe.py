@@ -1,4 +1,4 @@
-"""One access-log line and one metrics observation per request."""
+"""One access-log line and one metrics observation per request; open WebSockets counted per tenant."""
 
 from __future__ import annotations
 
@@ -28,12 +28,35 @@ class ObserveMiddleware:
         self.app = app
         self.metrics = metrics
         self.tenants = tenants
+        for tenant in (*tenants, "gateway"):
+            metrics.websockets.labels(tenant)  # every series from the start, at 0
+
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count a WebSocket as open from its accept until its handler returns."""
+        gauge = self.metrics.websockets.labels(self.tenant_of(scope["path"]))
+        accepted = False
+
+        async def counting_send(message: Message) -> None:
+            nonlocal accepted
+            if message["type"] == "websocket.accept" and not accepted:
+                accepted = True
+                gauge.inc()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            if accepted:
+                gauge.dec()
 
     def tenant_of(self, path: str) -> str:
         first = path.split("/", 2)[1] if path.count("/") >= 1 else ""
         return first if first in self.tenants else "gateway"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

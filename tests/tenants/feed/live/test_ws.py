@@ -147,3 +147,26 @@ async def test_socketio_namespace_gets_the_same_frames(
         assert received[0]["uri"] == post and received[0]["repostCount"] == 1
     finally:
         await client.disconnect()
+
+
+def open_sockets(metrics: str) -> float:
+    line = next(line for line in metrics.splitlines() if line.startswith('onebox_websocket_connections{tenant="feed"}'))
+    return float(line.split()[-1])
+
+
+async def test_open_sockets_are_counted_in_the_metrics(
+    feed_server: FeedServer, member: MemberFactory, feed_db: asyncpg.Connection
+) -> None:
+    alice = await member("alice")
+    async with httpx.AsyncClient(base_url=feed_server.url) as box:
+        before = open_sockets((await box.get("/metrics")).text)
+        sockets = [await signed_in(feed_server, alice) for _ in range(3)]
+        assert open_sockets((await box.get("/metrics")).text) == before + 3
+        for ws in sockets:
+            await ws.close()
+        await wait_for(lambda: _count_is(box, before))
+        assert "onebox_db_pool_waiting" in (await box.get("/metrics")).text
+
+
+async def _count_is(box: httpx.AsyncClient, expected: float) -> bool:
+    return open_sockets((await box.get("/metrics")).text) == expected
