@@ -30,7 +30,7 @@ STATE_SQL = text(
     """
     SELECT cursor_us, endpoint, connected, started_at, stopped_at, pid, events_total, kept_total,
            skipped_total, malformed_total, malformed, events_per_s, backfill_queue, push_sent, push_failed,
-           rss_bytes, last_error, last_error_at,
+           rss_bytes, last_error, last_error_at, idle_reason,
            extract(epoch FROM now() - heartbeat_at)::float8 AS heartbeat_age_s,
            (extract(epoch FROM now()) * 1000000 - cursor_us)::float8 AS lag_us
     FROM indexer_state WHERE name = 'jetstream'
@@ -46,6 +46,8 @@ def describe(row: Any) -> dict[str, Any]:
         state = "stopped"
     elif row["heartbeat_age_s"] is not None and row["heartbeat_age_s"] > STALE_S:
         state = "stalled"
+    elif row["idle_reason"]:
+        state = "idle"
     else:
         state = "running"
     doc = {key: row[key] for key in row if key not in ("lag_us", "heartbeat_age_s")}
@@ -77,7 +79,7 @@ class IndexerCollector(Collector):
         _, doc = cached
         labels = ["tenant"]
         up = GaugeMetricFamily("onebox_feed_indexer_up", "1 while the indexer heartbeats", labels=labels)
-        up.add_metric([self.ctx.name], 1.0 if doc["state"] == "running" else 0.0)
+        up.add_metric([self.ctx.name], 1.0 if doc["state"] in ("running", "idle") else 0.0)
         yield up
         if doc["state"] == "never_started":
             return

@@ -82,6 +82,7 @@ class Indexer:
         if self.feed.jetstream_url:
             jobs.append(stream.run())
         else:
+            self.stats.idle_reason = "ONEBOX_JETSTREAM_URL is empty: nothing to read"
             log.info("ONEBOX_JETSTREAM_URL is empty: the indexer stays idle")
         if push.enabled:
             jobs.append(push.run())

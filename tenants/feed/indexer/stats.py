@@ -19,7 +19,8 @@ UPDATE indexer_state SET
     connected = $4, events_total = $5, kept_total = $6, skipped_total = $7, malformed_total = $8,
     malformed = $9::jsonb, events_per_s = $10, backfill_queue = $11, push_sent = $12, push_failed = $13,
     rss_bytes = $14, last_error = $15,
-    last_error_at = CASE WHEN $15::text IS DISTINCT FROM last_error THEN now() ELSE last_error_at END
+    last_error_at = CASE WHEN $15::text IS DISTINCT FROM last_error THEN now() ELSE last_error_at END,
+    idle_reason = $16
 WHERE name = $1
 """
 
@@ -39,6 +40,7 @@ class Stats:
     connected: bool = False
     endpoint: str | None = None
     last_error: str | None = None
+    idle_reason: str | None = None  # why the indexer reads nothing (health says "idle")
     events_per_s: float = 0.0
     _rate_mark: tuple[float, int] = (0.0, 0)
 
@@ -91,6 +93,7 @@ class Stats:
             self.push_failed,
             psutil.Process().memory_info().rss,
             self.last_error,
+            self.idle_reason,
         )
 
     async def stopped(self, conn: asyncpg.Connection) -> None:

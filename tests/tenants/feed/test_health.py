@@ -42,3 +42,21 @@ async def test_health_and_metrics_follow_the_indexer(
         assert stalled.status_code == 503 and stalled.json()["indexer"]["state"] == "stalled"
     finally:
         await db.execute("DELETE FROM indexer_state")
+
+
+async def test_an_indexer_without_jetstream_says_it_is_idle(
+    db: asyncpg.Connection, indexer: IndexerFactory, client: httpx.AsyncClient
+) -> None:
+    try:
+        async with indexer(jetstream_url=[]):
+            doc = await wait_for(lambda: _indexer_doc(client, "idle"), timeout=20)
+            assert "ONEBOX_JETSTREAM_URL" in doc["idle_reason"] and doc["connected"] is False
+            assert (await client.get("/feed/health")).status_code == 200
+            assert 'onebox_feed_indexer_up{tenant="feed"} 1.0' in (await client.get("/metrics")).text
+    finally:
+        await db.execute("DELETE FROM indexer_state")
+
+
+async def _indexer_doc(client: httpx.AsyncClient, state: str) -> dict[str, object] | None:
+    doc: dict[str, object] = (await client.get("/feed/health")).json()["indexer"]
+    return doc if doc["state"] == state else None
