@@ -42,8 +42,10 @@ def provision(url: str, prefix: str, tenants: Iterable[str], secret: str) -> lis
                 created.append(f"database {name}")
             conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(role))
             conn.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(role, role))
-        # The maintenance database is open to PUBLIC by default; tenant roles must not reach it.
+        # The maintenance database and the default template are open to PUBLIC by default; tenant
+        # roles must not reach them (CREATE DATABASE copies template1 without connecting to it).
         conn.execute("REVOKE CONNECT ON DATABASE postgres FROM PUBLIC")
+        conn.execute("REVOKE CONNECT ON DATABASE template1 FROM PUBLIC")
         _secure_schemas(url, prefix, tenants)
     return created
 

@@ -29,9 +29,10 @@ def test_tenant_role_reaches_only_its_database(settings: Settings, admin_url: st
         foreign = own.set(database=tenant_db_name(prefix, "isolationprobe"))
         with pytest.raises(psycopg.OperationalError, match="permission denied"):
             psycopg.connect(libpq(foreign))
-        # And at the cluster's maintenance database.
-        with pytest.raises(psycopg.OperationalError, match="permission denied"):
-            psycopg.connect(libpq(own.set(database="postgres")))
+        # And at the cluster's maintenance database and default template.
+        for database in ("postgres", "template1"):
+            with pytest.raises(psycopg.OperationalError, match="permission denied"):
+                psycopg.connect(libpq(own.set(database=database)))
         # Another tenant's role is refused with the wishlist role's password.
         stolen = own.set(username=tenant_db_name(prefix, "isolationprobe"))
         with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
