@@ -83,7 +83,7 @@ async def lifespan(ctx: TenantContext) -> AsyncIterator[None]:
     """Relay bus events to live clients, refresh the indexer's gauges, close clients at the end."""
     s = services(ctx)
     ctx.bus.subscribe(s.hub.on_event)
-    async with indexer_health.lifespan(ctx):
+    async with indexer_health.gauges(ctx):
         try:
             yield
         finally:

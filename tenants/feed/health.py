@@ -6,25 +6,18 @@ database with every batch; the gateway reads that row here.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from sqlalchemy import text
 
 from shared.tenant import TenantContext
+from shared.worker_metrics import worker_gauges
 
-log = logging.getLogger("onebox.feed.health")
-
+READING = "indexer_health"  # the last reading, for the gauges
 STALE_S = 30.0  # a running indexer writes a heartbeat at least every 2 s
-REFRESH_S = 10.0
-CACHE_KEY = "indexer_health"
 
 STATE_SQL = text(
     """
@@ -61,73 +54,45 @@ async def health(ctx: TenantContext) -> dict[str, Any]:
     """``/feed/health`` facts: the indexer's lag, rates, counts and last error; 503 when stalled."""
     async with ctx.db.connect() as conn:
         row = (await conn.execute(STATE_SQL)).mappings().first()
-    doc = describe(row)
-    ctx.state[CACHE_KEY] = (time.monotonic(), doc)
+    doc = ctx.state[READING] = describe(row)
     return {"indexer": doc, "ok": doc["state"] != "stalled"}
 
 
-class IndexerCollector(Collector):
-    """Gauges from the last health reading (refreshed in the background; scrapes never block)."""
-
-    def __init__(self, ctx: TenantContext) -> None:
-        self.ctx = ctx
-
-    def collect(self) -> Iterator[Metric]:
-        cached = self.ctx.state.get(CACHE_KEY)
-        if cached is None:
-            return
-        _, doc = cached
-        labels = ["tenant"]
-        up = GaugeMetricFamily("onebox_feed_indexer_up", "1 while the indexer heartbeats", labels=labels)
-        up.add_metric([self.ctx.name], 1.0 if doc["state"] in ("running", "idle") else 0.0)
-        yield up
-        if doc["state"] == "never_started":
-            return
-        gauges = {
-            "lag_s": ("onebox_feed_indexer_lag_seconds", "Now minus the time_us of the last written event"),
-            "events_per_s": ("onebox_feed_indexer_events_per_second", "Jetstream events read per second"),
-            "backfill_queue": ("onebox_feed_indexer_backfill_queue", "Backfill jobs pending or running"),
-            "rss_bytes": ("onebox_feed_indexer_rss_bytes", "Resident memory of the indexer process"),
-            "heartbeat_age_s": ("onebox_feed_indexer_heartbeat_age_seconds", "Seconds since the last heartbeat"),
-        }
-        for key, (name, doc_text) in gauges.items():
-            if doc.get(key) is not None:
-                gauge = GaugeMetricFamily(name, doc_text, labels=labels)
-                gauge.add_metric([self.ctx.name], float(doc[key]))
-                yield gauge
-        counters = {
-            "events_total": ("onebox_feed_indexer_events", "Jetstream events read"),
-            "kept_total": ("onebox_feed_indexer_kept", "Events kept"),
-            "skipped_total": ("onebox_feed_indexer_skipped", "Events not relevant to the feed"),
-            "malformed_total": ("onebox_feed_indexer_malformed", "Malformed events skipped"),
-            "push_sent": ("onebox_feed_indexer_push_sent", "Web push messages delivered"),
-            "push_failed": ("onebox_feed_indexer_push_failed", "Web push messages refused or failed"),
-        }
-        for key, (name, doc_text) in counters.items():
-            counter = CounterMetricFamily(name, doc_text, labels=labels)
-            counter.add_metric([self.ctx.name], float(doc.get(key) or 0))
-            yield counter
+def indexer_metrics(tenant: str, doc: dict[str, Any]) -> Iterator[Metric]:
+    """Gauges and counters of one health reading."""
+    labels = ["tenant"]
+    up = GaugeMetricFamily("onebox_feed_indexer_up", "1 while the indexer heartbeats", labels=labels)
+    up.add_metric([tenant], 1.0 if doc["state"] in ("running", "idle") else 0.0)
+    yield up
+    if doc["state"] == "never_started":
+        return
+    gauges = {
+        "lag_s": ("onebox_feed_indexer_lag_seconds", "Now minus the time_us of the last written event"),
+        "events_per_s": ("onebox_feed_indexer_events_per_second", "Jetstream events read per second"),
+        "backfill_queue": ("onebox_feed_indexer_backfill_queue", "Backfill jobs pending or running"),
+        "rss_bytes": ("onebox_feed_indexer_rss_bytes", "Resident memory of the indexer process"),
+        "heartbeat_age_s": ("onebox_feed_indexer_heartbeat_age_seconds", "Seconds since the last heartbeat"),
+    }
+    for key, (name, doc_text) in gauges.items():
+        if doc.get(key) is not None:
+            gauge = GaugeMetricFamily(name, doc_text, labels=labels)
+            gauge.add_metric([tenant], float(doc[key]))
+            yield gauge
+    counters = {
+        "events_total": ("onebox_feed_indexer_events", "Jetstream events read"),
+        "kept_total": ("onebox_feed_indexer_kept", "Events kept"),
+        "skipped_total": ("onebox_feed_indexer_skipped", "Events not relevant to the feed"),
+        "malformed_total": ("onebox_feed_indexer_malformed", "Malformed events skipped"),
+        "push_sent": ("onebox_feed_indexer_push_sent", "Web push messages delivered"),
+        "push_failed": ("onebox_feed_indexer_push_failed", "Web push messages refused or failed"),
+    }
+    for key, (name, doc_text) in counters.items():
+        counter = CounterMetricFamily(name, doc_text, labels=labels)
+        counter.add_metric([tenant], float(doc.get(key) or 0))
+        yield counter
 
 
-@asynccontextmanager
-async def lifespan(ctx: TenantContext) -> AsyncIterator[None]:
-    """Register the collector and keep its reading fresh while the app runs."""
-    collector = IndexerCollector(ctx)
-    ctx.metrics.register(collector)
+def gauges(ctx: TenantContext) -> AbstractAsyncContextManager[None]:
+    """The indexer's gauges in the gateway's /metrics while the app runs."""
 
-    async def refresh() -> None:
-        while True:
-            try:
-                await health(ctx)
-            except Exception as exc:  # the database may be down; the next round retries
-                log.debug("indexer health refresh failed: %r", exc)
-            await asyncio.sleep(REFRESH_S)
-
-    task = asyncio.create_task(refresh(), name="feed:indexer-health")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        ctx.metrics.unregister(collector)
+    return worker_gauges(ctx, READING, lambda: health(ctx), lambda doc: indexer_metrics(ctx.name, doc))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,15 @@ async def health(ctx: TenantContext) -> dict[str, Any]:
     return await check(ctx)
 
 
+@asynccontextmanager
+async def bot_gauges(ctx: TenantContext) -> AsyncIterator[None]:
+    """The bot's liveness and job counters in /metrics."""
+    from tenants.seacalendar.health import gauges
+
+    async with gauges(ctx):
+        yield
+
+
 def socketio(ctx: TenantContext, sio: Any) -> None:
     """The ``/seacalendar`` namespace."""
     from tenants.seacalendar.realtime import setup
@@ -56,6 +67,7 @@ tenant = Tenant(
     routes=build_routes,
     migrations=HERE / "migrations",
     health=health,
+    lifespan=bot_gauges,
     static=HERE / "static",
     aliases=("/api/seacalendar",),
     socketio=socketio,

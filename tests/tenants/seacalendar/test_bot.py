@@ -204,6 +204,13 @@ async def test_rate_limits_and_server_errors_are_waited_out(
     assert [status for _, status in calls[:4]] == [429, 429, 502, 200]
     assert calls[1][0] - calls[0][0] >= 0.29 and calls[2][0] - calls[1][0] >= 0.29  # retry_after honoured
     assert health["bot"]["alive"] is True and health["bot"]["state"] == "running"
+    metrics = (await sea.get("/metrics")).text  # the reading the health request just took
+    assert 'onebox_seacalendar_bot_up{tenant="seacalendar"} 1.0' in metrics
+    assert 'onebox_seacalendar_bot_messages_posted_total{tenant="seacalendar"}' in metrics
+    rate_limited = next(
+        line for line in metrics.splitlines() if line.startswith("onebox_seacalendar_bot_rate_limited_total")
+    )
+    assert float(rate_limited.split()[-1]) >= 2
 
 
 async def _bot_health(sea: httpx.AsyncClient, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
