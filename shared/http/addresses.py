@@ -1,7 +1,8 @@
 """Whether a host may be called from the box: only addresses on the public internet.
 
-A URL a user hands us (a Mastodon instance, a web-push endpoint) must not make the server call
-its own loopback, the LAN or a cloud metadata address on that user's behalf.
+A URL a user hands us (a Mastodon instance, a web-push endpoint, a PDS its DID document names)
+must not make the server call its own loopback, the LAN or a cloud metadata address on that
+user's behalf.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from typing import Any
+
+import httpcore
+import httpx
 
 
 def is_public(address: str) -> bool:
@@ -63,3 +67,54 @@ def public_only_connector(trusted: Collection[str]) -> Any:
             await self._inner.close()
 
     return aiohttp.TCPConnector(resolver=PublicOnly())
+
+
+class _PublicOnlyBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, connecting only to vetted addresses (IP literals included)."""
+
+    def __init__(self, trusted: Collection[str]) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._trusted = trusted
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        if not trusts(self._trusted, host, port):
+            addresses = await resolve(host, port)
+            if not addresses or not all(is_public(address) for address in addresses):
+                raise httpcore.ConnectError(f"{host} is not an address we connect to")
+            host = addresses[0]  # the address vetted, so a second lookup can't answer differently
+        return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("no unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def public_only_transport(trusted: Collection[str], limits: httpx.Limits | None = None) -> httpx.AsyncHTTPTransport:
+    """An httpx transport that connects only to public addresses, or to ``trusted`` hosts.
+
+    For URLs a user controls through data (a DID document naming its PDS, a did:web host): each
+    connection is vetted when it is made, after any redirect and whatever DNS answers then. TLS
+    still verifies the name in the URL (httpcore passes it as the server name).
+    """
+    limits = limits or httpx.Limits()
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    # httpx takes no network backend; its pool is httpcore's, which does.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=_PublicOnlyBackend(trusted),
+    )
+    return transport

@@ -18,10 +18,11 @@ from shared.auth.bluesky import BlueskyClient, TokenBox
 from shared.auth.refresh import RefreshTokens
 from shared.auth.tokens import AccessClaims, bearer_token
 from shared.errors import unauthorized
+from shared.http.addresses import public_only_transport
 from shared.settings import env_config
 from shared.tenant import TenantContext
 from tenants.feed.cursor import Cursors
-from tenants.feed.settings import FeedSettings
+from tenants.feed.settings import FeedSettings, network_trusted
 
 # Scope claims distinguish the XRPC session's two JWTs, as a PDS's do.
 ACCESS_SCOPE = "com.atproto.access"
@@ -98,7 +99,11 @@ def build(ctx: TenantContext) -> AppView:
     feed = FeedSettings()
     api = ApiSettings()
     secret = ctx.settings.require_secret()
-    http = httpx.AsyncClient(timeout=api.feed_pds_timeout, follow_redirects=False)
+    # PDS and DID document URLs come from data anyone can publish: connections go to public addresses only.
+    trusted = network_trusted(feed, api.feed_handle_resolver)
+    http = httpx.AsyncClient(
+        timeout=api.feed_pds_timeout, follow_redirects=False, transport=public_only_transport(trusted)
+    )
     return AppView(
         ctx=ctx,
         feed=feed,

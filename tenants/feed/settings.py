@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode
@@ -76,12 +77,17 @@ class FeedSettings(BaseSettings):
     # https service: a push service on the LAN, the tests' fake. Everything else must resolve to
     # public addresses only, or a member could make the box POST to its own loopback or LAN.
     feed_push_trusted_hosts: Annotated[list[str], NoDecode] = []
+    # Hosts a DID document may name as a PDS (or a did:web may live on) though they are not public:
+    # a PDS on the LAN. The PLC directory's and the handle resolver's hosts are trusted already.
+    # Everything else must resolve to public addresses, or anyone signing in (or followed) with a
+    # DID document of their own could make the box call its loopback, LAN or a metadata address.
+    feed_pds_trusted_hosts: Annotated[list[str], NoDecode] = []
     # Lexicon limit of app.bsky.feed.post#text is 3000 bytes; whole frames above this are refused.
     feed_max_frame_bytes: int = 100_000
     # Bloom filter of accounts that own stored records: 2**bits bits (2**24 = 2 MiB).
     feed_bloom_bits: int = 24
 
-    @field_validator("jetstream_url", "feed_tags", "feed_push_trusted_hosts", mode="before")
+    @field_validator("jetstream_url", "feed_tags", "feed_push_trusted_hosts", "feed_pds_trusted_hosts", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split(value)
@@ -90,3 +96,9 @@ class FeedSettings(BaseSettings):
     @classmethod
     def _normalise_tags(cls, value: list[str]) -> list[str]:
         return [tag.lstrip("#").lower() for tag in value]
+
+
+def network_trusted(feed: FeedSettings, *urls: str) -> frozenset[str]:
+    """Hosts identity and PDS calls may reach though not public: the operator's own settings."""
+    hosts = {urlsplit(url).hostname for url in (feed.plc_url, *urls)}
+    return frozenset({host for host in hosts if host} | set(feed.feed_pds_trusted_hosts))

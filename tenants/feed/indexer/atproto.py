@@ -47,7 +47,8 @@ async def get_json(http: httpx.AsyncClient, url: str, params: dict[str, Any], at
                 except ValueError:
                     raise Permanent(f"{url}: response is not JSON") from None
             if response.status_code not in RETRY_STATUSES:
-                raise Permanent(f"{url}: HTTP {response.status_code} {response.text[:200]}")
+                # Not the body: errors reach /feed/health, and the server answering may be anyone's.
+                raise Permanent(f"{url}: HTTP {response.status_code}")
             error = f"HTTP {response.status_code}"
             asked = _retry_after(response)
             wait = asked if asked is not None else wait

@@ -13,6 +13,7 @@ import time
 import asyncpg
 import httpx
 
+from shared.http.addresses import public_only_transport
 from shared.waits import wait_until_set
 from tenants.feed.indexer.atproto import Permanent, Transient, list_records, resolve
 from tenants.feed.indexer.events import Op, from_listed_record
@@ -20,7 +21,7 @@ from tenants.feed.indexer.processors.base import FOLLOWEE_COLLECTIONS, MEMBER_CO
 from tenants.feed.indexer.records import Malformed
 from tenants.feed.indexer.stats import Stats
 from tenants.feed.indexer.writer import Page, Writer
-from tenants.feed.settings import FeedSettings
+from tenants.feed.settings import FeedSettings, network_trusted
 
 log = logging.getLogger("onebox.feed.backfill")
 
@@ -58,7 +59,9 @@ class Backfiller:
         """Claim and start jobs forever; jobs left running by a crash are resumed first."""
         await self.pool.execute("UPDATE backfill_jobs SET state = 'pending' WHERE state = 'running'")
         timeout = httpx.Timeout(self.feed.feed_http_timeout)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as http:
+        # A followed account's DID document names its PDS: each connection (redirects too) is vetted.
+        transport = public_only_transport(network_trusted(self.feed))
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, transport=transport) as http:
             try:
                 while True:
                     free = self.feed.feed_backfill_concurrency - len(self.running)
