@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from shared.auth.mastodon import MastodonOAuth
 from shared.auth.session_routes import session_routes, token_pair
-from shared.errors import unauthorized
+from shared.errors import ApiError, unauthorized
 from shared.http.body import parse_model
 from shared.http.client_ip import client_ip
 from shared.http.responses import json_response
@@ -37,11 +37,28 @@ async def load_account(_conn: AsyncConnection, subject: str) -> dict[str, Any] |
     return {"member_id": subject}
 
 
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
 def routes(ctx: TenantContext, oauth: MastodonOAuth, settings: AstroSettings) -> list[Route]:
     """Routes under ``/api/auth``."""
 
     def redirect_uri(request: Request) -> str:
-        base = settings.astro_public_url or f"{request.url.scheme}://{request.url.netloc}"
+        """Where the instance sends the browser back: the configured public URL.
+
+        Never the Host header on a public box: anyone can send one, and the instance would then
+        deliver the victim's code to the attacker's host (which replays it here). Without the
+        setting, only a box reached on its own loopback (development, tests) may use it.
+        """
+        if settings.astro_public_url:
+            base = settings.astro_public_url
+        elif request.url.hostname in LOOPBACK:
+            base = f"{request.url.scheme}://{request.url.netloc}"
+        else:
+            raise ApiError(
+                503, "astro_not_configured", "Mastodon sign-in needs ONEBOX_ASTRO_PUBLIC_URL (this box's public URL).",
+                headers={"Retry-After": "3600"},
+            )  # fmt: skip
         return f"{base.rstrip('/')}/{ctx.name}/api/auth/mastodon/callback"
 
     async def mastodon_start(request: Request) -> Response:

@@ -13,8 +13,8 @@ class AstroSettings(BaseSettings):
 
     model_config = env_config()
 
-    # Public base URL of this box (e.g. https://box.example) for the OAuth redirect URI; by
-    # default the scheme and host the browser used.
+    # Public base URL of this box (e.g. https://box.example) for the OAuth redirect URI. Required
+    # for Mastodon sign-in unless the box is reached on loopback (the Host header can be forged).
     astro_public_url: str | None = None
     # Instances that skip the public-address guard, name → base URL, as JSON:
     # '{"social.internal": "https://10.0.0.5"}'. Tests point a name at a fake on loopback.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -9,9 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from gateway.app import create_app
+from shared.settings import Settings
 from shared.tenant import TenantContext
 from tests.fakes.mastodon import FakeMastodon
 from tests.support.refresh import AGE_SPENT
+from tests.support.server import serve
 from tests.tenants.astro.conftest import SignIn, follow_sign_in
 
 
@@ -174,3 +178,28 @@ async def test_instance_data_is_bounded_and_avatars_must_be_web_images(
     me = (await astro.get("/astro/api/profile", headers={"Authorization": f"Bearer {token}"})).json()
     assert me["mastodon"]["avatar"] is None
     assert len(me["mastodon"]["display_name"]) == 200
+
+
+async def test_a_forged_host_never_becomes_the_redirect_uri(
+    astro: httpx.AsyncClient, fake_mastodon: tuple[FakeMastodon, str], make_settings: Callable[..., Settings]
+) -> None:
+    fake, url = fake_mastodon
+    apps = len(fake.apps)
+    # The victim's code would go to evil.example, which replays it here: refused before any app exists.
+    forged = await astro.get(
+        "/astro/api/auth/mastodon", params={"instance": "fake.test"}, headers={"Host": "evil.example"}
+    )
+    assert forged.status_code == 503 and error_code(forged) == "astro_not_configured", forged.text
+    assert forged.headers["retry-after"] and len(fake.apps) == apps
+    # With the public URL set, the Host header doesn't matter.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ONEBOX_ASTRO_MASTODON_INSTANCES", json.dumps({"fake.test": url}))
+        patch.setenv("ONEBOX_ASTRO_PUBLIC_URL", "https://box.example")
+        app = create_app(make_settings(tenants=["astro"]))
+    async with serve(app) as base, httpx.AsyncClient(base_url=base) as http:
+        start = await http.get(
+            "/astro/api/auth/mastodon", params={"instance": "fake.test"}, headers={"Host": "evil.example"}
+        )
+    assert start.status_code == 302, start.text
+    redirect = parse_qs(urlsplit(start.headers["location"]).query)["redirect_uri"][0]
+    assert redirect == "https://box.example/astro/api/auth/mastodon/callback"
