@@ -13,7 +13,7 @@ import base64
 import binascii
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote
 
@@ -45,6 +45,10 @@ class PdsUnreachable(BlueskyError):
 
     def __init__(self, message: str) -> None:
         super().__init__(502, "UpstreamFailure", message)
+
+
+# What Bluesky shows for an account whose handle does not check out both ways.
+INVALID_HANDLE = "handle.invalid"
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ class BlueskyClient:
             did = await self.resolve_handle(identifier)
         else:
             raise BlueskyError(400, "InvalidRequest", "Sign in with your Bluesky handle (name.bsky.social) or DID.")
-        pds_url, _handle = await self.resolve_pds(did)
+        pds_url, document_handle = await self.resolve_pds(did)
         doc = await self._call(
             "POST",
             f"{pds_url}/xrpc/com.atproto.server.createSession",
@@ -197,7 +201,23 @@ class BlueskyClient:
         session = _session(doc, pds_url)
         if session.did != did:
             raise PdsUnreachable("The PDS signed in a different account than the one resolved.")
-        return session
+        verified = await self._verified_handle(did, session.handle, document_handle, identifier)
+        return replace(session, handle=verified)
+
+    async def _verified_handle(self, did: str, claimed: str, document_handle: str | None, identifier: str) -> str:
+        """``claimed`` if it and the DID point at each other, else ``handle.invalid``, as Bluesky shows it.
+
+        The PDS (anyone can run one) says which handle the account has; without the check an
+        account could take any handle and show as someone else.
+        """
+        if not document_handle or document_handle.lower() != claimed.lower():
+            return INVALID_HANDLE
+        if identifier.lower() == claimed.lower():
+            return claimed  # signed in by this handle: it was just resolved to this DID
+        try:
+            return claimed if await self.resolve_handle(claimed) == did else INVALID_HANDLE
+        except (BlueskyError, PdsUnreachable):
+            return INVALID_HANDLE
 
     async def refresh_session(self, session: PdsSession) -> PdsSession:
         """A new session from the refresh token (the PDS rotates both tokens)."""

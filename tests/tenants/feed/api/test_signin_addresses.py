@@ -60,3 +60,24 @@ async def test_the_transport_refuses_non_public_addresses_unless_trusted(url: st
         async with httpx.AsyncClient(transport=public_only_transport(frozenset({"127.0.0.1"}))) as client:
             assert (await client.get(f"http://127.0.0.1:{port}/")).status_code == 200
         assert len(seen) == 1
+
+
+async def test_a_handle_the_pds_claims_is_kept_only_if_it_checks_out_both_ways(
+    feed_server: FeedServer, http: httpx.AsyncClient, feed_db: asyncpg.Connection
+) -> None:
+    pds = feed_server.pds
+    pds.account("did:plc:alice", "alice.test", "pw-alice")
+    # Mallory runs a PDS that says her account is alice.test (and her DID document agrees).
+    pds.account("did:plc:mallory", "mallory.test", "pw-mallory")
+    pds.handles["did:plc:mallory"] = "alice.test"
+    signed = await http.post("/api/auth/login", json={"identifier": "did:plc:mallory", "password": "pw-mallory"})
+    assert signed.status_code == 200, signed.text
+    assert signed.json()["user"]["handle"] == "handle.invalid"
+    stored = await feed_db.fetchval("SELECT handle FROM profiles WHERE did = 'did:plc:mallory'")
+    assert stored == "handle.invalid"
+    # Alice, whose handle resolves to her, keeps it whether she signs in by DID or by handle.
+    for identifier in ("did:plc:alice", "alice.test"):
+        alice = await http.post("/api/auth/login", json={"identifier": identifier, "password": "pw-alice"})
+        assert alice.json()["user"]["handle"] == "alice.test", alice.text
+    profile = await http.get("/api/profile/alice.test")
+    assert profile.json()["did"] == "did:plc:alice"
