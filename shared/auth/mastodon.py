@@ -272,7 +272,9 @@ class MastodonOAuth:
             await self._call(target, "POST", "/oauth/revoke", "the token revocation", data=revoke)
         if status != 200 or account is None or not account.get("id") or not account.get("username"):
             raise _error(502, "not_mastodon", "The instance did not say which account signed in.")
-        acct = str(account.get("acct") or account["username"])[:300]
+        # The signed-in account is the instance's own, so its address is username@instance; a domain
+        # in the instance's answer is ignored, or evil.social could present its users as anyone's.
+        acct = f"{str(account['username'])[:200]}@{row.instance}"
         avatar = account.get("avatar")
         # Only web images: whatever else an instance sends is not ours to hand to browsers.
         if not isinstance(avatar, str) or len(avatar) > 2000 or not avatar.startswith(("https://", "http://")):
@@ -280,7 +282,7 @@ class MastodonOAuth:
         return MastodonAccount(
             instance=row.instance,
             id=str(account["id"])[:100],
-            acct=acct if "@" in acct else f"{acct}@{row.instance}",
+            acct=acct,
             display_name=str(account.get("display_name") or account["username"])[:200],
             avatar=avatar,
         )

@@ -24,7 +24,8 @@ ON CONFLICT (did) DO UPDATE SET handle = EXCLUDED.handle, pds_url = EXCLUDED.pds
 
 async def sign_in(av: AppView, sessions: PdsSessions, identifier: str, password: str) -> PdsSession:
     """Check the app password at the account's PDS, store its session and make it a member."""
-    key = identifier.strip().lower()
+    # One bucket per account however it is spelt: "@alice.test" is "alice.test".
+    key = identifier.strip().lower().removeprefix("@")
     av.ctx.login_limiter.hit(key, "Too many sign-in attempts for this account; wait a while.")
     try:
         session = await av.bluesky.create_session(identifier.strip(), password)

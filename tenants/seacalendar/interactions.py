@@ -35,7 +35,11 @@ def verify(public_key_hex: str, signature_hex: str | None, timestamp: str | None
 
     if not signature_hex or not timestamp:
         raise _invalid("X-Signature-Ed25519 and X-Signature-Timestamp are required.")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_SKEW:
+    # isdigit() alone takes "²", which int() refuses: ASCII digits only, and a sane length.
+    if (
+        not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12)
+        or abs(time.time() - int(timestamp)) > MAX_SKEW
+    ):
         raise _invalid("The signature timestamp is missing or not recent.")
     try:
         key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))

@@ -203,3 +203,14 @@ async def test_a_forged_host_never_becomes_the_redirect_uri(
     assert start.status_code == 302, start.text
     redirect = parse_qs(urlsplit(start.headers["location"]).query)["redirect_uri"][0]
     assert redirect == "https://box.example/astro/api/auth/mastodon/callback"
+
+
+async def test_an_instance_cannot_present_its_user_as_another_instances(
+    astro: httpx.AsyncClient, fake_mastodon: tuple[FakeMastodon, Any]
+) -> None:
+    fake, _ = fake_mastodon
+    fake.account = {**fake.account, "id": "515151", "username": "gargron", "acct": "Gargron@mastodon.social"}
+    done = await follow_sign_in(astro, fake)
+    tokens = {k: v[0] for k, v in parse_qs(urlsplit(done.headers["location"]).fragment).items()}
+    me = await astro.get("/astro/api/profile", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.json()["mastodon"]["acct"] == "gargron@fake.test"

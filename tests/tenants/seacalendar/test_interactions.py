@@ -53,6 +53,10 @@ async def test_bad_signatures_are_401(sea: httpx.AsyncClient, fake_discord: tupl
     assert_error(await sea.post(URL, content=body), 401, "invalid_signature")
     stale = fake.sign(body, timestamp=int(time.time()) - 3600)
     assert_error(await sea.post(URL, content=body, headers=stale), 401, "invalid_signature")
+    # A digit Python's isdigit() takes but int() refuses ("²", sent as latin-1), and a huge number.
+    for timestamp in (b"\xb2", b"9" * 400):
+        odd = [(b"x-signature-ed25519", b"00" * 64), (b"x-signature-timestamp", timestamp)]
+        assert_error(await sea.post(URL, content=body, headers=odd), 401, "invalid_signature")
 
 
 async def test_signed_but_malformed(sea: httpx.AsyncClient, fake_discord: tuple[FakeDiscord, str]) -> None:
