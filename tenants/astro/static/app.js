@@ -52,12 +52,17 @@ async function call(method, path, payload, retried) {
   return { status: response.status, body };
 }
 
+// Set when this tab starts a sign-in: tokens in a link someone sent (theirs, to sign us into
+// their account) are not taken.
+const SIGNING_IN = "astro.signingIn";
+
 function takeTokensFromFragment() {
   const params = new URLSearchParams(location.hash.slice(1));
   if (params.get("access_token")) {
-    keepTokens(params.get("access_token"), params.get("refresh_token"));
+    if (sessionStorage.getItem(SIGNING_IN)) keepTokens(params.get("access_token"), params.get("refresh_token"));
     history.replaceState(null, "", location.pathname); // the tokens leave the address bar at once
   }
+  sessionStorage.removeItem(SIGNING_IN);
 }
 
 function show(id, visible) { $(id).hidden = !visible; }
@@ -66,7 +71,10 @@ async function linkAccount(event) {
   event.preventDefault();
   const instance = new FormData(event.target).get("instance");
   const { status, body } = await call("GET", `/auth/mastodon?instance=${encodeURIComponent(instance)}`);
-  if (status === 200) location.assign(body.authorize_url);
+  if (status === 200) {
+    sessionStorage.setItem(SIGNING_IN, "1");
+    location.assign(body.authorize_url);
+  }
   else say(body.error.message, true);
 }
 

@@ -2,6 +2,7 @@
 "use strict";
 
 const API = "/seacalendar/api";
+const SIGNING_IN = "sc_signing_in"; // set when this tab starts a sign-in (see start)
 const $ = (id) => document.getElementById(id);
 const state = { access: localStorage.getItem("sc_access"), refresh: localStorage.getItem("sc_refresh"), poll: null };
 const socket = new TenantSocket("/seacalendar", () => state.access);
@@ -192,12 +193,15 @@ async function route() {
 
 async function start() {
   // The sign-in callback hands the tokens over in the fragment, which never reaches a server.
+  // Only after a sign-in this tab started: a link carrying someone else's tokens would sign us
+  // into their account.
   const fragment = new URLSearchParams(location.hash.slice(1));
   if (fragment.get("access_token")) {
-    saveTokens(fragment.get("access_token"), fragment.get("refresh_token"));
+    if (sessionStorage.getItem(SIGNING_IN)) saveTokens(fragment.get("access_token"), fragment.get("refresh_token"));
     const poll = fragment.get("poll");
     history.replaceState(null, "", location.pathname + (poll ? `#poll=${poll}` : ""));
   }
+  sessionStorage.removeItem(SIGNING_IN);
   if (state.access) {
     try {
       const me = await api("/users/me");
@@ -213,6 +217,7 @@ async function start() {
     socket.on(name, (data) => { if (state.poll && data.poll_id === state.poll.id) showPoll(state.poll.id); });
   }
   if (state.access) socket.open();
+  $("sign-in").addEventListener("click", () => sessionStorage.setItem(SIGNING_IN, "1"));
   $("create").addEventListener("submit", createPoll);
   $("vote").addEventListener("click", vote);
   $("finalize").addEventListener("click", finalize);

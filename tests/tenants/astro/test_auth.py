@@ -214,3 +214,21 @@ async def test_an_instance_cannot_present_its_user_as_another_instances(
     tokens = {k: v[0] for k, v in parse_qs(urlsplit(done.headers["location"]).fragment).items()}
     me = await astro.get("/astro/api/profile", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert me.json()["mastodon"]["acct"] == "gargron@fake.test"
+
+
+async def test_a_callback_started_in_another_browser_is_refused(
+    astro: httpx.AsyncClient, fake_mastodon: tuple[FakeMastodon, Any]
+) -> None:
+    fake, _ = fake_mastodon
+    fake.account = {**fake.account, "id": "616161", "username": "mallory", "acct": "mallory"}
+    # Mallory starts and approves a sign-in with her own account, and keeps the callback URL...
+    start = await astro.get("/astro/api/auth/mastodon", params={"instance": "fake.test"})
+    async with httpx.AsyncClient(timeout=15) as browser:
+        callback = (await browser.get(start.headers["location"])).headers["location"]
+    # ...which the victim's browser (no cookie from that start) opens: nobody is signed in.
+    async with httpx.AsyncClient(base_url=str(astro.base_url)) as victim:
+        answer = await victim.get(callback)
+        assert answer.status_code == 400 and error_code(answer) == "invalid_state", answer.text
+        assert (await victim.get(callback + "%C3%A9")).status_code == 400  # non-ASCII state: 400, not 500
+    # Mallory's own browser still completes it.
+    assert (await astro.get(callback)).status_code == 303
