@@ -42,8 +42,6 @@ class ApiSettings(BaseSettings):
 
     model_config = env_config()
 
-    # Any service answering com.atproto.identity.resolveHandle for every handle (the Bluesky entryway does).
-    feed_handle_resolver: str = "https://bsky.social"
     # DIDs allowed to send push broadcasts (comma list).
     feed_admins: Annotated[list[str], NoDecode] = []
     feed_pds_timeout: float = 10.0
@@ -100,7 +98,7 @@ def build(ctx: TenantContext) -> AppView:
     api = ApiSettings()
     secret = ctx.settings.require_secret()
     # PDS and DID document URLs come from data anyone can publish: connections go to public addresses only.
-    trusted = network_trusted(feed, api.feed_handle_resolver)
+    trusted = network_trusted(feed)
     http = httpx.AsyncClient(
         timeout=api.feed_pds_timeout, follow_redirects=False, transport=public_only_transport(trusted)
     )
@@ -109,7 +107,7 @@ def build(ctx: TenantContext) -> AppView:
         feed=feed,
         api=api,
         http=http,
-        bluesky=BlueskyClient(http, api.feed_handle_resolver, feed.plc_url),
+        bluesky=BlueskyClient(http, feed.feed_handle_resolver, feed.plc_url),
         box=TokenBox(secret),
         cursors=Cursors(secret),
         xrpc_refresh=RefreshTokens(XRPC_REFRESH_TTL, ctx.settings.refresh_reuse_grace),

@@ -60,6 +60,9 @@ class FeedSettings(BaseSettings):
     jetstream_rewind_s: float = 5.0
     feed_tags: Annotated[list[str], NoDecode] = COMMUNITY_TAGS
     plc_url: str = "https://plc.directory"
+    # Any service answering com.atproto.identity.resolveHandle for every handle (the Bluesky entryway
+    # does): sign-in resolves handles there, and handles from DID documents are checked against it.
+    feed_handle_resolver: str = "https://bsky.social"
 
     vapid_private_key: SecretStr | None = None
     vapid_subject: str = "mailto:admin@localhost"
@@ -98,7 +101,7 @@ class FeedSettings(BaseSettings):
         return [tag.lstrip("#").lower() for tag in value]
 
 
-def network_trusted(feed: FeedSettings, *urls: str) -> frozenset[str]:
+def network_trusted(feed: FeedSettings) -> frozenset[str]:
     """Hosts identity and PDS calls may reach though not public: the operator's own settings."""
-    hosts = {urlsplit(url).hostname for url in (feed.plc_url, *urls)}
+    hosts = {urlsplit(url).hostname for url in (feed.plc_url, feed.feed_handle_resolver)}
     return frozenset({host for host in hosts if host} | set(feed.feed_pds_trusted_hosts))

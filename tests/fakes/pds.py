@@ -132,6 +132,10 @@ class FakePds:
         for did, known in self.handles.items():
             if known == handle:
                 return JSONResponse({"did": did})
+        # The handle a DID document names by default (see _did_doc) resolves back to it.
+        default = "did:plc:" + handle.removesuffix(".test")
+        if handle.endswith(".test") and default not in self.handles:
+            return JSONResponse({"did": default})
         return JSONResponse({"error": "InvalidRequest", "message": "Unable to resolve handle"}, 400)
 
     async def _create_session(self, request: Request) -> JSONResponse:

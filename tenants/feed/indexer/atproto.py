@@ -92,6 +92,25 @@ async def resolve(http: httpx.AsyncClient, plc_url: str, did: str, attempts: int
     return pds.rstrip("/"), handle
 
 
+INVALID_HANDLE = "handle.invalid"
+
+
+async def verified_handle(http: httpx.AsyncClient, resolver_url: str, did: str, handle: str | None) -> str | None:
+    """``handle`` if it resolves back to ``did``, else ``handle.invalid`` (None stays None).
+
+    A DID document may claim any handle (its owner writes it); only the handle's own resolution,
+    which the handle's domain controls, confirms it, as Bluesky's AppView checks.
+    """
+    if handle is None:
+        return None
+    url = f"{resolver_url.rstrip('/')}/xrpc/com.atproto.identity.resolveHandle"
+    try:
+        doc = await get_json(http, url, {"handle": handle}, 2)
+    except (Permanent, Transient):
+        return INVALID_HANDLE
+    return handle if isinstance(doc, dict) and doc.get("did") == did else INVALID_HANDLE
+
+
 async def list_records(
     http: httpx.AsyncClient, pds: str, did: str, collection: str, cursor: str | None, limit: int, attempts: int
 ) -> tuple[list[Any], str | None]:

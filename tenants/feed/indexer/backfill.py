@@ -15,7 +15,7 @@ import httpx
 
 from shared.http.addresses import public_only_transport
 from shared.waits import wait_until_set
-from tenants.feed.indexer.atproto import Permanent, Transient, list_records, resolve
+from tenants.feed.indexer.atproto import Permanent, Transient, list_records, resolve, verified_handle
 from tenants.feed.indexer.events import Op, from_listed_record
 from tenants.feed.indexer.processors.base import FOLLOWEE_COLLECTIONS, MEMBER_COLLECTIONS
 from tenants.feed.indexer.records import Malformed
@@ -98,7 +98,8 @@ class Backfiller:
     async def _fetch(self, http: httpx.AsyncClient, job: asyncpg.Record) -> None:
         did, collections = job["did"], list(job["collections"])
         attempts = self.feed.feed_backfill_attempts
-        pds, handle = await resolve(http, self.feed.plc_url, did, attempts)
+        pds, claimed = await resolve(http, self.feed.plc_url, did, attempts)
+        handle = await verified_handle(http, self.feed.feed_handle_resolver, did, claimed)
         profile: tuple[str | None, str | None] = (handle, pds)
         cursor: str | None = job["page_cursor"]
         index = job["collection_index"]

@@ -73,6 +73,7 @@ def feed_settings(jetstream: FakeJetstream, pds: FakePds, **overrides: Any) -> F
     values: dict[str, Any] = {
         "jetstream_url": [jetstream.url],
         "plc_url": pds.plc_url,
+        "feed_handle_resolver": pds.url,
         "feed_tags": ["cannabis"],
         "feed_batch_ops": 50,
         "feed_batch_ms": 50,

@@ -150,3 +150,25 @@ async def test_did_web_accounts_resolve_through_their_well_known_document(
         await wait_for(lambda: settled(db, follow["time_us"]), timeout=20)
     assert await db.fetchval("SELECT count(*) FROM posts WHERE author_did = $1", web) == 3
     assert await db.fetchval("SELECT pds_url FROM profiles WHERE did = $1", web) == pds.url
+
+
+async def test_a_handle_a_did_document_claims_is_kept_only_if_it_resolves_back(
+    db: asyncpg.Connection, jetstream: FakeJetstream, pds: FakePds, hose: Firehose, indexer: IndexerFactory
+) -> None:
+    impostor = "did:plc:impostor"
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    pds.account(AUTHOR, "author.test", "pw")
+    pds.account(impostor, "author.test", "pw")  # its DID document says so; author.test resolves to AUTHOR
+    follows = [hose.follow(MEMBER, AUTHOR), hose.follow(MEMBER, impostor)]
+    async with indexer():
+        await wait_for(lambda: members_synced(db), timeout=20)
+        jetstream.publish(follows)
+        await wait_for(lambda: _backfilled(db, AUTHOR, impostor), timeout=20)
+    handles = dict(await db.fetch("SELECT did, handle FROM profiles WHERE did = ANY($1)", [AUTHOR, impostor]))
+    assert handles == {AUTHOR: "author.test", impostor: "handle.invalid"}
+
+
+async def _backfilled(db: asyncpg.Connection, *dids: str) -> bool:
+    done = await db.fetchval("SELECT count(*) FROM backfill_jobs WHERE did = ANY($1) AND state = 'done'", list(dids))
+    return bool(done == len(dids))

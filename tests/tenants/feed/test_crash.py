@@ -64,6 +64,7 @@ def indexer_process(
         "ONEBOX_SECRET_KEY": settings.secret_key.get_secret_value(),
         "ONEBOX_JETSTREAM_URL": jetstream.url,
         "ONEBOX_PLC_URL": pds.plc_url,
+        "ONEBOX_FEED_HANDLE_RESOLVER": pds.url,
         "ONEBOX_FEED_TAGS": "cannabis",
         "ONEBOX_FEED_BATCH_OPS": "40",
         "ONEBOX_FEED_BATCH_MS": "20",
