@@ -67,9 +67,12 @@ class PushDelivery:
             )
         return self._session
 
-    async def deliver(self, subscriptions: Iterable[Any], body: bytes) -> Delivered:
-        """Send ``body`` to each subscription row (``id, endpoint, p256dh, auth``), a few at a time."""
-        result = Delivered()
+    async def deliver(self, subscriptions: Iterable[Any], body: bytes, result: Delivered | None = None) -> Delivered:
+        """Send ``body`` to each subscription row (``id, endpoint, p256dh, auth``), a few at a time.
+
+        Counts go into ``result`` (a new one by default) as each device is done.
+        """
+        result = result if result is not None else Delivered()
         pending = iter(subscriptions)
         session = await self._http()
 

@@ -13,7 +13,7 @@ import orjson
 
 from tenants.feed.indexer.processors.base import Notice
 from tenants.feed.indexer.stats import Stats
-from tenants.feed.push_delivery import PushDelivery
+from tenants.feed.push_delivery import Delivered, PushDelivery
 from tenants.feed.settings import FeedSettings
 
 # A notice's recipient's devices; none when either account blocks the other (the notification
@@ -66,8 +66,11 @@ class PushSender:
             while True:
                 notice = await self.queue.get()
                 subscriptions = await self.pool.fetch(SUBSCRIPTIONS, notice.recipient, notice.actor)
-                done = await delivery.deliver(subscriptions, payload(notice))
-                self.stats.push_sent += done.sent
-                self.stats.push_failed += done.failed
+                done = Delivered()
+                try:
+                    await delivery.deliver(subscriptions, payload(notice), done)
+                finally:  # a stop mid-delivery still counts what went out
+                    self.stats.push_sent += done.sent
+                    self.stats.push_failed += done.failed
         finally:
             await delivery.close()

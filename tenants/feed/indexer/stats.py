@@ -97,5 +97,7 @@ class Stats:
         )
 
     async def stopped(self, conn: asyncpg.Connection) -> None:
-        """Record a clean stop, so health tells "stopped" from "stuck"."""
+        """Record a clean stop, so health tells "stopped" from "stuck", with the final counters."""
+        self.connected = False
+        await self.save(conn, None)  # counted since the last batch or heartbeat (pushes, say)
         await conn.execute("UPDATE indexer_state SET stopped_at = now(), connected = false WHERE name = $1", STATE_NAME)
