@@ -8,6 +8,10 @@ public one, and we connect to the address we checked (sending the name as Host a
 a second, different DNS answer can't slip in between the check and the connection. Redirects
 are not followed. Instances listed in ``MastodonConfig.instances`` (name → base URL) skip the
 guard: that is how tests reach a fake on loopback, and how an operator allows a private one.
+
+The state is also bound to the browser that started the sign-in (``bind_browser`` /
+``check_browser``, a signed HttpOnly cookie), as the Discord flow does: otherwise someone's own
+callback URL, opened by a victim, signs the victim into that someone's account.
 """
 
 from __future__ import annotations
@@ -21,17 +25,21 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import orjson
 import sqlalchemy as sa
+from starlette.requests import Request
+from starlette.responses import Response
 
+from shared.auth.oauth_state import SignedCookie
 from shared.db.pool import TenantDatabase
 from shared.errors import ApiError
 from shared.http.addresses import is_public, resolve
 
 STATE_TTL_SECONDS = 600
+BROWSER_COOKIE = "onebox_mastodon_state"
 _MAX_RESPONSE = 256 * 1024
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -110,9 +118,10 @@ def _pkce() -> tuple[str, str]:
 class MastodonOAuth:
     """App registration, the authorization-code flow and identity, for one tenant database."""
 
-    def __init__(self, config: MastodonConfig, db: TenantDatabase) -> None:
+    def __init__(self, config: MastodonConfig, db: TenantDatabase, secret: str) -> None:
         self.config = config
         self.db = db
+        self.cookie = SignedCookie(secret, "mastodon-state")
         # No keep-alive: connections are made to addresses, and a pooled one must never carry a
         # request for another instance that happens to share the address.
         self.http = httpx.AsyncClient(
@@ -121,6 +130,25 @@ class MastodonOAuth:
             limits=httpx.Limits(max_keepalive_connections=0),
             headers={"User-Agent": f"{config.app_name} (Mastodon sign-in)"},
         )
+
+    def bind_browser(self, response: Response, authorize_url: str, path: str, secure: bool) -> None:
+        """Tie the state of ``authorize_url`` to this browser: a signed cookie on ``response`` for ``path``."""
+        state = parse_qs(urlsplit(authorize_url).query)["state"][0]
+        response.set_cookie(
+            BROWSER_COOKIE, self.cookie.dumps({"s": state}, STATE_TTL_SECONDS), max_age=STATE_TTL_SECONDS,
+            path=path, httponly=True, samesite="lax", secure=secure,
+        )  # fmt: skip
+
+    def check_browser(self, request: Request) -> None:
+        """400 ``invalid_state`` unless this browser started the sign-in whose callback this is."""
+        started = self.cookie.loads(request.cookies.get(BROWSER_COOKIE))
+        expected = str((started or {}).get("s", "")).encode()
+        if not expected or not secrets.compare_digest(expected, request.query_params.get("state", "").encode()):
+            raise _error(400, "invalid_state", "This sign-in was started in another browser, or long ago; start again.")
+
+    def forget_browser(self, response: Response, path: str) -> None:
+        """Drop the cookie once the sign-in is done."""
+        response.delete_cookie(BROWSER_COOKIE, path=path, httponly=True, samesite="lax")
 
     async def aclose(self) -> None:
         """Close the HTTP client."""

@@ -28,7 +28,7 @@ def build_routes(ctx: TenantContext) -> list[BaseRoute]:
         instances=settings.astro_mastodon_instances,
         timeout=settings.astro_mastodon_timeout,
     )
-    oauth = ctx.state["mastodon"] = MastodonOAuth(config, ctx.db)
+    oauth = ctx.state["mastodon"] = MastodonOAuth(config, ctx.db, ctx.settings.require_secret())
     return [*auth_routes.routes(ctx, oauth, settings), *routes.routes(ctx, settings)]
 
 

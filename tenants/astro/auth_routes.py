@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from shared.auth.mastodon import STATE_TTL_SECONDS, MastodonOAuth
-from shared.auth.oauth_state import SignedCookie
+from shared.auth.mastodon import MastodonOAuth
 from shared.auth.session_routes import session_routes, token_pair
 from shared.errors import ApiError, unauthorized
 from shared.http.body import parse_model
@@ -40,12 +38,11 @@ async def load_account(_conn: AsyncConnection, subject: str) -> dict[str, Any] |
 
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
-COOKIE = "onebox_mastodon_state"
+COOKIE_PATH = "/{}/api/auth/mastodon"  # the sign-in routes, all the state cookie is sent to
 
 
 def routes(ctx: TenantContext, oauth: MastodonOAuth, settings: AstroSettings) -> list[Route]:
     """Routes under ``/api/auth``."""
-    cookie = SignedCookie(ctx.settings.require_secret(), f"{ctx.name}:mastodon-state")
 
     def redirect_uri(request: Request) -> str:
         """Where the instance sends the browser back: the configured public URL.
@@ -79,24 +76,13 @@ def routes(ctx: TenantContext, oauth: MastodonOAuth, settings: AstroSettings) ->
             response = json_response({"authorize_url": url})
         else:
             response = RedirectResponse(url, status_code=302)
-        # The state is bound to this browser: a callback URL someone else started (their own account,
-        # sent to a victim to sign them into it) finds no matching cookie.
-        state = parse_qs(urlsplit(url).query)["state"][0]
-        response.set_cookie(
-            COOKIE, cookie.dumps({"s": state}, STATE_TTL_SECONDS), max_age=STATE_TTL_SECONDS,
-            path=f"/{ctx.name}/api/auth/mastodon", httponly=True, samesite="lax", secure=request.url.scheme == "https",
-        )  # fmt: skip
+        oauth.bind_browser(response, url, COOKIE_PATH.format(ctx.name), secure=request.url.scheme == "https")
         return response
 
     async def mastodon_callback(request: Request) -> Response:
         """Where the instance sends the browser back: link the account, sign in (tokens in the fragment)."""
         params = request.query_params
-        started = cookie.loads(request.cookies.get(COOKIE))
-        expected, given = str((started or {}).get("s", "")).encode(), params.get("state", "").encode()
-        if not expected or not secrets.compare_digest(expected, given):
-            raise ApiError(
-                400, "invalid_state", "This sign-in was started in another browser, or long ago; start again."
-            )
+        oauth.check_browser(request)
         account = await oauth.finish(params.get("state"), params.get("code"), params.get("error"))
         async with ctx.db.transaction() as conn:
             member = await profiles.upsert_member(conn, account)
@@ -105,7 +91,7 @@ def routes(ctx: TenantContext, oauth: MastodonOAuth, settings: AstroSettings) ->
         # The fragment never reaches a server or a log; the web UI reads and clears it.
         fragment = urlencode({k: tokens[k] for k in ("access_token", "refresh_token", "expires_in")})
         response = RedirectResponse(f"/{ctx.name}/#{fragment}", status_code=303)
-        response.delete_cookie(COOKIE, path=f"/{ctx.name}/api/auth/mastodon", httponly=True, samesite="lax")
+        oauth.forget_browser(response, COOKIE_PATH.format(ctx.name))
         return response
 
     return [

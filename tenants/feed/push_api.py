@@ -41,7 +41,6 @@ class Pusher:
     def __init__(self, av: AppView) -> None:
         self.av = av
         self.delivery = PushDelivery(av.feed, self._execute)
-        self.vapid: Any = self.delivery.vapid
         self.sent = 0
         self.failed = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -49,6 +48,11 @@ class Pusher:
     async def _execute(self, statement: str, *args: Any) -> None:
         async with acquire(self.av.ctx) as conn:
             await conn.execute(statement, *args)
+
+    @property
+    def vapid(self) -> Any:
+        """The VAPID key (None when push is not configured)."""
+        return self.delivery.vapid
 
     @property
     def public_key(self) -> str | None:

@@ -1,8 +1,8 @@
 """Delivering one web push message to subscriptions (VAPID, aes128gcm), for the gateway and the indexer.
 
-Devices are sent to a few at a time, each on its own: a push service that refuses, times out or hangs up counts as a
-failure of that device only, and one that calls the subscription gone (404/410) has it deleted.
-A success stamps the subscription's ``last_success_at``.
+Devices are sent to a few at a time, each on its own: a push service that refuses, times out
+or hangs up counts as a failure of that device only, and one that calls the subscription gone
+(404/410) has it deleted. A success stamps the subscription's ``last_success_at``.
 """
 
 from __future__ import annotations
@@ -75,11 +75,12 @@ class PushDelivery:
         result = result if result is not None else Delivered()
         pending = iter(subscriptions)
         session = await self._http()
+        text = body.decode()
 
         async def worker() -> None:
             # The workers share one iterator, so each row is sent once.
             for sub in pending:
-                await self._send(session, sub, body.decode(), result)
+                await self._send(session, sub, text, result)
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
         return result

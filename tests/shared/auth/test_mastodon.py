@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from shared.auth.mastodon import MastodonConfig, MastodonOAuth, normalize_instance
 from shared.errors import ApiError
+from tests.conftest import SECRET
 from tests.fakes.mastodon import FakeMastodon
 from tests.support.server import serve
 
@@ -28,7 +29,7 @@ async def fake() -> AsyncIterator[tuple[FakeMastodon, str]]:
 @pytest.fixture
 async def guarded(tenant_ctx: Callable[[str], Any]) -> AsyncIterator[MastodonOAuth]:
     """A client with no allow-list: every instance goes through the address guard."""
-    client = MastodonOAuth(MastodonConfig(), tenant_ctx("astro").db)
+    client = MastodonOAuth(MastodonConfig(), tenant_ctx("astro").db, SECRET)
     yield client
     await client.aclose()
 
@@ -36,7 +37,7 @@ async def guarded(tenant_ctx: Callable[[str], Any]) -> AsyncIterator[MastodonOAu
 @pytest.fixture
 async def allowed(tenant_ctx: Callable[[str], Any], fake: tuple[FakeMastodon, str]) -> AsyncIterator[MastodonOAuth]:
     """A client that knows ``fake.example`` as the fake on loopback."""
-    client = MastodonOAuth(MastodonConfig(instances={"fake.example": fake[1]}), tenant_ctx("astro").db)
+    client = MastodonOAuth(MastodonConfig(instances={"fake.example": fake[1]}), tenant_ctx("astro").db, SECRET)
     yield client
     await client.aclose()
 
