@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,11 +29,18 @@ class RefreshBody(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
-def token_pair(ctx: TenantContext, subject: str, refresh_token: str, **account: Any) -> dict[str, Any]:
-    """The sign-in answer: what ``account`` says, an access token and a refresh token."""
+def token_pair(
+    ctx: TenantContext, subject: str, refresh_token: str, *, signed_in: bool = True, **account: Any
+) -> dict[str, Any]:
+    """The sign-in answer: what ``account`` says, an access token and a refresh token.
+
+    ``signed_in``: the user has just proved who they are, so the access token carries
+    ``auth_time`` (False for a refresh).
+    """
+    claims = {"auth_time": int(time.time())} if signed_in else {}
     return {
         **account,
-        "access_token": ctx.tokens.issue_access(subject),
+        "access_token": ctx.tokens.issue_access(subject, **claims),
         "refresh_token": refresh_token,
         "token_type": "bearer",
         "expires_in": ctx.tokens.ttl,
@@ -50,7 +58,7 @@ def session_routes(ctx: TenantContext, load_account: AccountLoader) -> list[Rout
             account = await load_account(conn, subject)
         if account is None:
             raise ApiError(401, "invalid_refresh_token", "The account no longer exists.")
-        return json_response(token_pair(ctx, subject, new_token, **account))
+        return json_response(token_pair(ctx, subject, new_token, signed_in=False, **account))
 
     async def logout(request: Request) -> Response:
         """Revoke a refresh token (and its family)."""

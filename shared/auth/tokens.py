@@ -15,6 +15,8 @@ from shared.errors import unauthorized
 ISSUER = "onebox"
 ALGORITHM = "HS256"
 VERIFIED_TOKENS = 4096  # remembered verified tokens per audience (a few hundred bytes each)
+# How recent a sign-in must be for changes that need the user to prove who they are again.
+RECENT_SIGN_IN = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,15 @@ class AccessClaims:
     audience: str
     expires_at: int
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def signed_in_within(self, seconds: int = RECENT_SIGN_IN) -> bool:
+        """Whether the token came from a sign-in less than ``seconds`` ago.
+
+        Only tokens issued at a sign-in carry ``auth_time`` (as in OpenID Connect): a refresh
+        proves possession of a refresh token, not of the account's credentials.
+        """
+        auth_time = self.extra.get("auth_time")
+        return isinstance(auth_time, int) and time.time() - auth_time < seconds
 
 
 class TokenService:

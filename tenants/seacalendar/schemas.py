@@ -188,3 +188,5 @@ class ProfileUpdate(Strict):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,32}$")
     password: str | None = Field(default=None, min_length=10, max_length=256)
+    # Proof for changing the username or password without a recent sign-in.
+    current_password: str | None = Field(default=None, min_length=1, max_length=256)

@@ -12,7 +12,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shared.auth.discord import DiscordIdentity
-from shared.auth.passwords import hash_password
+from shared.auth.passwords import burn_verify, hash_password, verify_password
+from shared.auth.tokens import AccessClaims
 from shared.errors import ApiError, unauthorized
 from shared.http.body import read_json
 from shared.http.responses import json_response
@@ -45,10 +46,39 @@ async def upsert_discord_user(conn: AsyncConnection, identity: DiscordIdentity) 
 
 async def current_user_id(ctx: TenantContext, request: Request) -> int:
     """The caller's user id from the bearer token, or 401."""
-    claims = await ctx.tokens.authenticate(request)
+    return user_id_of(await ctx.tokens.authenticate(request))
+
+
+def user_id_of(claims: AccessClaims) -> int:
+    """The user id an access token names, or 401."""
     if not claims.subject.isdigit():
         raise unauthorized("The access token names no account.")
     return int(claims.subject)
+
+
+async def prove_identity(ctx: TenantContext, claims: AccessClaims, stored_hash: str | None, given: str | None) -> None:
+    """Let a credential change through only from a recent sign-in or with the current password.
+
+    An access token alone is not enough: one read from a shared screen or a log would
+    otherwise become a permanent way in. Wrong current passwords count against the
+    account's sign-in limit, so a stolen token cannot be used to guess it.
+    """
+    if given is None:
+        if claims.signed_in_within():
+            return
+        raise ApiError(
+            403,
+            "reauth_required",
+            "To change the username or password, give current_password or sign in again first.",
+        )
+    key = f"#{claims.subject}"  # '#' is never in a username, so this cannot share a username's count
+    ctx.login_limiter.hit(key, "Too many wrong passwords for this account; wait a while.")
+    if stored_hash is None:
+        await burn_verify(given)
+        raise ApiError(401, "invalid_credentials", "This account has no password yet; sign in again to set one.")
+    if not await verify_password(stored_hash, given):
+        raise ApiError(401, "invalid_credentials", "The current password is wrong.")
+    ctx.login_limiter.reset(key)
 
 
 async def load_user(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
@@ -57,6 +87,12 @@ async def load_user(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
     if row is None:
         raise unauthorized("The account no longer exists.")
     return dict(row._mapping)
+
+
+async def password_hash_of(conn: AsyncConnection, user_id: int) -> str | None:
+    """The account's password hash (None: it signs in with Discord only)."""
+    value = await conn.scalar(sa.text("SELECT password_hash FROM users WHERE id = :id"), {"id": user_id})
+    return str(value) if value is not None else None
 
 
 def routes(ctx: TenantContext) -> list[Route]:
@@ -70,10 +106,15 @@ def routes(ctx: TenantContext) -> list[Route]:
 
     async def update_me(request: Request) -> Response:
         """Change the display name, or set a local username and password for signing in without Discord."""
-        user_id = await current_user_id(ctx, request)
+        claims = await ctx.tokens.authenticate(request)
+        user_id = user_id_of(claims)
         body = await read_json(request, ProfileUpdate)
         if (body.username is None) != (body.password is None):
             raise ApiError(422, "validation_error", "Set username and password together.")
+        if body.password is not None:
+            async with ctx.db.connect() as conn:
+                stored = await password_hash_of(conn, user_id)
+            await prove_identity(ctx, claims, stored, body.current_password)
         password_hash = await hash_password(body.password) if body.password else None
         try:
             async with ctx.db.transaction() as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -21,11 +23,12 @@ def routes(av: AppView, sessions: PdsSessions) -> list[Route]:
     """Sign-in routes of the community app."""
     ctx = av.ctx
 
-    def token_pair(did: str, handle: str, refresh_token: str) -> Response:
+    def token_pair(did: str, handle: str, refresh_token: str, signed_in: bool) -> Response:
+        claims = {"auth_time": int(time.time())} if signed_in else {}
         return json_response(
             {
                 "user": {"did": did, "handle": handle},
-                "access_token": ctx.tokens.issue_access(did, handle=handle),
+                "access_token": ctx.tokens.issue_access(did, handle=handle, **claims),
                 "refresh_token": refresh_token,
                 "token_type": "bearer",
                 "expires_in": ctx.tokens.ttl,
@@ -38,7 +41,7 @@ def routes(av: AppView, sessions: PdsSessions) -> list[Route]:
         session: PdsSession = await sign_in(av, sessions, body.identifier, body.password)
         async with ctx.db.transaction() as conn:
             refresh = await ctx.refresh.issue(conn, session.did)
-        return token_pair(session.did, session.handle, refresh)
+        return token_pair(session.did, session.handle, refresh, signed_in=True)
 
     async def refresh(request: Request) -> Response:
         """Exchange a refresh token for a new pair (the old one is spent)."""
@@ -48,7 +51,7 @@ def routes(av: AppView, sessions: PdsSessions) -> list[Route]:
             handle = await conn.fetchval("SELECT handle FROM members WHERE did = $1", did)
         if handle is None:
             raise ApiError(401, "invalid_refresh_token", "The account is no longer a member.")
-        return token_pair(did, handle, new_token)
+        return token_pair(did, handle, new_token, signed_in=False)
 
     async def logout(request: Request) -> Response:
         """Revoke a refresh token (and its family)."""

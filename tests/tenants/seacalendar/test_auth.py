@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -140,6 +141,45 @@ async def test_local_username_and_password(sea: httpx.AsyncClient, sign_in: Sign
         f"{API}/users/me", json={"username": username, "password": "another-pw-1"}, headers=other.auth
     )
     assert_error(taken, 409, "username_taken")
+
+
+def sea_token(user_id: int, **claims: object) -> dict[str, str]:
+    """Authorization for an access token of SeaCalendar's, with chosen claims."""
+    from gateway.context import signing_key
+    from shared.auth.tokens import TokenService
+    from tests.conftest import SECRET
+
+    token = TokenService(signing_key(SECRET, "seacalendar"), "seacalendar").issue_access(str(user_id), **claims)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_credentials_change_needs_a_recent_sign_in_or_the_current_password(
+    sea: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    member = await sign_in("Fay")
+    refreshed = await sea.post(f"{API}/auth/refresh", json={"refresh_token": member.refresh})
+    stale = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+    first = {"username": f"fay{member.id}", "password": "first-password-1"}
+    # A refreshed token is not a sign-in: it may rename, not set credentials.
+    assert_error(await sea.put(f"{API}/users/me", json=first, headers=stale), 403, "reauth_required")
+    assert (await sea.put(f"{API}/users/me", json={"display_name": "Fay F"}, headers=stale)).status_code == 200
+    old_sign_in = sea_token(member.id, auth_time=int(time.time()) - 11 * 60)
+    assert_error(await sea.put(f"{API}/users/me", json=first, headers=old_sign_in), 403, "reauth_required")
+    no_password_yet = {**first, "current_password": "guess-guess"}
+    assert_error(await sea.put(f"{API}/users/me", json=no_password_yet, headers=stale), 401, "invalid_credentials")
+
+    assert (await sea.put(f"{API}/users/me", json=first, headers=member.auth)).status_code == 200
+    second = {"username": f"fay{member.id}", "password": "second-password-2"}
+    wrong = {**second, "current_password": "first-password-X"}
+    assert_error(await sea.put(f"{API}/users/me", json=wrong, headers=stale), 401, "invalid_credentials")
+    right = {**second, "current_password": "first-password-1"}
+    assert (await sea.put(f"{API}/users/me", json=right, headers=stale)).status_code == 200
+    login = await sea.post(f"{API}/auth/login", json={"username": f"fay{member.id}", "password": "second-password-2"})
+    assert login.status_code == 200
+    # The password sign-in is a sign-in too.
+    again = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    third = {"username": f"fay{member.id}", "password": "third-password-3"}
+    assert (await sea.put(f"{API}/users/me", json=third, headers=again)).status_code == 200
 
 
 async def test_another_tenants_token_is_refused(sea: httpx.AsyncClient) -> None:

@@ -19,6 +19,7 @@ BAD_BODIES: list[tuple[str, str, Any, int, str]] = [
     ("PUT", "/users/me", {"username": "ok_name"}, 422, "validation_error"),
     ("PUT", "/users/me", {"username": "no spaces!", "password": "long-enough-pw"}, 422, "validation_error"),
     ("PUT", "/users/me", [1, 2], 422, "validation_error"),
+    ("PUT", "/users/me", {"current_password": ""}, 422, "validation_error"),
     ("POST", "/polls", b"[", 400, "malformed_json"),
     ("POST", "/polls", {"title": "x", "options": []}, 422, "validation_error"),
     ("POST", "/polls", {"title": "x", "options": [{"label": "no date"}]}, 422, "validation_error"),
