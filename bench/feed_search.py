@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,10 +42,55 @@ QUERIES = [
     ("posts: in none", "/feed/api/search", {"q": "zzzz"}),
     ("searchPosts latest: in every post", "/feed/xrpc/app.bsky.feed.searchPosts", {"q": "soil", "sort": "latest"}),
     ("searchPosts latest: in none", "/feed/xrpc/app.bsky.feed.searchPosts", {"q": "zzzz", "sort": "latest"}),
+    ("filter only: a tag on 10% of posts", "/feed/xrpc/app.bsky.feed.searchPosts", {"q": "#cannabis"}),
+    ("filter only: a tag on no post", "/feed/xrpc/app.bsky.feed.searchPosts", {"q": "#orchids"}),
+    (
+        "filter only: mentions in 0.2% of posts",
+        "/feed/xrpc/app.bsky.feed.searchPosts",
+        {"q": "mentions:did:plc:author7"},
+    ),
+    ("filter only: mentions in one post", "/feed/xrpc/app.bsky.feed.searchPosts", {"q": "mentions:did:plc:author9"}),
+    ("filter only: mentions in none", "/feed/xrpc/app.bsky.feed.searchPosts", {"q": "mentions:did:plc:author8"}),
+    ("filter only: a language of every post", "/feed/xrpc/app.bsky.feed.searchPosts", {"q": "lang:en"}),
+    ("filter only: a language of no post", "/feed/xrpc/app.bsky.feed.searchPosts", {"q": "lang:eu"}),
+    ("filter only: a link domain in one post", "/feed/xrpc/app.bsky.feed.searchPosts", {"q": "domain:example.com"}),
     ("users: prefix of every handle", "/feed/api/search", {"q": "a", "type": "users"}),
     ("users: one handle", "/feed/api/search", {"q": "author1999.bench.test", "type": "users"}),
     ("users: in none", "/feed/api/search", {"q": "zzzz", "type": "users"}),
 ]
+
+
+def mention(did: str) -> str:
+    """A facets value mentioning ``did`` (as app.bsky.richtext.facet writes it)."""
+    feature = {"$type": "app.bsky.richtext.facet#mention", "did": did}
+    return json.dumps([{"index": {"byteStart": 0, "byteEnd": 5}, "features": [feature]}])
+
+
+async def add_facets(dsn: str) -> None:
+    """Mentions and links on a few of the seeded posts, for the filter-only searches."""
+    link = {"$type": "app.bsky.richtext.facet#link", "uri": "https://www.example.com/soil"}
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "UPDATE posts SET facets = $1::jsonb WHERE uri LIKE '%/p7' AND author_did LIKE '%0'",
+            mention("did:plc:author7"),
+        )
+        await conn.execute(
+            "UPDATE posts SET facets = $1::jsonb WHERE uri = 'at://did:plc:author3/app.bsky.feed.post/p3'",
+            mention("did:plc:author9"),
+        )
+        await conn.execute(
+            "UPDATE posts SET facets = $1::jsonb WHERE uri = 'at://did:plc:author4/app.bsky.feed.post/p4'",
+            json.dumps([{"index": {"byteStart": 0, "byteEnd": 5}, "features": [link]}]),
+        )
+        await conn.execute("VACUUM ANALYZE posts")
+        sizes = await conn.fetch(
+            "SELECT indexrelid::regclass::text AS name, pg_relation_size(indexrelid) / 1048576.0 AS mb "
+            "FROM pg_index WHERE indrelid = 'posts'::regclass ORDER BY 2 DESC"
+        )
+        print("indexes of posts: " + ", ".join(f"{row['name']} {row['mb']:.1f} MB" for row in sizes))
+    finally:
+        await conn.close()
 
 
 async def bench(args: argparse.Namespace, env: dict[str, str], port: int, log: Path, token: str) -> None:
@@ -79,6 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     with box(["feed"]) as scratch:
         asyncio.run(seed(feed_dsn(scratch.settings), args.authors, args.posts_per_author, 1_000))
+        asyncio.run(add_facets(feed_dsn(scratch.settings)))
         token = TokenService(signing_key(scratch.secret, "feed"), "feed").issue_access(MEMBER, ttl=3600)
         log = scratch.tmp / "gateway.log"
         try:

@@ -25,7 +25,8 @@ TIMEOUT = "3s"
 LINKS = """SELECT jsonb_path_query(p.facets, '$[*].features[*] ? (@."$type" == "app.bsky.richtext.facet#link").uri')
                   #>> '{}'
            UNION ALL SELECT p.embed #>> '{external,uri}' UNION ALL SELECT p.embed #>> '{media,external,uri}'"""
-HOST = "substring(lower(links.u) from '^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?(?:www\\.)?([^/:?#]+)')"
+# Each filter is written so that an index of migration 0009 serves it (the link index's own
+# condition is repeated so PostgreSQL can prove it holds): a rare filter reads only its posts.
 POSTS = f"""
 WITH matches AS MATERIALIZED (
     SELECT p.uri, p.text, p.sort_at, p.author_did FROM posts p
@@ -33,12 +34,15 @@ WITH matches AS MATERIALIZED (
       AND ($6::text IS NULL OR p.author_did = $6)
       AND ($7::text IS NULL OR p.facets @> jsonb_build_array(jsonb_build_object(
                'features', jsonb_build_array(jsonb_build_object('did', $7::text)))))
-      AND ($8::text IS NULL OR EXISTS (SELECT 1 FROM unnest(p.langs) l WHERE lower(l) = $8 OR lower(l) LIKE $8 || '-%'))
+      AND ($8::text IS NULL OR feed_lang_bases(p.langs) @> ARRAY[split_part($8, '-', 1)] AND EXISTS (
+               SELECT 1 FROM unnest(p.langs) l WHERE lower(l) = $8 OR lower(l) LIKE $8 || '-%'))
       AND ($9::timestamptz IS NULL OR p.sort_at >= $9) AND ($10::timestamptz IS NULL OR p.sort_at < $10)
       AND (cardinality($11::text[]) = 0 OR p.tags @> $11)
-      AND ($12::text IS NULL AND $13::text IS NULL OR EXISTS (
-          SELECT 1 FROM ({LINKS}) AS links (u)
-          WHERE links.u = $13 OR {HOST} = $12 OR {HOST} LIKE '%.' || $12))
+      AND ($12::text IS NULL OR (p.facets IS NOT NULL OR p.embed IS NOT NULL)
+           AND feed_link_hosts(p.facets, p.embed) @> ARRAY[$12::text])
+      AND ($13::text IS NULL OR (p.facets IS NOT NULL OR p.embed IS NOT NULL)
+           AND feed_link_hosts(p.facets, p.embed) @> ARRAY[feed_link_host($13)]
+           AND EXISTS (SELECT 1 FROM ({LINKS}) AS links (u) WHERE links.u = $13))
     ORDER BY p.sort_at DESC LIMIT {CANDIDATES}),
 hits AS (
     SELECT m.uri, m.sort_at,

@@ -113,6 +113,9 @@ async def test_search_filters_as_parameters_and_in_the_query(
     assert await xrpc("tomato", domain="garden.example") == ["tomato june"]
     assert await xrpc("tomato", url="https://seeds.example/x") == ["tomato july"]
     assert await rest("tomato domain:seeds.example") == ["tomato july"]
+    # A domain takes in its subdomains, on label boundaries only.
+    assert await rest("domain:example") == ["tomato july", "tomato june"] and await rest("domain:den.example") == []
+    assert await xrpc("tomato", url="https://seeds.example/y") == []
     # An operator we don't know stays a word.
     assert await rest("color:red") == []
 
