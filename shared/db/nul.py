@@ -18,13 +18,22 @@ REFUSED = frozenset({"22021", "22P05"})
 
 
 def has_nul(value: Any) -> bool:
-    """Whether a decoded JSON value holds U+0000 in any string or key."""
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(NUL in key or has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(has_nul(item) for item in value)
+    """Whether a decoded JSON value holds U+0000 in any string or key.
+
+    Walks with a stack, not recursion: JSON nested a thousand deep is valid, and must not raise.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict):
+            if any(NUL in key for key in item):
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 
@@ -32,11 +41,30 @@ def strip_nul(value: Any) -> Any:
     """A decoded JSON value with U+0000 removed from every string and key (others untouched)."""
     if isinstance(value, str):
         return value.replace(NUL, "")
-    if isinstance(value, dict):
-        return {key.replace(NUL, ""): strip_nul(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [strip_nul(item) for item in value]
-    return value
+    if not isinstance(value, dict | list):
+        return value
+    root: dict[str, Any] | list[Any] = {} if isinstance(value, dict) else []
+    # (source, its copy): each copy is placed in its parent before it is filled, so order holds.
+    pending: list[tuple[Any, Any]] = [(value, root)]
+    while pending:
+        source, target = pending.pop()
+        if isinstance(source, dict):
+            for key, item in source.items():
+                target[key.replace(NUL, "")] = _copy(item, pending)
+        else:
+            target.extend(_copy(item, pending) for item in source)
+    return root
+
+
+def _copy(item: Any, pending: list[tuple[Any, Any]]) -> Any:
+    """``item`` without NUL if a string, an empty container queued to fill if one, else itself."""
+    if isinstance(item, str):
+        return item.replace(NUL, "")
+    if isinstance(item, dict | list):
+        copy: dict[str, Any] | list[Any] = {} if isinstance(item, dict) else []
+        pending.append((item, copy))
+        return copy
+    return item
 
 
 def nul_error() -> ApiError:

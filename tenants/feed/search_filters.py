@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.datastructures import QueryParams
 
+from shared.instants import as_utc
 from tenants.feed.params import invalid
 
 # operator in q -> the parameter it stands for
@@ -45,7 +46,10 @@ def instant(name: str, value: str) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise invalid(name, "must be a datetime or a date (YYYY-MM-DD)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        return as_utc(parsed)
+    except ValueError as exc:
+        raise invalid(name, str(exc)) from None
 
 
 def _set(filters: PostFilters, name: str, value: str) -> PostFilters:

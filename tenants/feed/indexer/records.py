@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from shared.instants import as_utc
 
 POST = "app.bsky.feed.post"
 LIKE = "app.bsky.feed.like"
@@ -27,6 +29,9 @@ MAX_TAGS = 8
 # Inline hashtags, for posts whose client wrote no tag facets.
 HASHTAG = re.compile(r"(?:^|\s)[#＃]([^\s#＃]{1,64})")
 TAG_TRAILING = ".,;:!?'\")]}"
+# Deepest nesting of a record kept whole (posts, profiles): far beyond any lexicon's shape, and
+# well inside the 255 levels orjson writes (the rows sent to PostgreSQL wrap the record twice).
+MAX_DEPTH = 64
 
 
 class Malformed(ValueError):
@@ -98,10 +103,9 @@ def parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str) or len(value) > 64:
         raise Malformed("bad_datetime")
     try:
-        parsed = datetime.fromisoformat(value)
+        return as_utc(datetime.fromisoformat(value))
     except ValueError:
         raise Malformed("bad_datetime") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _strong_ref(value: Any) -> tuple[str, str | None]:
@@ -158,7 +162,19 @@ def _facet_features(facets: Any) -> tuple[list[str], list[str]]:
     return mentions, tags
 
 
+def _check_depth(record: dict[str, Any]) -> None:
+    """Refuse a record nested deeper than ``MAX_DEPTH`` (walked with a stack, not recursion)."""
+    pending: list[tuple[Any, int]] = [(record, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise Malformed("too_deep")
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
 def _post(record: dict[str, Any]) -> Post:
+    _check_depth(record)
     text = record.get("text", "")
     if not isinstance(text, str):
         raise Malformed("bad_text")
@@ -224,6 +240,7 @@ def _optional_text(record: dict[str, Any], key: str, limit: int) -> str | None:
 
 
 def _profile(record: dict[str, Any]) -> Profile:
+    _check_depth(record)
     return Profile(
         display_name=_optional_text(record, "displayName", 640),
         description=_optional_text(record, "description", MAX_PROFILE_BYTES),

@@ -16,6 +16,18 @@ def test_found_and_stripped_in_strings_keys_and_nesting() -> None:
     assert has_nul(value) and has_nul("\x00") and has_nul({"k\x00": 1})
     assert not has_nul({"text": "fine", "list": [1, "two", None]}) and not has_nul('"\\u0000" typed out')
     assert strip_nul(value) == {"text": "ab", "k": [1, None, {"deep": ["x"]}], "n": 2.5, "ok": True}
+    assert strip_nul(["a\x00", ["b", {"c\x00d": "e\x00"}], 3]) == ["a", ["b", {"cd": "e"}], 3]
+
+
+def test_json_nested_a_thousand_deep_is_walked_without_recursion() -> None:
+    deep: object = "x\x00"
+    for level in range(1020):
+        deep = {"a": deep} if level % 2 else [deep]
+    assert has_nul(deep)
+    stripped = strip_nul(deep)
+    for level in reversed(range(1020)):
+        stripped = stripped["a"] if level % 2 else stripped[0]  # type: ignore[index]
+    assert stripped == "x"
 
 
 async def test_the_refusals_of_asyncpg_and_sqlalchemy_are_recognised(admin_url: str) -> None:
