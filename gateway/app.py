@@ -25,6 +25,7 @@ from gateway.middleware.security_headers import SecurityHeadersMiddleware
 from gateway.middleware.server_error import ServerErrorMiddleware
 from gateway.static import CachedStatic
 from shared.db.urls import resolve_admin_url
+from shared.http.paths import register_path_convertors
 from shared.settings import Settings
 from shared.tenant import Tenant, TenantContext
 
@@ -62,6 +63,7 @@ def tenant_mount(tenant: Tenant, ctx: TenantContext) -> Mount:
 
 def create_app(settings: Settings) -> Starlette:
     """Build the gateway app for ``settings`` (mounts ``ONEBOX_TENANTS``)."""
+    register_path_convertors()
     tenants = registry.enabled(settings)
     admin_url = resolve_admin_url(settings)
     metrics = Metrics()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.middleware.send_error import send_error
+from shared.digits import ascii_int
 from shared.errors import ApiError
 
 
@@ -23,10 +24,11 @@ class BodyLimitMiddleware:
             return
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit():
+                length = ascii_int(value)
+                if length is None:
                     await send_error(scope, send, ApiError(400, "bad_request", "Content-Length is not a number."))
                     return
-                if int(value) > self.limit:
+                if length > self.limit:
                     await send_error(scope, send, too_large(self.limit))
                     return
                 break

@@ -6,6 +6,7 @@ import re
 
 from starlette.datastructures import QueryParams
 
+from shared.digits import ascii_int
 from shared.errors import ApiError
 
 # at://<did>/<nsid>/<rkey>: what every stored record's URI looks like.
@@ -23,9 +24,10 @@ def limit(params: QueryParams, default: int = 50, maximum: int = 100) -> int:
     raw = params.get("limit")
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    value = ascii_int(raw, max_digits=9)
+    if value is None or not 1 <= value <= maximum:
         raise invalid("limit", f"must be an integer from 1 to {maximum}")
-    return int(raw)
+    return value
 
 
 def required(params: QueryParams, name: str, max_length: int = 3000) -> str:
@@ -68,6 +70,7 @@ def integer(params: QueryParams, name: str, default: int, low: int, high: int) -
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.lstrip("-").isdigit() or not low <= int(raw) <= high:
+    value = ascii_int(raw, max_digits=9, signed=True)
+    if value is None or not low <= value <= high:
         raise invalid(name, f"must be an integer from {low} to {high}")
-    return int(raw)
+    return value

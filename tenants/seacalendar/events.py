@@ -105,7 +105,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         return json_response(memory, status=201)
 
     return [
-        Route("/api/polls/{poll_id:int}/event.ics", event_ics, methods=["GET"]),
-        Route("/api/polls/{poll_id:int}/memories", list_memories, methods=["GET"]),
-        Route("/api/polls/{poll_id:int}/memories", add_memory, methods=["POST"]),
+        Route("/api/polls/{poll_id:id}/event.ics", event_ics, methods=["GET"]),
+        Route("/api/polls/{poll_id:id}/memories", list_memories, methods=["GET"]),
+        Route("/api/polls/{poll_id:id}/memories", add_memory, methods=["POST"]),
     ]

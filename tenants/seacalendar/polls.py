@@ -132,7 +132,7 @@ def routes(ctx: TenantContext) -> list[Route]:
     return [
         Route("/api/polls", list_polls, methods=["GET"]),
         Route("/api/polls", create_poll, methods=["POST"]),
-        Route("/api/polls/{poll_id:int}", get_poll, methods=["GET"]),
-        Route("/api/polls/{poll_id:int}", update_poll, methods=["PUT"]),
-        Route("/api/polls/{poll_id:int}/cancel", cancel_poll, methods=["POST"]),
+        Route("/api/polls/{poll_id:id}", get_poll, methods=["GET"]),
+        Route("/api/polls/{poll_id:id}", update_poll, methods=["PUT"]),
+        Route("/api/polls/{poll_id:id}/cancel", cancel_poll, methods=["POST"]),
     ]

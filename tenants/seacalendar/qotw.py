@@ -137,5 +137,5 @@ def routes(ctx: TenantContext) -> list[Route]:
         Route("/api/qotw/config", put_config, methods=["PUT"]),
         Route("/api/qotw/questions", list_questions, methods=["GET"]),
         Route("/api/qotw/questions", add_question, methods=["POST"]),
-        Route("/api/qotw/questions/{question_id:int}/responses", respond, methods=["POST"]),
+        Route("/api/qotw/questions/{question_id:id}/responses", respond, methods=["POST"]),
     ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.auth.sockets import serve_namespace
 from shared.auth.tokens import AccessClaims
+from shared.digits import ascii_int
 from shared.tenant import TenantContext
 from tenants.seacalendar import store
 
@@ -15,10 +16,11 @@ def setup(ctx: TenantContext, sio: Any) -> None:
 
     async def can_join(claims: AccessClaims, room: str) -> bool:
         kind, _, ident = room.partition(":")
-        if kind != "poll" or not ident.isdigit() or not claims.subject.isdigit():
+        poll_id, user_id = ascii_int(ident), ascii_int(claims.subject)
+        if kind != "poll" or poll_id is None or user_id is None or not 0 < poll_id <= store.MAX_ID:
             return False
         async with ctx.db.connect() as conn:
-            return await store.can_see(conn, int(ident), int(claims.subject))
+            return await store.can_see(conn, poll_id, user_id)
 
     serve_namespace(sio, ctx.tokens, can_join)
     ctx.state["sio"] = sio

@@ -88,6 +88,6 @@ def routes(ctx: TenantContext) -> list[Route]:
         return raw_json_response(doc)
 
     return [
-        Route("/api/polls/{poll_id:int}/vote", vote, methods=["POST"]),
-        Route("/api/polls/{poll_id:int}/finalize", finalize, methods=["POST"]),
+        Route("/api/polls/{poll_id:id}/vote", vote, methods=["POST"]),
+        Route("/api/polls/{poll_id:id}/finalize", finalize, methods=["POST"]),
     ]

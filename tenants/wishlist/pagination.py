@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 
+from shared.digits import ascii_int
 from shared.errors import ApiError
 from tenants.wishlist.schemas import BIGINT_MAX
 
@@ -44,9 +45,9 @@ class Cursors:
         except ValueError:
             raise invalid_cursor() from None
         # Only the exact encoding we issued: base64 tolerates stray characters and padding bits.
-        if _b64(raw) != head or _b64(given) != mac or not raw.isdigit() or not 0 < int(raw) <= BIGINT_MAX:
+        last_id = ascii_int(raw)
+        if _b64(raw) != head or _b64(given) != mac or last_id is None or not 0 < last_id <= BIGINT_MAX:
             raise invalid_cursor()
-        last_id = int(raw)
         if not hmac.compare_digest(given, self._mac(scope, owner, last_id)):
             raise invalid_cursor()
         return last_id

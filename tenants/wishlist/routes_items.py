@@ -166,7 +166,7 @@ def routes(ctx: TenantContext) -> list[Route]:
 
     return [
         Route("/api/items", create_item, methods=["POST"]),
-        Route("/api/items/{id:int}", get_item, methods=["GET"]),
-        Route("/api/items/{id:int}", update_item, methods=["PUT", "PATCH"]),
-        Route("/api/items/{id:int}", delete_item, methods=["DELETE"]),
+        Route("/api/items/{id:id}", get_item, methods=["GET"]),
+        Route("/api/items/{id:id}", update_item, methods=["PUT", "PATCH"]),
+        Route("/api/items/{id:id}", delete_item, methods=["DELETE"]),
     ]

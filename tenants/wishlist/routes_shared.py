@@ -115,7 +115,7 @@ def routes(ctx: TenantContext) -> list[Route]:
 
     return [
         Route("/api/shared/{token}", shared_wishlist, methods=["GET"]),
-        Route("/api/shared/{token}/items/{item_id:int}/reservation", reserve, methods=["POST"]),
-        Route("/api/shared/{token}/items/{item_id:int}/reservation", unreserve, methods=["DELETE"]),
+        Route("/api/shared/{token}/items/{item_id:id}/reservation", reserve, methods=["POST"]),
+        Route("/api/shared/{token}/items/{item_id:id}/reservation", unreserve, methods=["DELETE"]),
         Route("/api/reservations", my_reservations, methods=["GET"]),
     ]

@@ -136,9 +136,9 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
     return [
         Route("/api/wishlists", list_wishlists, methods=["GET"]),
         Route("/api/wishlists", create_wishlist, methods=["POST"]),
-        Route("/api/wishlists/{id:int}", get_wishlist, methods=["GET"]),
-        Route("/api/wishlists/{id:int}", update_wishlist, methods=["PUT", "PATCH"]),
-        Route("/api/wishlists/{id:int}", delete_wishlist, methods=["DELETE"]),
-        Route("/api/wishlists/{id:int}/items", list_items, methods=["GET"]),
-        Route("/api/wishlists/{id:int}/share-token", rotate_share_token, methods=["POST"]),
+        Route("/api/wishlists/{id:id}", get_wishlist, methods=["GET"]),
+        Route("/api/wishlists/{id:id}", update_wishlist, methods=["PUT", "PATCH"]),
+        Route("/api/wishlists/{id:id}", delete_wishlist, methods=["DELETE"]),
+        Route("/api/wishlists/{id:id}/items", list_items, methods=["GET"]),
+        Route("/api/wishlists/{id:id}/share-token", rotate_share_token, methods=["POST"]),
     ]

@@ -46,7 +46,7 @@ def signed_out() -> ApiError:
 
 
 def path_id(request: Request, what: str, name: str = "id") -> int:
-    """An ``{id:int}`` path parameter; one too large for a database id is just unknown (404)."""
+    """An ``{id:id}`` path parameter; one too large for a database id is just unknown (404)."""
     value: int = request.path_params[name]
     if not 0 < value <= BIGINT_MAX:
         raise not_found(what)

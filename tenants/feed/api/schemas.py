@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# A bigint id: a larger number can't be one, and would fail in the query instead of here.
+NotificationId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class Body(BaseModel):
@@ -42,7 +45,7 @@ class ActorRef(Body):
 
 
 class MarkRead(Body):
-    ids: list[int] | None = Field(default=None, max_length=1000)
+    ids: list[NotificationId] | None = Field(default=None, max_length=1000)
 
 
 class PushKeys(Body):
