@@ -41,6 +41,8 @@ def routes(ctx: TenantContext) -> list[Route]:
         body = await read_json(request, TagCreate)
         try:
             async with ctx.db.transaction() as conn:
+                # The owner's row lock makes concurrent creations count one after another.
+                await conn.execute(sa.text("SELECT 1 FROM users WHERE id = :owner FOR UPDATE"), {"owner": owner})
                 count = (
                     await conn.execute(sa.text("SELECT count(*) FROM tags WHERE owner_id = :owner"), {"owner": owner})
                 ).scalar_one()
@@ -106,7 +108,7 @@ def routes(ctx: TenantContext) -> list[Route]:
     return [
         Route("/api/tags", list_tags, methods=["GET"]),
         Route("/api/tags", create_tag, methods=["POST"]),
-        Route("/api/tags/{id:int}", get_tag, methods=["GET"]),
-        Route("/api/tags/{id:int}", update_tag, methods=["PUT", "PATCH"]),
-        Route("/api/tags/{id:int}", delete_tag, methods=["DELETE"]),
+        Route("/api/tags/{id:id}", get_tag, methods=["GET"]),
+        Route("/api/tags/{id:id}", update_tag, methods=["PUT", "PATCH"]),
+        Route("/api/tags/{id:id}", delete_tag, methods=["DELETE"]),
     ]
