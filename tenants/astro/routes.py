@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -99,7 +100,11 @@ def routes(ctx: TenantContext, settings: AstroSettings) -> list[Route]:
         """Ashtakoota (guna milan) with one visible member: the eight kootas, out of 36."""
         member = await member_id(ctx, request)
         other = request.path_params["member_id"]
-        if other == str(member):
+        try:
+            same = uuid.UUID(other) == member  # however the id is spelt
+        except ValueError:
+            same = False  # not an id: visible_row answers 404
+        if same:
             raise ApiError(400, "self_match", "A chart always matches itself; pick another member.")
         async with ctx.db.connect() as conn:
             mine, mine_unsure = await _own_moon(conn, member)
