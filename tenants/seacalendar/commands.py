@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.auth.discord import DiscordIdentity
 from shared.errors import ApiError
@@ -19,11 +19,12 @@ from shared.tenant import TenantContext
 from tenants.seacalendar import poll_writes
 from tenants.seacalendar.qotw import save_response
 from tenants.seacalendar.reminders import schedule_vote_reminders
-from tenants.seacalendar.schemas import OptionIn
+from tenants.seacalendar.schemas import MAX_OPTIONS, OptionIn, Snowflake
 from tenants.seacalendar.settings import SeaCalendarSettings
 from tenants.seacalendar.users import upsert_discord_user
 
 EPHEMERAL = 64
+SUB_COMMAND = 1  # application command option type
 DATED = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\s+(\d{1,2}:\d{2})(?:\s*-\s*(\d{1,2}:\d{2}))?)?$")
 
 
@@ -32,11 +33,49 @@ def reply(content: str) -> dict[str, Any]:
     return {"type": 4, "data": {"content": content[:2000], "flags": EPHEMERAL}}
 
 
-def _arguments(options: list[dict[str, Any]] | None) -> tuple[str, dict[str, Any]]:
+class _Loose(BaseModel):
+    # Discord adds fields over time; only the shape of the ones read here is checked.
+    model_config = ConfigDict(extra="ignore")
+
+
+class _User(_Loose):
+    id: Snowflake
+    username: str | None = Field(default=None, max_length=100)
+    global_name: str | None = Field(default=None, max_length=100)
+    avatar: str | None = Field(default=None, max_length=200)
+
+
+class _Member(_Loose):
+    user: _User | None = None
+
+
+class _Option(_Loose):
+    name: str = Field(max_length=100)
+    type: int
+    value: str | int | float | bool | None = None
+    options: list[_Option] = Field(default_factory=list, max_length=25)
+
+
+class _Data(_Loose):
+    name: str = Field(max_length=100)
+    options: list[_Option] = Field(default_factory=list, max_length=25)
+
+
+class Command(_Loose):
+    """The parts of an APPLICATION_COMMAND interaction the commands read."""
+
+    data: _Data
+    member: _Member | None = None
+    user: _User | None = None
+    guild_id: Snowflake | None = None
+    channel_id: Snowflake | None = None
+
+
+def _arguments(options: list[_Option]) -> tuple[str, dict[str, Any]]:
     """(subcommand, its arguments) of a command's option tree."""
-    for option in options or []:
-        if option.get("type") == 1:
-            return str(option.get("name")), {o["name"]: o.get("value") for o in option.get("options") or []}
+    for option in options:
+        if option.type == SUB_COMMAND:
+            return option.name, {o.name: o.value for o in option.options}
     return "", {}
 
 
@@ -53,22 +92,28 @@ def parse_options(text: str) -> tuple[str, list[OptionIn]]:
     return "generic", [OptionIn(label=part[:200]) for part in parts]
 
 
-def _identity(payload: dict[str, Any]) -> DiscordIdentity:
-    user = (payload.get("member") or {}).get("user") or payload.get("user") or {}
-    if not str(user.get("id", "")).isdigit():
+def _identity(interaction: Command) -> DiscordIdentity:
+    # In a server the caller is ``member.user``; in a DM, ``user``.
+    user = (interaction.member.user if interaction.member else None) or interaction.user
+    if user is None:
         raise ApiError(400, "bad_interaction", "The interaction names no user.")
-    return DiscordIdentity(
-        str(user["id"]), str(user.get("username") or user["id"]), user.get("global_name"), user.get("avatar")
-    )
+    return DiscordIdentity(user.id, user.username or user.id, user.global_name, user.avatar)
 
 
 async def handle(ctx: TenantContext, settings: SeaCalendarSettings, payload: dict[str, Any]) -> dict[str, Any]:
     """The response to one application command."""
-    data = payload.get("data") or {}
-    sub, args = _arguments(data.get("options"))
-    guild_id, channel_id = payload.get("guild_id"), payload.get("channel_id")
-    identity = _identity(payload)
-    command = f"{data.get('name')} {sub}"
+    try:
+        interaction = Command.model_validate(payload)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ApiError(
+            400, "bad_interaction", f"The interaction is not a command Discord sends: {where}: {error['msg']}."
+        ) from None
+    sub, args = _arguments(interaction.data.options)
+    guild_id, channel_id = interaction.guild_id, interaction.channel_id
+    identity = _identity(interaction)
+    command = f"{interaction.data.name} {sub}"
     if command == "poll create":
         return await _create(ctx, settings, identity, guild_id, channel_id, args)
     if command == "poll list":
@@ -93,6 +138,8 @@ async def _create(
         return reply(f"I couldn't read the options: {exc.errors()[0]['msg']}.")
     if not title or not options:
         return reply("Give a title and at least one option, e.g. `2026-12-05 19:00, 2026-12-06 19:00`.")
+    if len(options) > MAX_OPTIONS:
+        return reply(f"A poll takes at most {MAX_OPTIONS} options; this one has {len(options)}.")
     days = args.get("deadline_days")
     deadline = datetime.now(UTC) + timedelta(days=int(days)) if isinstance(days, int) and 0 < days <= 365 else None
     values = {

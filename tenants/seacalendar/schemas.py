@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from datetime import UTC, datetime
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from shared.instants import as_utc
 
 Snowflake = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
 PositiveId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
 PollStatus = Literal["draft", "voting", "finalized", "cancelled", "expired"]
+
+
+MAX_OPTIONS = 50
 
 
 class Strict(BaseModel):
@@ -33,6 +39,8 @@ class OptionIn(Strict):
     def _coherent(self) -> OptionIn:
         if self.date is None and not self.label:
             raise ValueError("an option needs a date or a label")
+        if any(t is not None and t.tzinfo is not None for t in (self.start_time, self.end_time)):
+            raise ValueError("give times without an offset: the poll's timezone says where they are")
         if self.end_time is not None and (self.start_time is None or self.end_time <= self.start_time):
             raise ValueError("end_time needs a start_time before it")
         return self
@@ -49,16 +57,22 @@ def _future(value: datetime | None) -> datetime | None:
         return None
     if value.tzinfo is None:
         raise ValueError("give the deadline with a time zone offset, e.g. 2026-12-01T18:00:00Z")
+    value = as_utc(value)
     if value <= datetime.now(UTC):
         raise ValueError("the deadline must be in the future")
     return value
 
 
+@functools.cache
+def _zones() -> frozenset[str]:
+    # The IANA names, not every file ZoneInfo opens: "right/UTC", "posix/..." and "posixrules"
+    # load in Python but PostgreSQL refuses them in AT TIME ZONE; "localtime" is the server's own.
+    return frozenset(available_timezones() - {"localtime"})
+
+
 def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("not an IANA time zone, e.g. Europe/Paris") from None
+    if value not in _zones():
+        raise ValueError("not an IANA time zone, e.g. Europe/Paris")
     return value
 
 
@@ -66,7 +80,7 @@ class PollCreate(Strict):
     type: Literal["event", "generic"] = "event"
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
-    options: list[OptionIn] = Field(min_length=1, max_length=50)
+    options: list[OptionIn] = Field(min_length=1, max_length=MAX_OPTIONS)
     invitees: list[Snowflake] = Field(default_factory=list, max_length=500)
     voting_deadline: datetime | None = None
     is_private: bool = True
@@ -98,7 +112,7 @@ class PollCreate(Strict):
 class PollUpdate(Strict):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
-    options: list[OptionIn] | None = Field(default=None, min_length=1, max_length=50)
+    options: list[OptionIn] | None = Field(default=None, min_length=1, max_length=MAX_OPTIONS)
     invitees: list[Snowflake] | None = Field(default=None, max_length=500)
     voting_deadline: datetime | None = None
     is_private: bool | None = None
