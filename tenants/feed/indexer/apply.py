@@ -22,7 +22,8 @@ QUEUE_FOLLOWEES = """
 INSERT INTO backfill_jobs (did, reason, collections) SELECT unnest($1::text[]), 'follow', $2::text[]
 ON CONFLICT (did) DO UPDATE SET
     reason = 'follow', collections = EXCLUDED.collections, state = 'pending', collection_index = 0,
-    page_cursor = NULL, attempts = 0, last_error = NULL, next_attempt_at = now(), updated_at = now()
+    page_cursor = NULL, attempts = 0, last_error = NULL, next_attempt_at = now(), updated_at = now(),
+    generation = backfill_jobs.generation + 1
 WHERE backfill_jobs.reason <> 'member'
 """
 

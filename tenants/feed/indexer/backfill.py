@@ -7,6 +7,7 @@ restart resumes at the next page. Failures retry with backoff; jobs run with bou
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 
@@ -27,20 +28,21 @@ log = logging.getLogger("onebox.feed.backfill")
 
 POLL_S = 0.5
 
+# A job queued again while its task still runs waits for that task to notice and stop.
 CLAIM = """
 UPDATE backfill_jobs SET state = 'running', updated_at = now()
 WHERE did IN (
-    SELECT did FROM backfill_jobs WHERE state = 'pending' AND next_attempt_at <= now()
+    SELECT did FROM backfill_jobs WHERE state = 'pending' AND next_attempt_at <= now() AND did <> ALL($2::text[])
     ORDER BY next_attempt_at LIMIT $1
 )
-RETURNING did, collections, collection_index, page_cursor, attempts
+RETURNING did, collections, collection_index, page_cursor, attempts, generation
 """
 
 FAILED = """
 UPDATE backfill_jobs SET attempts = attempts + 1, last_error = $2, updated_at = now(),
     state = CASE WHEN $3 OR attempts + 1 >= $4 THEN 'failed' ELSE 'pending' END,
     next_attempt_at = now() + make_interval(secs => least(5 * power(2, attempts), 3600))
-WHERE did = $1
+WHERE did = $1 AND generation = $5
 """
 
 
@@ -52,7 +54,7 @@ class Backfiller:
         self.writer = writer
         self.feed = feed
         self.stats = stats
-        self.running: set[asyncio.Task[None]] = set()
+        self.running: dict[str, asyncio.Task[None]] = {}  # by DID
         self.wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -66,10 +68,11 @@ class Backfiller:
                 while True:
                     free = self.feed.feed_backfill_concurrency - len(self.running)
                     if free > 0:
-                        for job in await self.pool.fetch(CLAIM, free):
-                            task = asyncio.create_task(self._job(http, job), name=f"backfill:{job['did']}")
-                            self.running.add(task)
-                            task.add_done_callback(self._finished)
+                        for job in await self.pool.fetch(CLAIM, free, list(self.running)):
+                            did = job["did"]
+                            task = asyncio.create_task(self._job(http, job), name=f"backfill:{did}")
+                            self.running[did] = task
+                            task.add_done_callback(functools.partial(self._finished, did))
                     self.stats.backfill_queue = await self.pool.fetchval(
                         "SELECT count(*) FROM backfill_jobs WHERE state IN ('pending', 'running')"
                     )
@@ -77,12 +80,12 @@ class Backfiller:
                     await wait_until_set(self.wake, POLL_S)
                     self.wake.clear()
             finally:
-                for task in list(self.running):
+                for task in self.running.values():
                     task.cancel()
-                await asyncio.gather(*self.running, return_exceptions=True)
+                await asyncio.gather(*self.running.values(), return_exceptions=True)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self.running.discard(task)
+    def _finished(self, did: str, _task: asyncio.Task[None]) -> None:
+        self.running.pop(did, None)
         self.wake.set()
 
     async def _job(self, http: httpx.AsyncClient, job: asyncpg.Record) -> None:
@@ -93,7 +96,9 @@ class Backfiller:
             permanent = isinstance(exc, Permanent)
             log.warning("backfill of %s failed (%s): %s", did, "permanent" if permanent else "will retry", exc)
             self.stats.error(f"backfill {did}: {exc}")
-            await self.pool.execute(FAILED, did, str(exc)[:500], permanent, self.feed.feed_backfill_attempts)
+            await self.pool.execute(
+                FAILED, did, str(exc)[:500], permanent, self.feed.feed_backfill_attempts, job["generation"]
+            )
 
     async def _fetch(self, http: httpx.AsyncClient, job: asyncpg.Record) -> None:
         did, collections = job["did"], list(job["collections"])
@@ -112,10 +117,13 @@ class Backfiller:
                 index, cursor = index + 1, None
             else:
                 cursor = next_cursor
-            page = Page(did, ops, index, cursor, finished=index >= len(collections), profile=profile)
+            page = Page(did, ops, index, cursor, finished=index >= len(collections), profile=profile,
+                        generation=job["generation"])  # fmt: skip
             profile = (None, None)
             await self.writer.queue.put(page)
-            await page.done
+            if not await page.done:
+                log.info("backfill of %s was queued again; its new task takes over", did)
+                return
 
     def _ops(self, did: str, collection: str, records: list[object]) -> list[Op]:
         ops: list[Op] = []
@@ -135,14 +143,16 @@ async def queue_rebackfill(conn: asyncpg.Connection) -> int:
         "INSERT INTO backfill_jobs (did, reason, collections) "
         "SELECT did, 'member', $1::text[] FROM members "
         "ON CONFLICT (did) DO UPDATE SET reason = 'member', collections = EXCLUDED.collections, "
-        "state = 'pending', collection_index = 0, page_cursor = NULL, attempts = 0, next_attempt_at = now()",
+        "state = 'pending', collection_index = 0, page_cursor = NULL, attempts = 0, next_attempt_at = now(), "
+        "generation = backfill_jobs.generation + 1",
         MEMBER_COLLECTIONS,
     )
     queued = await conn.fetchval(
         "WITH q AS (INSERT INTO backfill_jobs (did, reason, collections) "
         "SELECT DISTINCT f.subject_did, 'follow', $1::text[] FROM follows f JOIN members m ON m.did = f.author_did "
         "ON CONFLICT (did) DO UPDATE SET reason = 'follow', collections = EXCLUDED.collections, "
-        "state = 'pending', collection_index = 0, page_cursor = NULL, attempts = 0, next_attempt_at = now() "
+        "state = 'pending', collection_index = 0, page_cursor = NULL, attempts = 0, next_attempt_at = now(), "
+        "generation = backfill_jobs.generation + 1 "
         "WHERE backfill_jobs.reason <> 'member' RETURNING 1) SELECT count(*) FROM q",
         FOLLOWEE_COLLECTIONS,
     )

@@ -23,7 +23,8 @@ JOINED = """
 WITH stub AS (INSERT INTO profiles (did) SELECT unnest($1::text[]) ON CONFLICT (did) DO NOTHING)
 INSERT INTO backfill_jobs (did, reason, collections) SELECT unnest($1::text[]), 'member', $2::text[]
 ON CONFLICT (did) DO UPDATE SET reason = 'member', collections = EXCLUDED.collections, state = 'pending',
-    collection_index = 0, page_cursor = NULL, attempts = 0, last_error = NULL, next_attempt_at = now()
+    collection_index = 0, page_cursor = NULL, attempts = 0, last_error = NULL, next_attempt_at = now(),
+    generation = backfill_jobs.generation + 1
 """
 
 

@@ -74,13 +74,14 @@ class Stats:
         self.push_sent, self.push_failed = row["push_sent"], row["push_failed"]
         return row
 
-    async def save(self, conn: asyncpg.Connection, cursor_us: int | None) -> None:
-        """Write the cursor (in the caller's transaction) together with the counters and heartbeat."""
+    async def save(self, conn: asyncpg.Connection, cursor_us: int | None, endpoint: str | None = None) -> None:
+        """Write the cursor and the endpoint whose clock it is in (in the caller's transaction),
+        together with the counters and heartbeat."""
         await conn.execute(
             SAVE,
             STATE_NAME,
             cursor_us,
-            self.endpoint,
+            endpoint if cursor_us is not None else None,
             self.connected,
             self.events,
             self.kept,

@@ -55,8 +55,10 @@ class Stream:
         self.writer = writer
         self.stats = stats
         self.last_us = cursor_us
+        # The endpoint whose clock last_us is in; it changes with the first event another one sends.
         self.cursor_endpoint = cursor_endpoint
-        self.batch = Batch(cursor_us)
+        self.reading = cursor_endpoint
+        self.batch = Batch(cursor_us, cursor_endpoint)
         self.flushed_us = cursor_us
         self.batch_started = time.monotonic()
         self.last_flush = time.monotonic()
@@ -94,7 +96,7 @@ class Stream:
                 ) as ws:  # fmt: skip
                     log.info("connected to %s", endpoint)
                     self.stats.connected, self.stats.endpoint = True, endpoint
-                    self.cursor_endpoint = endpoint
+                    self.reading = endpoint
                     async for frame in ws:
                         await self.handle(frame, skip_below)
                 raise ConnectionError("server closed the stream")
@@ -125,6 +127,7 @@ class Stream:
             # Before the cursor moves past it: the batch written first must not claim this event.
             await self._member_unfollow(op)
         self.last_us = self.batch.cursor_us = op.time_us
+        self.cursor_endpoint = self.batch.endpoint = self.reading
         if unfollow or self.relevance.keep(op):
             stats.kept += 1
             self.batch.ops.append(op)
@@ -141,12 +144,16 @@ class Stream:
             self.relevance.tracker.set_followers(row["subject_did"], row["remaining"])
 
     async def flush(self) -> None:
-        """Hand the current batch to the writer (waits while the writer's queue is full)."""
+        """Hand the current batch to the writer (waits while the writer's queue is full).
+
+        The batch is replaced only once the queue took it: a stop that cancels the wait leaves it
+        here for the final flush, instead of dropping it while a later cursor gets saved.
+        """
         async with self._flush_lock:
-            batch, self.batch = self.batch, Batch(self.last_us)
-            self.flushed_us = batch.cursor_us
+            await self.writer.queue.put(self.batch)
+            self.flushed_us = self.batch.cursor_us
+            self.batch = Batch(self.last_us, self.cursor_endpoint)
             self.batch_started = self.last_flush = time.monotonic()
-            await self.writer.queue.put(batch)
 
     async def ticker(self) -> None:
         """Flush batches that waited long enough, and write a heartbeat when idle."""

@@ -28,13 +28,26 @@ log = logging.getLogger("onebox.feed.writer")
 APP_NAME = "onebox-indexer:feed"
 
 CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+# SQLSTATEs that say "not now" rather than "not this data": the batch is tried again, whole.
+# 40: serialization failure, deadlock; 53: out of resources; 55P03: lock not available;
+# 57014: statement cancelled (a timeout); 57P: the server is shutting down or restarting.
+TRANSIENT_CLASSES = ("40", "53", "57P")
+TRANSIENT_STATES = frozenset({"55P03", "57014"})
+
+
+def is_transient(exc: asyncpg.PostgresError) -> bool:
+    """Whether the database refused for a passing reason, so the same write may succeed later."""
+    state = str(getattr(exc, "sqlstate", "") or "")
+    return state in TRANSIENT_STATES or state.startswith(TRANSIENT_CLASSES)
 
 
 @dataclass
 class Batch:
-    """Ops kept from a run of stream events, and the ``time_us`` of the last event read."""
+    """Ops kept from a run of stream events, the ``time_us`` of the last event read, and the
+    endpoint that sent it (each Jetstream stamps events with its own clock)."""
 
     cursor_us: int | None
+    endpoint: str | None = None
     ops: list[Op] = field(default_factory=list)
 
 
@@ -48,7 +61,9 @@ class Page:
     page_cursor: str | None
     finished: bool
     profile: tuple[str | None, str | None] = (None, None)  # (handle, PDS URL) from the DID document
-    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    generation: int = 0  # of the job the page's task claimed
+    # True when saved; False when the job was queued again meanwhile (its task must stop).
+    done: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 @dataclass
@@ -64,7 +79,8 @@ Item = Batch | Page | Step
 SAVE_JOB = """
 UPDATE backfill_jobs SET collection_index = $2, page_cursor = $3, records = records + $4,
     state = CASE WHEN $5 THEN 'done' ELSE state END, attempts = 0, last_error = NULL, updated_at = now()
-WHERE did = $1
+WHERE did = $1 AND generation = $6
+RETURNING true
 """
 
 
@@ -134,11 +150,14 @@ class Writer:
         if isinstance(item, Page):
             self._track_member_follows(item.ops)
         delay = 0.2
+        isolate = False  # after a refusal of the data: one op per transaction, skipping bad ones
         while True:
             try:
                 conn = await self.connect()
                 if isinstance(item, Step):
                     return await item.run(conn)
+                if isolate:
+                    return await self._isolated(conn, item)
                 if isinstance(item, Page):
                     return await self._page(conn, item)
                 return await self._batch(conn, item)
@@ -150,8 +169,21 @@ class Writer:
                 if isinstance(item, Step):
                     raise
                 self.stats.error(f"database: {exc!r}")
-                log.exception("write rejected; applying its ops one by one")
-                return await self._isolated(await self.connect(), item)
+                if is_transient(exc):
+                    log.warning("write refused for now (%r); retrying in %.1fs", exc, delay)
+                elif isolate:
+                    raise  # _isolated skips what the database refuses: this is something else
+                else:
+                    log.exception("write rejected; applying its ops one by one")
+                    isolate = True
+                    continue
+            except Exception:
+                # Not the database's answer (a value asyncpg can't carry, say): find the op.
+                if isinstance(item, Step) or isolate:
+                    raise
+                log.exception("write failed; applying its ops one by one")
+                isolate = True
+                continue
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
 
@@ -166,12 +198,12 @@ class Writer:
         async with conn.transaction():
             await apply_ops(conn, batch.ops, fx, self.community)
             await publish(conn, self.channel, fx)
-            await self.stats.save(conn, batch.cursor_us)
+            await self.stats.save(conn, batch.cursor_us, batch.endpoint)
         self.batches += 1
         for notice in fx.notices:
             self.on_notice(notice)
 
-    async def _page(self, conn: asyncpg.Connection, page: Page) -> None:
+    async def _page(self, conn: asyncpg.Connection, page: Page) -> bool:
         fx = Effects(live=False)
         handle, pds = page.profile
         async with conn.transaction():
@@ -183,25 +215,36 @@ class Writer:
                     pds,
                 )
             await apply_ops(conn, page.ops, fx, self.community)
-            await conn.execute(
-                SAVE_JOB, page.did, page.collection_index, page.page_cursor, len(page.ops), page.finished
-            )
+            saved = await conn.fetchval(
+                SAVE_JOB,
+                page.did, page.collection_index, page.page_cursor, len(page.ops), page.finished, page.generation,
+            )  # fmt: skip
+        return bool(saved)
 
-    async def _isolated(self, conn: asyncpg.Connection, item: Batch | Page) -> None:
-        """Apply one op per transaction, skipping (and counting) any the database refuses."""
+    async def _isolated(self, conn: asyncpg.Connection, item: Batch | Page) -> bool | None:
+        """Apply one op per transaction, skipping (and counting) any that can never be written.
+
+        A connection loss or a transient refusal is raised: the caller retries, and ops already
+        applied are applied again, which the idempotent writes absorb.
+        """
         for op in item.ops:
             try:
                 fx = Effects(live=isinstance(item, Batch))
                 async with conn.transaction():
                     await apply_ops(conn, [op], fx, self.community)
                     await publish(conn, self.channel, fx)
+            except CONNECTION_ERRORS:
+                raise
             except asyncpg.PostgresError as exc:
-                if isinstance(exc, asyncpg.PostgresConnectionError):
+                if is_transient(exc):
                     raise
                 self.stats.malformed["rejected_by_database"] += 1
                 log.warning("skipped %s: %r", op.uri, exc)
+            except Exception:
+                self.stats.malformed["rejected_by_writer"] += 1
+                log.exception("skipped %s", op.uri)
         item.ops = []
         if isinstance(item, Batch):
             await self._batch(conn, item)
-        else:
-            await self._page(conn, item)
+            return None
+        return await self._page(conn, item)

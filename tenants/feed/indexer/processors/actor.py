@@ -35,6 +35,13 @@ created AS (
 SELECT did FROM updated UNION ALL SELECT did FROM created
 """
 
+# Recounts lock their rows first, in a statement of their own: under READ COMMITTED the count
+# that follows then sees every write of a transaction that held the row before (the gateway's
+# like, say). Counted in the locking statement's snapshot instead, a concurrent like was missed
+# and the counter stayed one short until the post was touched again.
+LOCK_POSTS = "SELECT 1 FROM posts WHERE uri = ANY($1::text[]) ORDER BY uri FOR NO KEY UPDATE"
+LOCK_PROFILES = "SELECT 1 FROM profiles WHERE did = ANY($1::text[]) ORDER BY did FOR NO KEY UPDATE"
+
 RECOUNT_POSTS = """
 UPDATE posts p SET like_count = c.likes, repost_count = c.reposts, reply_count = c.replies,
                    quote_count = c.quotes
@@ -127,8 +134,10 @@ async def aggregate(conn: asyncpg.Connection, fx: Effects) -> None:
     if fx.shown:
         await conn.execute(PROFILE_JOBS, sorted(fx.shown), PROFILE_COLLECTIONS)
     if fx.posts:
+        await conn.execute(LOCK_POSTS, sorted(fx.posts))
         for row in await conn.fetch(RECOUNT_POSTS, sorted(fx.posts)):
             counts = {k: row[k] for k in ("like_count", "repost_count", "reply_count", "quote_count")}
             fx.emit("post_updated", f"post:{row['uri']}", {"uri": row["uri"], **counts})
     if fx.actors:
+        await conn.execute(LOCK_PROFILES, sorted(fx.actors))
         await conn.execute(RECOUNT_PROFILES, sorted(fx.actors))
