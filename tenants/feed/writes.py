@@ -62,6 +62,17 @@ def split_uri(uri: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+def commit_rev(result: Any) -> str | None:
+    """The revision of the commit a PDS write made (``commit.rev``; optional in the lexicon).
+
+    The local index compares it with the revisions of Jetstream's echoes: the echo of a record
+    created and then deleted here is older than the delete, and must not bring the record back.
+    """
+    commit = result.get("commit") if isinstance(result, dict) else None
+    rev = commit.get("rev") if isinstance(commit, dict) else None
+    return rev if isinstance(rev, str) and 0 < len(rev) <= 64 else None
+
+
 class Writes:
     """Create and delete a member's records (PDS first, then the local index)."""
 
@@ -106,7 +117,8 @@ class Writes:
         if not isinstance(uri, str) or not isinstance(cid, str):
             raise ApiError(502, "pds_error", "The PDS answered createRecord without a uri and cid.")
         _, _, written_rkey = split_uri(uri)
-        op = Op(int(time.time() * 1_000_000), did, COMMIT, collection, written_rkey, "create", cid, parsed)
+        op = Op(int(time.time() * 1_000_000), did, COMMIT, collection, written_rkey, "create", cid, parsed,
+                rev=commit_rev(result))  # fmt: skip
         await self._apply(op)
         return {"uri": uri, "cid": cid}
 
@@ -115,8 +127,9 @@ class Writes:
         if collection not in COLLECTIONS:
             raise ApiError(400, "unsupported_collection", f"Records of {collection!r} are not accepted here.")
         body = {"repo": did, "collection": collection, "rkey": rkey}
-        await self.sessions.call(did, "com.atproto.repo.deleteRecord", body)
-        await self._apply(Op(int(time.time() * 1_000_000), did, COMMIT, collection, rkey, "delete"))
+        result = await self.sessions.call(did, "com.atproto.repo.deleteRecord", body)
+        rev = commit_rev(result)
+        await self._apply(Op(int(time.time() * 1_000_000), did, COMMIT, collection, rkey, "delete", rev=rev))
 
     async def _apply(self, op: Op) -> None:
         fx = Effects(live=True)

@@ -22,6 +22,15 @@ def iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+
+
+def tid(time_us: int, clock_id: int = 0) -> str:
+    """A TID as atproto writes one (13 base32-sortable characters): revisions sort by time."""
+    value = (time_us << 10) | (clock_id & 0x3FF)
+    return "".join(TID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
+
+
 def uri(did: str, collection: str, rkey: str) -> str:
     """An AT URI."""
     return f"at://{did}/{collection}/{rkey}"
@@ -52,8 +61,9 @@ class Firehose:
         self, did: str, collection: str, rkey: str, record: dict[str, Any] | None = None, operation: str = "create"
     ) -> dict[str, Any]:
         """A commit event; ``record`` None makes a delete."""
+        time_us = self._next()
         commit: dict[str, Any] = {
-            "rev": f"rev{self.serial}",
+            "rev": tid(time_us),
             "operation": operation if record else "delete",
             "collection": collection,
             "rkey": rkey,
@@ -61,7 +71,7 @@ class Firehose:
         if record is not None:
             commit["record"] = {"$type": collection, **record}
             commit["cid"] = f"bafy{collection[-4:]}{rkey}{len(str(record))}"
-        return {"did": did, "time_us": self._next(), "kind": "commit", "commit": commit}
+        return {"did": did, "time_us": time_us, "kind": "commit", "commit": commit}
 
     def post(
         self,

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.fakes.firehose import tid
 from tests.support.server import serve
 
 
@@ -40,6 +41,7 @@ class FakePds:
         self.access: dict[str, str] = {}  # access token -> did
         self.refresh: dict[str, str] = {}  # refresh token -> did
         self.writes: list[tuple[str, str, dict[str, Any]]] = []  # (nsid, did, body)
+        self.revs: dict[str, str] = {}  # record URI -> revision of the commit that wrote it
         self._serial = itertools.count(1)
 
     @property
@@ -169,13 +171,16 @@ class FakePds:
             return JSONResponse({"error": "InvalidRequest", "message": "Invalid repo"}, 400)
         self.writes.append((nsid, did, body))
         collection = body["collection"]
+        # Each write is a commit of the repository, with a revision later than the ones before.
+        commit = {"cid": f"bafycommit{next(self._serial)}", "rev": tid(time.time_ns() // 1000)}
         if nsid == "com.atproto.repo.deleteRecord":
             self.repos[did][collection].pop(body["rkey"], None)
-            return JSONResponse({})
+            return JSONResponse({"commit": commit})
         rkey = body.get("rkey") or f"3l{next(self._serial):011d}"
         cid = "bafyrei" + hashlib.sha256(orjson.dumps(body["record"])).hexdigest()[:52]
         self.put(did, collection, rkey, cid, body["record"])
-        return JSONResponse({"uri": f"at://{did}/{collection}/{rkey}", "cid": cid})
+        self.revs[f"at://{did}/{collection}/{rkey}"] = commit["rev"]
+        return JSONResponse({"uri": f"at://{did}/{collection}/{rkey}", "cid": cid, "commit": commit})
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[FakePds]:

@@ -14,7 +14,7 @@ import asyncpg
 
 from shared.db.notify import INLINE_LIMIT, STORE_PAYLOAD, encode
 from tenants.feed.indexer.events import ACCOUNT, COMMIT, IDENTITY, Op
-from tenants.feed.indexer.processors import actor, graph, post, subject
+from tenants.feed.indexer.processors import actor, graph, post, subject, tombstones
 from tenants.feed.indexer.processors.base import FOLLOWEE_COLLECTIONS, Effects
 from tenants.feed.indexer.records import BLOCK, FOLLOW, LIKE, POST, PROFILE, REPOST
 
@@ -64,6 +64,8 @@ def segments(ops: list[Op]) -> list[list[Op]]:
 
 async def apply_segment(conn: asyncpg.Connection, ops: list[Op], fx: Effects, community: frozenset[str]) -> None:
     """Run each processor on its share of the segment."""
+    ops = await tombstones.drop_deleted(conn, ops)
+    await tombstones.bury(conn, ops)
     groups: dict[tuple[str, bool], list[Op]] = defaultdict(list)
     for op in ops:
         name = op.collection if op.kind == COMMIT else op.kind

@@ -103,35 +103,36 @@ class Backfiller:
     async def _fetch(self, http: httpx.AsyncClient, job: asyncpg.Record) -> None:
         did, collections = job["did"], list(job["collections"])
         attempts = self.feed.feed_backfill_attempts
+        resolved_us = int(time.time() * 1_000_000)
         pds, claimed = await resolve(http, self.feed.plc_url, did, attempts)
         handle = await verified_handle(http, self.feed.feed_handle_resolver, did, claimed)
         profile: tuple[str | None, str | None] = (handle, pds)
         cursor: str | None = job["page_cursor"]
         index = job["collection_index"]
         while index < len(collections):
+            fetched_us = int(time.time() * 1_000_000)
             records, next_cursor = await list_records(
                 http, pds, did, collections[index], cursor, self.feed.feed_backfill_page, attempts
             )
-            ops = self._ops(did, collections[index], records)
+            ops = self._ops(did, collections[index], records, fetched_us)
             if next_cursor is None:
                 index, cursor = index + 1, None
             else:
                 cursor = next_cursor
             page = Page(did, ops, index, cursor, finished=index >= len(collections), profile=profile,
-                        generation=job["generation"])  # fmt: skip
+                        resolved_us=resolved_us, generation=job["generation"])  # fmt: skip
             profile = (None, None)
             await self.writer.queue.put(page)
             if not await page.done:
                 log.info("backfill of %s was queued again; its new task takes over", did)
                 return
 
-    def _ops(self, did: str, collection: str, records: list[object]) -> list[Op]:
+    def _ops(self, did: str, collection: str, records: list[object], fetched_us: int) -> list[Op]:
         ops: list[Op] = []
-        # Backfilled records are older than anything live; time_us only orders them within the page.
-        now_us = int(time.time() * 1_000_000)
+        # time_us of a backfilled record is when its page was fetched: it is no newer than that.
         for item in records:
             try:
-                ops.append(from_listed_record(did, collection, item, now_us))
+                ops.append(from_listed_record(did, collection, item, fetched_us))
             except Malformed as exc:
                 self.stats.malformed[f"backfill_{exc}"] += 1
         return ops

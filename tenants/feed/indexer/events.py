@@ -40,6 +40,8 @@ class Op:
     # A profile of a tracked account (stored even if it has no row yet).
     tracked: bool = False
     live: bool = True
+    # The repository revision of the commit (a TID: sortable, rising with each commit of a repo).
+    rev: str | None = None
 
     @property
     def uri(self) -> str:
@@ -95,15 +97,17 @@ def _commit(did: str, time_us: int, commit: Any) -> Op:
     rkey = commit.get("rkey")
     if not _valid_rkey(rkey):
         raise Malformed("bad_rkey")
+    rev = commit.get("rev")
+    rev = rev if isinstance(rev, str) and 0 < len(rev) <= 64 else None
     if action == "delete":
-        return Op(time_us, did, COMMIT, collection, rkey, action)
+        return Op(time_us, did, COMMIT, collection, rkey, action, rev=rev)
     if action not in ("create", "update"):
         raise Malformed("bad_operation")
     cid = commit.get("cid")
     if not isinstance(cid, str) or not cid:
         raise Malformed("missing_cid")
     record = parse_record(collection, commit.get("record"))
-    return Op(time_us, did, COMMIT, collection, rkey, action, cid, record)
+    return Op(time_us, did, COMMIT, collection, rkey, action, cid, record, rev=rev)
 
 
 def from_listed_record(did: str, collection: str, item: Any, time_us: int) -> Op:

@@ -16,6 +16,7 @@ from shared.settings import Settings
 from shared.worker_loop import run_until_stopped
 from tenants.feed.indexer.backfill import Backfiller, queue_rebackfill
 from tenants.feed.indexer.members import sync_members
+from tenants.feed.indexer.processors import tombstones
 from tenants.feed.indexer.push import PushSender
 from tenants.feed.indexer.relevance import Relevance
 from tenants.feed.indexer.stats import Stats
@@ -27,6 +28,7 @@ from tenants.feed.settings import FeedSettings
 log = logging.getLogger("onebox.feed.indexer")
 
 MEMBERS_POLL_S = 2.0
+TOMBSTONE_PURGE_S = 3600.0
 
 
 def feed_dsn(settings: Settings) -> str:
@@ -78,6 +80,7 @@ class Indexer:
             stream.ticker(),
             Backfiller(pool, writer, self.feed, self.stats).run(),
             self._poll_members(writer),
+            self._purge_tombstones(writer),
         ]
         if self.feed.jetstream_url:
             jobs.append(stream.run())
@@ -133,6 +136,14 @@ class Indexer:
         while True:
             await writer.step(lambda conn: sync_members(conn, self.tracker))
             await asyncio.sleep(MEMBERS_POLL_S)
+
+    async def _purge_tombstones(self, writer: Writer) -> None:
+        # A copy older than a delete comes within Jetstream's replay window, or from a backfill
+        # page written right after it was fetched: a day beyond the window is plenty.
+        keep_hours = self.feed.jetstream_replay_hours + 24
+        while True:
+            await writer.step(lambda conn: tombstones.purge(conn, keep_hours))
+            await asyncio.sleep(TOMBSTONE_PURGE_S)
 
 
 def run_indexer(settings: Settings) -> None:

@@ -139,9 +139,14 @@ class Stream:
     async def _member_unfollow(self, op: Op) -> None:
         # Whom the member unfollowed is only in the database: write what came before, then ask.
         await self.flush()
+        tracker = self.relevance.tracker
         row = await self.writer.step(lambda conn: conn.fetchrow(UNFOLLOWED, op.uri))
         if row is not None:
-            self.relevance.tracker.set_followers(row["subject_did"], row["remaining"])
+            tracker.set_followers(row["subject_did"], row["remaining"])
+        else:
+            # Unfollowed through onebox: the gateway deleted the row already, and with it whom.
+            # Counting again errs, if at all, towards keeping an account's posts a while longer.
+            await self.writer.step(tracker.recount_followed)
 
     async def flush(self) -> None:
         """Hand the current batch to the writer (waits while the writer's queue is full).

@@ -61,14 +61,18 @@ class Tracker:
     async def load(self, conn: asyncpg.Connection) -> None:
         """Rebuild everything from the database (start, membership change)."""
         self.members = {row["did"] for row in await conn.fetch("SELECT did FROM members")}
-        rows = await conn.fetch(
-            "SELECT f.subject_did, count(*) AS n FROM follows f JOIN members m ON m.did = f.author_did "
-            "GROUP BY f.subject_did"
-        )
-        self.followed = {row["subject_did"]: row["n"] for row in rows}
+        await self.recount_followed(conn)
         self.bloom = Bloom(self._bloom_bits)
         async with conn.transaction():
             async for row in conn.cursor("SELECT did FROM profiles", prefetch=5000):
                 self.bloom.add(row["did"])
         for did in (*self.members, *self.followed):
             self.bloom.add(did)
+
+    async def recount_followed(self, conn: asyncpg.Connection) -> None:
+        """Count again, from the database, how many members follow each account."""
+        rows = await conn.fetch(
+            "SELECT f.subject_did, count(*) AS n FROM follows f JOIN members m ON m.did = f.author_did "
+            "GROUP BY f.subject_did"
+        )
+        self.followed = {row["subject_did"]: row["n"] for row in rows}

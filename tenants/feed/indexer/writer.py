@@ -17,6 +17,7 @@ import asyncpg
 
 from tenants.feed.indexer.apply import apply_ops, publish
 from tenants.feed.indexer.events import Op
+from tenants.feed.indexer.processors.actor import instant
 from tenants.feed.indexer.processors.base import Effects, Notice
 from tenants.feed.indexer.records import FOLLOW, Graph
 from tenants.feed.indexer.stats import Stats
@@ -61,6 +62,7 @@ class Page:
     page_cursor: str | None
     finished: bool
     profile: tuple[str | None, str | None] = (None, None)  # (handle, PDS URL) from the DID document
+    resolved_us: int = 0  # when that was read: a handle written live since then is newer
     generation: int = 0  # of the job the page's task claimed
     # True when saved; False when the job was queued again meanwhile (its task must stop).
     done: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -75,6 +77,13 @@ class Step:
 
 
 Item = Batch | Page | Step
+
+PAGE_PROFILE = """
+UPDATE profiles SET pds_url = COALESCE($3, pds_url),
+    handle = CASE WHEN $2::text IS NOT NULL AND (handle_at IS NULL OR handle_at < $4) THEN $2 ELSE handle END,
+    handle_at = CASE WHEN $2::text IS NOT NULL AND (handle_at IS NULL OR handle_at < $4) THEN $4 ELSE handle_at END
+WHERE did = $1
+"""
 
 SAVE_JOB = """
 UPDATE backfill_jobs SET collection_index = $2, page_cursor = $3, records = records + $4,
@@ -208,12 +217,7 @@ class Writer:
         handle, pds = page.profile
         async with conn.transaction():
             if handle or pds:
-                await conn.execute(
-                    "UPDATE profiles SET handle = COALESCE($2, handle), pds_url = COALESCE($3, pds_url) WHERE did = $1",
-                    page.did,
-                    handle,
-                    pds,
-                )
+                await conn.execute(PAGE_PROFILE, page.did, handle, pds, instant(page.resolved_us))
             await apply_ops(conn, page.ops, fx, self.community)
             saved = await conn.fetchval(
                 SAVE_JOB,

@@ -4,6 +4,7 @@ and the aggregate step that recounts posts and profiles touched by a batch.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -14,21 +15,25 @@ from tenants.feed.indexer.records import Profile
 
 PROFILE_COLUMNS = """
     display_name = x.display_name, description = x.description, avatar_cid = x.avatar_cid,
-    banner_cid = x.banner_cid, record = x.record, updated_at = now()
+    banner_cid = x.banner_cid, record = x.record, updated_at = now(), record_at = coalesce(x.fetched_at, now())
 """
+# fetched_at: when a backfill page was fetched (NULL for live records).
 PROFILE_INPUT = """jsonb_to_recordset($1::jsonb) AS x(did text, display_name text, description text,
-    avatar_cid text, banner_cid text, record jsonb, tracked boolean)"""
+    avatar_cid text, banner_cid text, record jsonb, tracked boolean, fetched_at timestamptz)"""
 
 # Tracked accounts get a row; others (a Bloom-filter guess) only update a row that exists, so a
 # false positive never creates anything.
 UPSERT_PROFILES = f"""
 WITH input AS (SELECT * FROM {PROFILE_INPUT}),
+-- A page fetched before the record last written live is older than it: it changes nothing.
 updated AS (
-    UPDATE profiles p SET {PROFILE_COLUMNS} FROM input x WHERE p.did = x.did RETURNING p.did
+    UPDATE profiles p SET {PROFILE_COLUMNS} FROM input x
+    WHERE p.did = x.did AND (x.fetched_at IS NULL OR p.record_at IS NULL OR p.record_at < x.fetched_at)
+    RETURNING p.did
 ),
 created AS (
-    INSERT INTO profiles (did, display_name, description, avatar_cid, banner_cid, record)
-    SELECT did, display_name, description, avatar_cid, banner_cid, record FROM input x
+    INSERT INTO profiles (did, display_name, description, avatar_cid, banner_cid, record, record_at)
+    SELECT did, display_name, description, avatar_cid, banner_cid, record, coalesce(fetched_at, now()) FROM input x
     WHERE x.tracked AND NOT EXISTS (SELECT 1 FROM updated u WHERE u.did = x.did)
     ON CONFLICT (did) DO NOTHING RETURNING did
 )
@@ -82,6 +87,11 @@ ON CONFLICT (did) DO NOTHING
 """
 
 
+def instant(time_us: int) -> datetime:
+    """``time_us`` as an aware datetime."""
+    return datetime.fromtimestamp(time_us / 1_000_000, UTC)
+
+
 async def upsert_profiles(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> None:
     """Store profile records (``app.bsky.actor.profile/self``)."""
     rows: list[dict[str, Any]] = []
@@ -90,7 +100,8 @@ async def upsert_profiles(conn: asyncpg.Connection, ops: list[Op], fx: Effects) 
             rec = op.record
             rows.append({"did": op.did, "display_name": rec.display_name, "description": rec.description,
                          "avatar_cid": rec.avatar_cid, "banner_cid": rec.banner_cid, "record": rec.raw,
-                         "tracked": op.tracked or not op.live})  # fmt: skip
+                         "tracked": op.tracked or not op.live,
+                         "fetched_at": None if op.live else instant(op.time_us)})  # fmt: skip
     if rows:
         for row in await conn.fetch(UPSERT_PROFILES, rows_json(rows)):
             fx.emit("profile_updated", f"user:{row['did']}", {"did": row["did"]})
@@ -99,7 +110,7 @@ async def upsert_profiles(conn: asyncpg.Connection, ops: list[Op], fx: Effects) 
 IDENTITIES = """
 WITH input AS (SELECT * FROM unnest($1::text[], $2::text[]) AS x(did, handle)),
 m AS (UPDATE members SET handle = x.handle FROM input x WHERE members.did = x.did)
-UPDATE profiles p SET handle = x.handle, updated_at = now() FROM input x
+UPDATE profiles p SET handle = x.handle, updated_at = now(), handle_at = now() FROM input x
 WHERE p.did = x.did AND p.handle IS DISTINCT FROM x.handle
 RETURNING p.did, p.handle
 """

@@ -66,6 +66,11 @@ class Effects:
         if self.live:
             self.events.append((event, room, data))
 
+    def retract(self, notification_ids: set[int]) -> None:
+        """Notifications deleted again before commit (a like undone in the same batch): not news."""
+        self.notices = [n for n in self.notices if n.id not in notification_ids]
+        self.events = [e for e in self.events if not (e[0] == "notification" and e[2].get("id") in notification_ids)]
+
 
 NOTIFICATIONS_SQL = """
 INSERT INTO notifications (recipient_did, type, actor_did, record_uri, record_cid, subject_uri, created_at)
@@ -97,7 +102,11 @@ async def notify_members(conn: asyncpg.Connection, rows: list[dict[str, Any]], f
         )  # fmt: skip
 
 
-async def forget_notifications(conn: asyncpg.Connection, record_uris: list[str]) -> None:
-    """A deleted record takes its notifications with it."""
+async def forget_notifications(conn: asyncpg.Connection, record_uris: list[str], fx: Effects) -> None:
+    """A deleted record takes its notifications with it (and their pushes, if not yet sent)."""
     if record_uris:
-        await conn.execute("DELETE FROM notifications WHERE record_uri = ANY($1::text[])", record_uris)
+        rows = await conn.fetch(
+            "DELETE FROM notifications WHERE record_uri = ANY($1::text[]) RETURNING id", record_uris
+        )
+        if rows:
+            fx.retract({row["id"] for row in rows})

@@ -145,6 +145,6 @@ async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
     if kind.notification is not None:
         for row in gone:
             fx.actors.update((row["author_did"], row["subject_did"]))
-        await forget_notifications(conn, [r["uri"] for r in gone])
+        await forget_notifications(conn, [r["uri"] for r in gone], fx)
     promoted = await conn.fetch(kind.pairs.promote(), [r["author_did"] for r in gone], [r["subject_did"] for r in gone])
     await _took_effect(conn, kind, promoted, fx)

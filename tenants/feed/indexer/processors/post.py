@@ -15,7 +15,7 @@ WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
         uri text, cid text, author_did text, text text, created_at timestamptz, reply_parent_uri text,
         reply_root_uri text, quote_uri text, embed jsonb, facets jsonb, labels jsonb, langs text[],
-        tags text[], is_community boolean, record jsonb, backfill boolean)
+        tags text[], is_community boolean, record jsonb)
 )
 INSERT INTO posts (uri, cid, author_did, text, created_at, sort_at, reply_parent_uri, reply_root_uri,
                    quote_uri, embed, facets, labels, langs, tags, is_community, is_local, record)
@@ -23,8 +23,6 @@ SELECT uri, cid, author_did, text, created_at, least(created_at, now()), reply_p
        quote_uri, embed, facets, labels, langs, tags, is_community,
        EXISTS (SELECT 1 FROM members m WHERE m.did = i.author_did), record
 FROM input i
--- A backfill page fetched before a delete must not bring the post back.
-WHERE NOT (backfill AND EXISTS (SELECT 1 FROM tombstones t WHERE t.uri = i.uri))
 ON CONFLICT (uri) DO UPDATE SET
     cid = EXCLUDED.cid, text = EXCLUDED.text, embed = EXCLUDED.embed, facets = EXCLUDED.facets,
     labels = EXCLUDED.labels, langs = EXCLUDED.langs, tags = EXCLUDED.tags,
@@ -44,13 +42,6 @@ WITH input AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(uri text, author
 gone AS (
     DELETE FROM posts p USING input i WHERE p.uri = i.uri
     RETURNING p.uri, p.author_did, p.reply_parent_uri, p.reply_root_uri, p.quote_uri
-),
-tomb AS (
-    INSERT INTO tombstones (uri)
-    SELECT i.uri FROM input i
-    WHERE EXISTS (SELECT 1 FROM gone g WHERE g.uri = i.uri)
-       OR EXISTS (SELECT 1 FROM backfill_jobs j WHERE j.did = i.author_did)
-    ON CONFLICT (uri) DO NOTHING
 ),
 items AS (DELETE FROM feed_items f USING gone g WHERE f.uri = g.uri)
 SELECT * FROM gone
@@ -74,7 +65,6 @@ def _row(op: Op, post: Post, community: frozenset[str]) -> dict[str, Any]:
         "tags": post.tags,
         "is_community": not community.isdisjoint(post.tags),
         "record": post.raw,
-        "backfill": not op.live,
     }
 
 
@@ -122,7 +112,7 @@ async def insert(conn: asyncpg.Connection, ops: list[Op], fx: Effects, community
 
 
 async def delete(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> None:
-    """Delete posts and undo what they counted; a tombstone stops a later backfill reviving them."""
+    """Delete posts and undo what they counted."""
     if not ops:
         return
     gone = await conn.fetch(DELETE, rows_json([{"uri": op.uri, "author_did": op.did} for op in ops]))
@@ -130,4 +120,4 @@ async def delete(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> None:
         fx.posts.update(u for u in (row["reply_parent_uri"], row["quote_uri"]) if u)
         fx.actors.add(row["author_did"])
         fx.emit("post_deleted", f"post:{row['uri']}", {"uri": row["uri"], "root": row["reply_root_uri"]})
-    await forget_notifications(conn, [row["uri"] for row in gone])
+    await forget_notifications(conn, [row["uri"] for row in gone], fx)

@@ -143,6 +143,6 @@ async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
     if kind.feed_item:
         await conn.execute("DELETE FROM feed_items WHERE uri = ANY($1::text[])", [r["uri"] for r in gone])
     fx.posts.update(r["subject_uri"] for r in gone)
-    await forget_notifications(conn, [r["uri"] for r in gone])
+    await forget_notifications(conn, [r["uri"] for r in gone], fx)
     authors, subjects, _ = _columns(gone)
     await _took_effect(conn, kind, await conn.fetch(kind.pairs.promote(), authors, subjects), fx)

@@ -156,9 +156,11 @@ async def index(conn: asyncpg.Connection, events: list[dict[str, Any]], channel:
         await publish(conn, channel, fx)
 
 
-def echo(did: str, collection: str, rkey: str, cid: str, record: dict[str, Any], time_us: int) -> dict[str, Any]:
-    """The Jetstream event of a record the PDS stored."""
-    commit = {"rev": "3kecho", "operation": "create", "collection": collection, "rkey": rkey, "record": record,
+def echo(
+    did: str, collection: str, rkey: str, cid: str, record: dict[str, Any], time_us: int, rev: str = "3kecho"
+) -> dict[str, Any]:
+    """The Jetstream event of a record the PDS stored (``rev``: of the commit that wrote it)."""
+    commit = {"rev": rev, "operation": "create", "collection": collection, "rkey": rkey, "record": record,
               "cid": cid}  # fmt: skip
     return {"did": did, "time_us": time_us, "kind": "commit", "commit": commit}
 

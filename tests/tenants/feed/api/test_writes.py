@@ -86,6 +86,29 @@ async def test_like_reaches_pds_counts_at_once_and_echo_changes_nothing(
     assert feed_server.pds.writes[-1][0] == "com.atproto.repo.deleteRecord"
 
 
+async def test_the_echo_of_a_like_undone_here_brings_nothing_back(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    alice, bob = await member("alice"), await member("bob")
+    event = hose.post(bob.did, "like me")
+    await index(feed_db, [event])
+    post = uri(bob.did, POST, event["commit"]["rkey"])
+    liked = await http.post("/api/like", json={"uri": post}, headers=alice.auth)
+    assert liked.status_code == 200, liked.text
+    like_uri = liked.json()["uri"]
+    rkey = like_uri.rsplit("/", 1)[-1]
+    cid, record = feed_server.pds.repos[alice.did][LIKE][rkey]
+    assert (await http.post("/api/unlike", json={"uri": post}, headers=alice.auth)).status_code == 200
+    assert await feed_db.fetchval("SELECT count(*) FROM notifications WHERE recipient_did = $1", bob.did) == 0
+
+    # Jetstream delivers the create afterwards: it is older than the delete, so it stays undone.
+    rev = feed_server.pds.revs[like_uri]
+    await index(feed_db, [echo(alice.did, LIKE, rkey, cid, record, hose.time_us + 1000, rev=rev)])
+    assert await feed_db.fetchval("SELECT count(*) FROM likes") == 0
+    assert await feed_db.fetchval("SELECT like_count FROM posts WHERE uri = $1", post) == 0
+    assert await feed_db.fetchval("SELECT count(*) FROM notifications WHERE recipient_did = $1", bob.did) == 0
+
+
 async def test_post_reply_repost_follow_and_delete(
     feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
