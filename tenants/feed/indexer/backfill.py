@@ -106,9 +106,13 @@ class Backfiller:
         resolved_us = int(time.time() * 1_000_000)
         pds, claimed = await resolve(http, self.feed.plc_url, did, attempts)
         handle = await verified_handle(http, self.feed.feed_handle_resolver, did, claimed)
-        profile: tuple[str | None, str | None] = (handle, pds)
         cursor: str | None = job["page_cursor"]
         index = job["collection_index"]
+        # Who the account is goes in first, in a page of no records: even if listing fails.
+        first = Page(did, [], index, cursor, finished=index >= len(collections), profile=(handle, pds),
+                     resolved_us=resolved_us, generation=job["generation"])  # fmt: skip
+        if not await self._write(first):
+            return
         while index < len(collections):
             fetched_us = int(time.time() * 1_000_000)
             records, next_cursor = await list_records(
@@ -119,13 +123,17 @@ class Backfiller:
                 index, cursor = index + 1, None
             else:
                 cursor = next_cursor
-            page = Page(did, ops, index, cursor, finished=index >= len(collections), profile=profile,
-                        resolved_us=resolved_us, generation=job["generation"])  # fmt: skip
-            profile = (None, None)
-            await self.writer.queue.put(page)
-            if not await page.done:
-                log.info("backfill of %s was queued again; its new task takes over", did)
+            page = Page(did, ops, index, cursor, finished=index >= len(collections), generation=job["generation"])
+            if not await self._write(page):
                 return
+
+    async def _write(self, page: Page) -> bool:
+        """Hand ``page`` to the writer; False when the job was queued again (this task must stop)."""
+        await self.writer.queue.put(page)
+        if await page.done:
+            return True
+        log.info("backfill of %s was queued again; its new task takes over", page.did)
+        return False
 
     def _ops(self, did: str, collection: str, records: list[object], fetched_us: int) -> list[Op]:
         ops: list[Op] = []

@@ -78,11 +78,21 @@ class Step:
 
 Item = Batch | Page | Step
 
+# The verified handle ($2) and PDS ($3) a job read at $4, unless a handle was written since.
+# (All parts of one statement see the same snapshot: "before" is the handle until now.)
 PAGE_PROFILE = """
-UPDATE profiles SET pds_url = COALESCE($3, pds_url),
-    handle = CASE WHEN $2::text IS NOT NULL AND (handle_at IS NULL OR handle_at < $4) THEN $2 ELSE handle END,
-    handle_at = CASE WHEN $2::text IS NOT NULL AND (handle_at IS NULL OR handle_at < $4) THEN $4 ELSE handle_at END
-WHERE did = $1
+WITH before AS (SELECT handle, $2::text IS NOT NULL AND (handle_at IS NULL OR handle_at < $4) AS fresh
+                FROM profiles WHERE did = $1),
+updated AS (
+    UPDATE profiles p SET pds_url = COALESCE($3, p.pds_url),
+        handle = CASE WHEN b.fresh THEN $2 ELSE p.handle END,
+        handle_at = CASE WHEN b.fresh THEN $4 ELSE p.handle_at END
+    FROM before b WHERE p.did = $1 RETURNING p.handle
+),
+member AS (
+    UPDATE members m SET handle = $2 FROM before b WHERE m.did = $1 AND b.fresh AND m.handle IS DISTINCT FROM $2
+)
+SELECT u.handle FROM updated u, before b WHERE u.handle IS DISTINCT FROM b.handle
 """
 
 SAVE_JOB = """
@@ -217,7 +227,11 @@ class Writer:
         handle, pds = page.profile
         async with conn.transaction():
             if handle or pds:
-                await conn.execute(PAGE_PROFILE, page.did, handle, pds, instant(page.resolved_us))
+                renamed = await conn.fetchval(PAGE_PROFILE, page.did, handle, pds, instant(page.resolved_us))
+                if renamed is not None:  # news, unlike the history the page brings
+                    news = Effects(live=True)
+                    news.emit("profile_updated", f"user:{page.did}", {"did": page.did, "handle": renamed})
+                    await publish(conn, self.channel, news)
             await apply_ops(conn, page.ops, fx, self.community)
             saved = await conn.fetchval(
                 SAVE_JOB,

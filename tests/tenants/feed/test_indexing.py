@@ -208,9 +208,11 @@ async def test_dropped_connection_fails_over_and_resumes(
 
 
 async def test_unfollow_stops_tracking_only_when_no_member_follows(
-    db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
+    db: asyncpg.Connection, jetstream: FakeJetstream, pds: FakePds, hose: Firehose, indexer: IndexerFactory
 ) -> None:
     other = await two_members(db, hose)
+    # What the identity event says, and resolving it agrees: settled() waits for that check.
+    pds.handles[STRANGER] = "stranger.example"
     mine, theirs = hose.follow(MEMBER, STRANGER), hose.follow(other, STRANGER)
     first = hose.post(STRANGER, "seen: two members follow me")
     unfollow_one = hose.delete(MEMBER, "app.bsky.graph.follow", mine["commit"]["rkey"])
@@ -230,6 +232,26 @@ async def test_unfollow_stops_tracking_only_when_no_member_follows(
     assert profile["handle"] == "stranger.example" and profile["account_status"] == "suspended"
     assert profile["followers_count"] == 0 and profile["posts_count"] == 2
     assert await db.fetchval("SELECT count(*) FROM viewer_actor_state") == 0
+
+
+async def test_an_identity_events_handle_is_shown_only_once_verified(
+    db: asyncpg.Connection, jetstream: FakeJetstream, pds: FakePds, hose: Firehose, indexer: IndexerFactory
+) -> None:
+    # Anyone can write any handle into their own DID document, and a relay may pass it through.
+    await add_member(db, MEMBER)
+    await start_at(db, hose.time_us)
+    pds.handles[MEMBER] = "member.test"
+    impostor = "did:plc:impostor"
+    pds.handles[impostor] = "member.test"  # claims the member's handle; DNS says it is the member's
+    seen = hose.post(impostor, "hello #cannabis")  # stored: a community post
+    claim = hose.identity(impostor, "member.test")
+    async with indexer():
+        await wait_for(lambda: members_synced(db), timeout=20)
+        jetstream.publish([seen])
+        await wait_for(lambda: settled(db, seen["time_us"]), timeout=20)
+        jetstream.publish([claim])
+        await wait_for(lambda: settled(db, claim["time_us"]), timeout=20)
+    assert await db.fetchval("SELECT handle FROM profiles WHERE did = $1", impostor) == "handle.invalid"
 
 
 async def test_a_nul_character_is_dropped_not_the_record(

@@ -107,12 +107,23 @@ async def upsert_profiles(conn: asyncpg.Connection, ops: list[Op], fx: Effects) 
             fx.emit("profile_updated", f"user:{row['did']}", {"did": row["did"]})
 
 
+# An identity event's handle is only a claim (a relay may pass through what the DID document
+# says, and anyone can write any handle there): a stored account's handle is verified again by
+# a job (backfill.py resolves it both ways, and reads the PDS the document names) instead of
+# being written as it comes. A finished job fetches the profile again; a pending or running one
+# keeps its progress under a new generation, so its running task stops and a new one resolves
+# the identity afresh before it goes on.
 IDENTITIES = """
-WITH input AS (SELECT * FROM unnest($1::text[], $2::text[]) AS x(did, handle)),
-m AS (UPDATE members SET handle = x.handle FROM input x WHERE members.did = x.did)
-UPDATE profiles p SET handle = x.handle, updated_at = now(), handle_at = now() FROM input x
-WHERE p.did = x.did AND p.handle IS DISTINCT FROM x.handle
-RETURNING p.did, p.handle
+INSERT INTO backfill_jobs (did, reason, collections)
+SELECT p.did, 'profile', $2::text[] FROM profiles p WHERE p.did = ANY($1::text[])
+ON CONFLICT (did) DO UPDATE SET
+    collections = CASE WHEN backfill_jobs.state IN ('done', 'failed') THEN EXCLUDED.collections
+                       ELSE backfill_jobs.collections END,
+    collection_index = CASE WHEN backfill_jobs.state IN ('done', 'failed') THEN 0
+                            ELSE backfill_jobs.collection_index END,
+    page_cursor = CASE WHEN backfill_jobs.state IN ('done', 'failed') THEN NULL ELSE backfill_jobs.page_cursor END,
+    state = 'pending', attempts = 0, last_error = NULL, next_attempt_at = now(), updated_at = now(),
+    generation = backfill_jobs.generation + 1
 """
 
 ACCOUNTS = """
@@ -124,11 +135,9 @@ RETURNING p.did, p.account_status
 
 
 async def identities(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> None:
-    """Handle changes (identity events) of stored accounts."""
-    ops = [op for op in ops if op.value is not None]
+    """Identity events of stored accounts: their handle is verified again (a profile job)."""
     if ops:
-        for row in await conn.fetch(IDENTITIES, [op.did for op in ops], [op.value for op in ops]):
-            fx.emit("profile_updated", f"user:{row['did']}", {"did": row["did"], "handle": row["handle"]})
+        await conn.execute(IDENTITIES, sorted({op.did for op in ops}), PROFILE_COLLECTIONS)
 
 
 async def accounts(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> None:
