@@ -49,6 +49,9 @@ class Op:
         return f"at://{self.did}/{self.collection}/{self.rkey}"
 
 
+MAX_TIME_US = 2**62
+
+
 def _valid_rkey(rkey: Any) -> TypeGuard[str]:
     return isinstance(rkey, str) and 0 < len(rkey) <= 512 and "/" not in rkey
 
@@ -70,6 +73,9 @@ def decode(frame: str | bytes, max_bytes: int) -> Op:
     time_us = doc.get("time_us")
     if not isinstance(did, str) or not did.startswith("did:") or len(did) > 2048 or type(time_us) is not int:
         raise Malformed("missing_fields")
+    # The cursor is a bigint: a stamp past it would make every save of the batch fail, for ever.
+    if not 0 < time_us < MAX_TIME_US:
+        raise Malformed("bad_time")
     kind = doc.get("kind")
     if kind == COMMIT:
         return _commit(did, time_us, doc.get("commit"))

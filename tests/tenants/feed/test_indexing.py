@@ -165,6 +165,7 @@ async def test_malformed_events_are_counted_and_skipped(
     huge["commit"]["record"]["embed"] = {"$type": "app.bsky.embed.external", "junk": "x" * 150_000}
     good = hose.post(MEMBER, "still fine")
     frames = [
+        '{"did": "did:plc:x", "time_us": -5, "kind": "identity"}',
         "not json at all",
         '{"did": 42}',
         '["a", "list"]',
@@ -182,9 +183,9 @@ async def test_malformed_events_are_counted_and_skipped(
         await wait_for(lambda: settled(db, good["time_us"]), timeout=20)
     assert [r["text"] for r in await db.fetch("SELECT text FROM posts")] == ["still fine"]
     state = await db.fetchrow("SELECT malformed_total, malformed::text AS reasons FROM indexer_state")
-    assert state["malformed_total"] == 9
+    assert state["malformed_total"] == 10
     for reason in ("bad_json", "missing_fields", "bad_event", "unknown_kind", "bad_subject", "text_too_long",
-                   "bad_datetime", "unknown_collection", "too_large"):  # fmt: skip
+                   "bad_datetime", "unknown_collection", "too_large", "bad_time"):  # fmt: skip
         assert reason in state["reasons"], reason
 
 

@@ -14,6 +14,7 @@ from tenants.feed.indexer.apply import apply_ops
 from tenants.feed.indexer.events import Op, decode
 from tenants.feed.indexer.processors import tombstones
 from tenants.feed.indexer.processors.base import Effects
+from tenants.feed.indexer.records import Malformed
 from tests.fakes.firehose import FOLLOW, POST, PROFILE, REPOST, Firehose, uri
 from tests.fakes.jetstream import FakeJetstream
 from tests.fakes.pds import FakePds
@@ -470,3 +471,11 @@ async def test_tombstones_are_forgotten_after_the_replay_window(db: asyncpg.Conn
     )
     await tombstones.purge(db, 96)
     assert [r["uri"] for r in await db.fetch("SELECT uri FROM tombstones")] == ["at://did:plc:a/app.bsky.feed.like/new"]
+
+
+def test_a_stamp_the_cursor_cannot_hold_is_malformed() -> None:
+    # A time_us past bigint made every save of its batch fail, and the writer retried for ever.
+    for time_us in (2**63, 0, -1):
+        frame = orjson.dumps({"did": "did:plc:x", "time_us": time_us, "kind": "identity"})
+        with pytest.raises(Malformed, match="bad_time"):
+            decode(frame, 1_000_000)
