@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 
 def as_utc(value: datetime) -> datetime:
     """``value`` (naive: taken as UTC) in UTC; ValueError when UTC puts it outside years 1-9999."""
+    if value.tzinfo is UTC:  # as written ("Z"): already in range (the indexer's hot path)
+        return value
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+        return value.replace(tzinfo=UTC)
     try:
         return value.astimezone(UTC)
     except OverflowError:
