@@ -9,6 +9,8 @@ from urllib.parse import unquote
 
 import httpx
 
+from shared.auth.bluesky import INVALID_HANDLE
+
 RETRY_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 MAX_RETRY_AFTER_S = 60.0
 
@@ -90,9 +92,6 @@ async def resolve(http: httpx.AsyncClient, plc_url: str, did: str, attempts: int
             handle = aka.removeprefix("at://")
             break
     return pds.rstrip("/"), handle
-
-
-INVALID_HANDLE = "handle.invalid"
 
 
 async def verified_handle(http: httpx.AsyncClient, resolver_url: str, did: str, handle: str | None) -> str | None:
