@@ -59,37 +59,32 @@ def publish_frame(jetstream: FakeJetstream, event: dict[str, Any], frame: str) -
     jetstream.frames.append((event["commit"]["collection"], frame))
 
 
-async def test_deeply_nested_kept_record_does_not_stop_the_writer(
-    db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
+@pytest.mark.parametrize(
+    ("author", "text", "depth"),
+    [
+        # Kept (a community post), 300 deep: orjson reads it (up to 1,024) but won't write it (255).
+        (STRANGER, "deep #cannabis", 300),
+        # Any event of the network, skipped or not, with a NUL to strip, 600 deep.
+        (NOBODY, "nul \u0000 here", 600),
+    ],
+)
+async def test_a_deeply_nested_record_does_not_stop_the_indexer(
+    db: asyncpg.Connection,
+    jetstream: FakeJetstream,
+    hose: Firehose,
+    indexer: IndexerFactory,
+    author: str,
+    text: str,
+    depth: int,
 ) -> None:
-    # Anyone can post a #cannabis post with an extra field nested 300 deep (2 KB): orjson parses it
-    # (limit 1024) but rows_json's orjson.dumps refuses it (limit 255) with TypeError, which is not
-    # a PostgresError: Writer.run re-raises, the indexer exits, restarts from the cursor and dies again.
+    # Either stopped the process before, and again after every restart from the same cursor.
     await add_member(db, MEMBER)
     await start_at(db, hose.time_us)
-    poison = hose.post(STRANGER, "deep #cannabis")
+    poison = hose.post(author, text)
     good = hose.post(MEMBER, "still fine")
     async with indexer():
         await wait_for(lambda: members_synced(db), timeout=20)
-        publish_frame(jetstream, poison, with_extra_field(poison, nested(300)))
-        jetstream.publish([good])
-        await wait_for(lambda: settled(db, good["time_us"]), timeout=15)
-    assert "still fine" in [r["text"] for r in await db.fetch("SELECT text FROM posts")]
-
-
-async def test_deep_record_with_a_nul_does_not_stop_the_reader(
-    db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
-) -> None:
-    # Any event on the network (even one the feed would skip) with a \u0000 and a 600-deep field:
-    # events.decode calls strip_nul, which recurses twice per level -> RecursionError, not Malformed;
-    # Stream.run only catches network errors, so the reader task dies and the indexer with it.
-    await add_member(db, MEMBER)
-    await start_at(db, hose.time_us)
-    poison = hose.post(NOBODY, "nul \u0000 here")
-    good = hose.post(MEMBER, "still fine")
-    async with indexer():
-        await wait_for(lambda: members_synced(db), timeout=20)
-        publish_frame(jetstream, poison, with_extra_field(poison, nested(600)))
+        publish_frame(jetstream, poison, with_extra_field(poison, nested(depth)))
         jetstream.publish([good])
         await wait_for(lambda: settled(db, good["time_us"]), timeout=15)
     assert "still fine" in [r["text"] for r in await db.fetch("SELECT text FROM posts")]
@@ -98,9 +93,8 @@ async def test_deep_record_with_a_nul_does_not_stop_the_reader(
 async def test_clean_stop_while_the_writer_queue_is_full_loses_no_event(
     db: asyncpg.Connection, dsn: str, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
 ) -> None:
-    # SIGTERM while the reader waits in Stream.flush() on a full writer queue (normal when catching up):
-    # _drain cancels the reader, the batch it was handing over is dropped, and the final flush then
-    # saves cursor = last_us, past the dropped events. The restart resumes after them: lost for good.
+    # SIGTERM while the reader waits to hand a batch to a full writer queue (normal when catching
+    # up): that batch must still be written before a cursor past it is saved.
     await add_member(db, MEMBER)
     await start_at(db, hose.time_us)
     events = [hose.post(MEMBER, f"post {i}") for i in range(60)]
@@ -138,8 +132,7 @@ async def test_backfill_page_read_before_a_live_change_does_not_undo_it(
 ) -> None:
     # A member signs up; their backfill reads a listRecords page, and right then (before the page is
     # written) they unfollow FRIEND, delete a repost, rename their profile and change handle in another
-    # client. The stream writes those first; then the stale page lands and undoes all of them: only
-    # posts have tombstones (processors/post.py), profile/handle writes have no ordering check.
+    # client. The stream writes those first; the page, older, must undo none of them.
     await start_at(db, hose.time_us)
     follow = hose.follow(MEMBER, FRIEND)
     target = uri(STRANGER, POST, hose.rkey())
@@ -210,10 +203,9 @@ async def test_a_follow_during_a_running_profile_job_still_backfills_the_followe
     indexer: IndexerFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # FRIEND likes a member's post -> a 'profile' job [profile] for FRIEND. While it runs, the member
-    # follows back: QUEUE_FOLLOWEES turns the row into a pending 'follow' job [profile, post, repost].
-    # The still-running profile task then saves its last page with SAVE_JOB's "$5 -> state = 'done'"
-    # (no check that the row is still the job it claimed): FRIEND's history is never fetched.
+    # FRIEND likes a member's post: a profile job for FRIEND. While it runs, the member follows back,
+    # which queues the job again with FRIEND's posts and reposts: the running task's last page must
+    # not mark the new job done.
     await add_member(db, MEMBER)
     await start_at(db, hose.time_us)
     old = [hose.post(FRIEND, f"old {i}") for i in range(3)]
@@ -261,9 +253,8 @@ async def test_concurrent_gateway_and_indexer_likes_both_count(
     db: asyncpg.Connection, dsn: str, hose: Firehose
 ) -> None:
     # A member's like through the gateway (writes.py) and a stranger's like from the firehose, on the
-    # same post, in overlapping transactions. RECOUNT_POSTS counts in the statement's snapshot (READ
-    # COMMITTED): the indexer's recount can't see the gateway's uncommitted like, waits on the post row,
-    # then re-checks with the stale count and leaves like_count one short, until the post is touched.
+    # same post, in overlapping transactions: the recount that waited for the other's row lock must
+    # count the other's like too.
     await add_member(db, MEMBER)
     await add_member(db, OTHER)
     post = hose.post(MEMBER, "popular")
@@ -314,9 +305,8 @@ UNDO_TRANSIENT = [
 async def test_a_transient_database_error_does_not_drop_an_event(
     db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
 ) -> None:
-    # Writer._with_retry treats every PostgresError as "the data is bad": the batch is re-run op by op
-    # in _isolated and an op failing again is skipped for good (counted as rejected_by_database) while
-    # the cursor moves past it. A deadlock (40P01) twice in a row - or any retryable SQLSTATE - loses it.
+    # A deadlock (40P01) twice in a row says "not now", not "not this data": the event is written
+    # once the database lets it, not skipped while the cursor moves past it.
     await add_member(db, MEMBER)
     await start_at(db, hose.time_us)
     events = [hose.post(MEMBER, "unlucky"), hose.post(MEMBER, "fine")]
@@ -338,9 +328,8 @@ async def test_a_transient_database_error_does_not_drop_an_event(
 async def test_the_echo_of_an_undone_like_notifies_no_one(
     db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
 ) -> None:
-    # OTHER likes and quickly unlikes MEMBER's post in onebox: both applied locally at once. Then the
-    # Jetstream echoes arrive: the create re-inserts the like (nothing remembers it was deleted), so a
-    # new notification row is made, NOTIFY'd live and offered to web push, then the delete removes it.
+    # OTHER likes and quickly unlikes MEMBER's post in onebox: both applied locally at once. The
+    # Jetstream echoes that follow must not bring the like back, nor notify or push it.
     await add_member(db, MEMBER)
     await add_member(db, OTHER)
     await start_at(db, hose.time_us)
@@ -366,9 +355,8 @@ async def test_the_echo_of_an_undone_like_notifies_no_one(
 async def test_an_unfollow_made_in_onebox_stops_tracking_the_account(
     db: asyncpg.Connection, jetstream: FakeJetstream, hose: Firehose, indexer: IndexerFactory
 ) -> None:
-    # The gateway deletes the follow row at once; when the echo arrives, Stream._member_unfollow's
-    # UNFOLLOWED query (FROM follows f WHERE f.uri = $1) finds no row, so tracker.followed is never
-    # decremented: every later post of the unfollowed account is still kept (until a restart).
+    # The gateway deletes the follow row at once, so the echo finds nothing that says whom: the
+    # account must still stop being tracked.
     await add_member(db, MEMBER)
     await start_at(db, hose.time_us)
     follow = hose.follow(MEMBER, FRIEND)
