@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from starlette.requests import Request
@@ -22,8 +22,12 @@ from tenants.seacalendar.users import current_user_id
 
 # The memories list is one answer, so an event keeps a bounded number (notes are up to 5,000 characters).
 MAX_MEMORIES_PER_POLL = 500
+# The instants come from PostgreSQL, as the reminders' do (reminders.EVENT_START): a local time
+# the clocks pass twice, or skip, is then the same instant in the calendar and in the reminders.
 EVENT = """SELECT p.id, p.title, p.description, p.timezone, o.id AS option_id, o.label, o.date, o.start_time,
-    o.end_time, v.name AS venue, v.address, v.url FROM polls p JOIN poll_options o ON o.id = p.finalized_option_id
+    o.end_time, (o.date + o.start_time) AT TIME ZONE p.timezone AS starts_at,
+    (o.date + o.end_time) AT TIME ZONE p.timezone AS ends_at,
+    v.name AS venue, v.address, v.url FROM polls p JOIN poll_options o ON o.id = p.finalized_option_id
     LEFT JOIN venues v ON v.id = p.venue_id WHERE p.id = :id"""
 
 MEMORIES = """SELECT COALESCE(json_agg(json_build_object('id', m.id, 'kind', m.kind, 'text', m.text, 'url', m.url,
@@ -35,16 +39,12 @@ def calendar_event(row: Any, host: str, public_url: str) -> ics.CalendarEvent:
     """The iCalendar view of a finalised poll row."""
     if row.date is None:
         raise ApiError(409, "not_an_event", "The chosen option has no date, so there is no calendar event.")
-    zone = ZoneInfo(row.timezone)
-    start: date | datetime = row.date
-    end: datetime | None = None
-    if row.start_time is not None:
-        start = datetime.combine(row.date, row.start_time, zone)
-        if row.end_time is not None:
-            end = datetime.combine(row.date, row.end_time, zone)
+    start: date | datetime = row.starts_at if row.start_time is not None else row.date
+    end: datetime | None = row.ends_at if row.start_time is not None else None
     location = ", ".join(part for part in (row.venue, row.address) if part)
     return ics.CalendarEvent(
-        uid=f"seacalendar-poll-{row.id}-{row.option_id}@{host}",
+        # Stable whichever name the box was reached by, so calendars update the event they have.
+        uid=f"seacalendar-poll-{row.id}-{row.option_id}@{urlsplit(public_url).hostname or host}",
         title=row.title,
         start=start,
         end=end,

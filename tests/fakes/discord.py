@@ -57,6 +57,9 @@ class FakeDiscord:
         self._nonces: dict[str, str] = {}
         self._dm_hold: tuple[int, asyncio.Event] | None = None
         self.held = 0
+        # Channels the bot may not post in (403 Missing Access), and which guild a channel is in.
+        self.forbidden_channels: set[str] = set()
+        self.channel_guilds: dict[str, str] = {}
         self._ids = itertools.count(1_200_000_000_000_000_000)
         self.key = Ed25519PrivateKey.generate()
         self.public_key = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
@@ -164,6 +167,34 @@ class FakeDiscord:
         )
         return response
 
+    @staticmethod
+    def _invalid_body(body: dict[str, Any]) -> str | None:
+        """What Discord's form validation refuses in a message body (50035 Invalid Form Body)."""
+        if len(body.get("content") or "") > 2000:
+            return "content: Must be 2000 or fewer in length."
+        embeds = body.get("embeds") or []
+        if len(embeds) > 10:
+            return "embeds: Must be 10 or fewer in length."
+        total = 0
+        for embed in embeds:
+            fields = embed.get("fields") or []
+            if len(fields) > 25:
+                return "embeds.0.fields: Must be 25 or fewer in length."
+            for key, limit in (("title", 256), ("description", 4096)):
+                if len(embed.get(key) or "") > limit:
+                    return f"embeds.0.{key}: Must be {limit} or fewer in length."
+            footer = (embed.get("footer") or {}).get("text") or ""
+            if len(footer) > 2048:
+                return "embeds.0.footer.text: Must be 2048 or fewer in length."
+            for field in fields:
+                if len(field.get("name") or "") > 256 or len(field.get("value") or "") > 1024:
+                    return "embeds.0.fields: field too long."
+            total += len(embed.get("title") or "") + len(embed.get("description") or "") + len(footer)
+            total += sum(len(f.get("name") or "") + len(f.get("value") or "") for f in fields)
+        if total > 6000:
+            return "embeds: Embed size exceeds maximum size of 6000"
+        return None
+
     async def open_dm(self, request: Request) -> Response:
         route = "POST /users/@me/channels"
         if (refused := await self._gate(request, route)) is not None:
@@ -178,6 +209,10 @@ class FakeDiscord:
         if (refused := await self._gate(request, route)) is not None:
             return refused
         body = await request.json()
+        if request.path_params["channel_id"] in self.forbidden_channels:
+            return self._log(route, _api_error(403, "Missing Access", 50001))
+        if (problem := self._invalid_body(body)) is not None:
+            return self._log(route, _api_error(400, f"Invalid Form Body: {problem}", 50035))
         if self._dm_hold is not None and request.path_params["channel_id"].startswith("dm-"):
             allowed, release = self._dm_hold
             if allowed > 0:
@@ -194,6 +229,8 @@ class FakeDiscord:
             "content": body.get("content", ""),
             "embeds": body.get("embeds", []),
             "nonce": nonce,
+            "allowed_mentions": body.get("allowed_mentions"),
+            "guild_id": self.channel_guilds.get(request.path_params["channel_id"]),
         }
         self.messages[message["id"]] = message
         if nonce is not None:
@@ -208,6 +245,8 @@ class FakeDiscord:
         if message is None or message["channel_id"] != request.path_params["channel_id"]:
             return self._log(route, _api_error(404, "Unknown Message", 10008))
         body = await request.json()
-        message.update({k: body[k] for k in ("content", "embeds") if k in body})
+        if (problem := self._invalid_body(body)) is not None:
+            return self._log(route, _api_error(400, f"Invalid Form Body: {problem}", 50035))
+        message.update({k: body[k] for k in ("content", "embeds", "allowed_mentions") if k in body})
         self.edits.append(dict(message))
         return self._log(route, JSONResponse(message))

@@ -23,13 +23,18 @@ log = logging.getLogger("onebox.seacalendar.discord")
 _MINOR_IDS = re.compile(r"(?<!channels)(?<!guilds)(?<!webhooks)/\d{5,}")
 
 
+# Titles and questions are members' text: "@everyone" in one must not ping a whole server.
+NO_PINGS: dict[str, Any] = {"allowed_mentions": {"parse": []}}
+
+
 class DiscordError(Exception):
     """A call that failed for good: ``status`` 0 means Discord could not be reached."""
 
-    def __init__(self, status: int, message: str, code: int = 0) -> None:
+    def __init__(self, status: int, message: str, code: int = 0, retry_after: float = 0.0) -> None:
         super().__init__(f"Discord {status}: {message}")
         self.status = status
         self.code = code
+        self.retry_after = retry_after  # a 429's: how long Discord asked to wait
         self.retryable = status == 0 or status == 429 or status >= 500
 
 
@@ -111,7 +116,7 @@ class DiscordRest:
                 self.rate_limited += 1
                 retry_after = self._retry_after(response)
                 if retry_after > self.max_retry_after:
-                    raise DiscordError(429, f"rate limited for {retry_after:.0f}s")
+                    raise DiscordError(429, f"rate limited for {retry_after:.0f}s", retry_after=retry_after)
                 log.info("429 on %s; waiting %.2fs", bucket, retry_after)
                 await asyncio.sleep(retry_after)
                 continue
@@ -132,13 +137,13 @@ class DiscordRest:
 
     async def send_message(self, channel_id: str, payload: dict[str, Any], nonce: str | None = None) -> dict[str, Any]:
         """Post a message; with ``nonce`` Discord returns the earlier message instead of posting twice."""
-        body = {**payload, **({"nonce": nonce, "enforce_nonce": True} if nonce else {})}
+        body = {**NO_PINGS, **payload, **({"nonce": nonce, "enforce_nonce": True} if nonce else {})}
         message: dict[str, Any] = await self.request("POST", f"/channels/{channel_id}/messages", body)
         return message
 
     async def edit_message(self, channel_id: str, message_id: str, payload: dict[str, Any]) -> None:
         """Replace a message's content and embeds."""
-        await self.request("PATCH", f"/channels/{channel_id}/messages/{message_id}", payload)
+        await self.request("PATCH", f"/channels/{channel_id}/messages/{message_id}", {**NO_PINGS, **payload})
 
     async def open_dm(self, user_id: str) -> str:
         """The id of the DM channel with ``user_id``."""

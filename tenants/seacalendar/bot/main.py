@@ -148,7 +148,7 @@ class Bot:
         steps: list[Callable[[], Awaitable[Any]]] = [lambda: scheduler.expire_polls(self.pool, self.bus)]
         if self.rest is not None:
             rest = self.rest
-            steps += [self._reminders, lambda: qotw.post_due_questions(self.pool, rest)]
+            steps += [self._reminders, lambda: qotw.post_due_questions(self.pool, rest, self.report)]
         for step in steps:
             try:
                 await step()

@@ -39,6 +39,10 @@ def option_label(option: asyncpg.Record) -> str:
     return f"{text} {option['label']}".strip()
 
 
+MAX_FIELDS = 25  # Discord's limits for one embed
+MAX_EMBED = 6000
+
+
 def render(
     poll: asyncpg.Record, options: list[asyncpg.Record], tally: dict[str, Any], public_url: str
 ) -> dict[str, Any]:
@@ -55,18 +59,41 @@ def render(
                 "inline": False,
             }
         )
+    if len(fields) > MAX_FIELDS:
+        hidden = len(fields) - (MAX_FIELDS - 1)
+        more = "vote on the web" + (f": {public_url.rstrip('/')}/seacalendar/#poll={poll['id']}" if public_url else "")
+        fields = [
+            *fields[: MAX_FIELDS - 1],
+            {"name": f"…and {hidden} more options", "value": more[:1024], "inline": False},
+        ]
     footer = f"{STATUS.get(poll['status'], poll['status'])} · {tally['voters']} voted"
     if poll["status"] == "voting" and poll["voting_deadline"] is not None:
         footer += f" · closes {poll['voting_deadline'].strftime('%Y-%m-%d %H:%M UTC')}"
-    embed: dict[str, Any] = {
-        "title": poll["title"][:256],
-        "description": poll["description"][:4000],
-        "fields": fields[:25],
-        "footer": {"text": footer},
-    }
+    title = poll["title"][:256]
+    fields, description = _fit(MAX_EMBED - len(title) - len(footer), fields, poll["description"][:4000])
+    embed: dict[str, Any] = {"title": title, "description": description, "fields": fields, "footer": {"text": footer}}
     if public_url:
         embed["url"] = f"{public_url.rstrip('/')}/seacalendar/#poll={poll['id']}"
     return {"content": f"📅 **{poll['title'][:200]}**: vote on the dates below.", "embeds": [embed]}
+
+
+def _cut(text: str, length: int) -> str:
+    if len(text) <= length:
+        return text
+    return text[: length - 1] + "…" if length > 0 else ""
+
+
+def _fit(room: int, fields: list[dict[str, Any]], description: str) -> tuple[list[dict[str, Any]], str]:
+    """Fields and description within ``room`` characters (Discord refuses an embed over 6,000 in all).
+
+    The description gives way first, then the option names, to an equal share each.
+    """
+    room -= sum(len(f["value"]) for f in fields)
+    if sum(len(f["name"]) for f in fields) > room:
+        share = max(room // len(fields), 1)
+        fields = [{**f, "name": _cut(f["name"], share)} for f in fields]
+    room -= sum(len(f["name"]) for f in fields)
+    return fields, _cut(description, max(room, 0))
 
 
 class PollMessages:

@@ -120,17 +120,19 @@ class Deliveries:
         error: str | None = None,
         retry_in: float = 0,
         invite: tuple[int, str] | None = None,
+        uncount: bool = False,
     ) -> None:
         """Record the outcome; a sent vote reminder is also counted on the invite, in the same transaction."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE reminder_deliveries SET status = $1, last_error = $2, "
                 "sent_at = CASE WHEN $1 = 'sent' THEN now() END, "
-                "next_attempt_at = now() + make_interval(secs => $3) WHERE id = $4",
+                "next_attempt_at = now() + make_interval(secs => $3), attempts = attempts - $5::int WHERE id = $4",
                 status,
                 error,
                 retry_in,
                 delivery_id,
+                int(uncount),
             )
             if invite is not None:
                 await conn.execute(
@@ -156,7 +158,11 @@ class Deliveries:
                     channel, {"content": reminder_text(details, self.public_url)}, nonce=f"rd-{row['id']}"
                 )
             except DiscordError as exc:
-                if exc.retryable and row["attempts"] < 5:
+                if exc.status == 429:
+                    # Discord asked for a wait: that is no failed attempt, and no sooner.
+                    retry_in = max(exc.retry_after, 30.0)
+                    await self._finish(row["id"], "pending", str(exc), retry_in=retry_in, uncount=True)
+                elif exc.retryable and row["attempts"] < 5:
                     await self._finish(row["id"], "pending", str(exc), retry_in=30.0 * row["attempts"])
                 else:
                     self.failed += 1

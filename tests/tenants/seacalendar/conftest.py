@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from gateway.app import create_app
@@ -145,3 +146,16 @@ async def create_poll(sea: httpx.AsyncClient, member: Member, **fields: Any) -> 
 
 async def vote(sea: httpx.AsyncClient, member: Member, poll_id: int, **body: Any) -> httpx.Response:
     return await sea.post(f"{API}/polls/{poll_id}/vote", json=body, headers=member.auth)
+
+
+async def schedule_qotw_now(
+    sea: httpx.AsyncClient, member: Member, ctx: TenantContext, guild: str, channel: str
+) -> None:
+    """A question-of-the-week schedule whose slot is this hour, set a week ago (so the slot is owed)."""
+    now = datetime.now(UTC)
+    config = {"guild_id": guild, "channel_id": channel, "weekday": now.weekday(), "hour": now.hour}
+    assert (await sea.put(f"{API}/qotw/config", json=config, headers=member.auth)).status_code == 200
+    async with ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE qotw_configs SET updated_at = now() - interval '8 days' WHERE guild_id = :g"), {"g": guild}
+        )

@@ -24,7 +24,7 @@ from tenants.seacalendar.bot.main import Bot, bot_dsn, open_pool, tenant_bus
 from tenants.seacalendar.settings import SeaCalendarSettings
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.support.waiting import wait_for
-from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, discord_env, soon, vote
+from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, discord_env, schedule_qotw_now, soon, vote
 
 CHANNEL = "800000000000000001"
 RunBot = Callable[..., Any]
@@ -261,10 +261,8 @@ async def test_expiry_and_question_of_the_week(
         await conn.execute(
             sa.text("UPDATE polls SET voting_deadline = now() - interval '1 minute' WHERE id = :p"), {"p": poll["id"]}
         )
-    now = datetime.now(UTC)
     guild, channel = "810000000000000001", "810000000000000002"
-    config = {"guild_id": guild, "channel_id": channel, "weekday": now.weekday(), "hour": now.hour}
-    assert (await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)).status_code == 200
+    await schedule_qotw_now(sea, ann, sea_ctx, guild, channel)
     await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Favourite boat?"}, headers=ann.auth)
     await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Next week's"}, headers=ann.auth)
     async with run_bot():

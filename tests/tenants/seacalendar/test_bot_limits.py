@@ -1,0 +1,240 @@
+"""The bot within Discord's limits: no pings from members' text, embed sizes, rate limits, refused channels."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from shared.settings import Settings
+from shared.tenant import TenantContext
+from tenants.seacalendar.bot.discord_rest import DiscordRest
+from tenants.seacalendar.bot.main import Bot, bot_dsn, open_pool, tenant_bus
+from tenants.seacalendar.settings import SeaCalendarSettings
+from tests.fakes.discord import BOT_TOKEN, FakeDiscord
+from tests.support.waiting import wait_for
+from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, schedule_qotw_now, soon
+
+Fake = tuple[FakeDiscord, str]
+
+
+@pytest.fixture
+def start_bot(make_settings: Callable[..., Settings], fake_discord: Fake) -> Callable[..., Any]:
+    """Like test_bot's run_bot, with the REST client's backoff selectable (production default 0.5 s)."""
+    _, url = fake_discord
+
+    @asynccontextmanager
+    async def start(backoff: float = 0.05, **overrides: Any) -> AsyncIterator[Bot]:
+        settings = make_settings(tenants=["seacalendar"])
+        dsn = bot_dsn(settings)
+        pool = await open_pool(dsn)
+        values: dict[str, Any] = {
+            "discord_api_base": f"{url}/api",
+            "seacalendar_bot_tick": 0.1,
+            "seacalendar_edit_debounce": 0.05,
+            "seacalendar_claim_lease": 0.5,
+            **overrides,
+        }
+        sea = SeaCalendarSettings(_env_file=None, **values)  # type: ignore[call-arg]
+        bot = Bot(pool, tenant_bus(settings, dsn), sea, DiscordRest(f"{url}/api", BOT_TOKEN, backoff=backoff))
+        stop = asyncio.Event()
+        task = asyncio.create_task(bot.run(stop))
+        try:
+            await wait_for(bot.ready.is_set)
+            yield bot
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+            await pool.close()
+
+    return start
+
+
+async def _sql(ctx: TenantContext, sql: str, **params: Any) -> None:
+    async with ctx.db.transaction() as conn:
+        await conn.execute(sa.text(sql), params)
+
+
+async def _retire(ctx: TenantContext, poll_id: int) -> None:
+    """Keep later tests' bots from picking this poll up in their start-up catch-up."""
+    await _sql(ctx, "UPDATE polls SET status = 'cancelled' WHERE id = :p", p=poll_id)
+    await _sql(
+        ctx,
+        "UPDATE reminder_deliveries SET status = 'skipped' WHERE reminder_id IN "
+        "(SELECT id FROM reminders WHERE poll_id = :p)",
+        p=poll_id,
+    )
+
+
+async def _never(condition: Callable[[], Any], seconds: float) -> bool:
+    """True when ``condition`` stays falsy for ``seconds``."""
+    try:
+        await wait_for(condition, timeout=seconds)
+    except AssertionError:
+        return True
+    return False
+
+
+# 1 -------------------------------------------------------------------------------------------------
+async def test_poll_title_cannot_ping_everyone(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    channel = "820000000000000001"
+    ann = await sign_in("Ann")
+    async with start_bot():
+        poll = await create_poll(sea, ann, title="@everyone free pizza", channel_id=channel, is_private=False)
+        posted = await wait_for(lambda: fake.channel_messages(channel))
+    await _retire(sea_ctx, poll["id"])
+    assert "@everyone" in posted[0]["content"]
+    # Without allowed_mentions Discord parses @everyone/@here/roles/users in content: every member is pinged.
+    assert posted[0]["allowed_mentions"] is not None, "poll announcement sent without allowed_mentions"
+    assert posted[0]["allowed_mentions"].get("parse") == []
+
+
+async def test_question_of_the_week_cannot_ping_everyone(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    guild, channel = "820000000000000010", "820000000000000011"
+    ann = await sign_in("Ann")
+    await schedule_qotw_now(sea, ann, sea_ctx, guild, channel)
+    question = {"guild_id": guild, "text": "@everyone what's your boat?"}
+    assert (await sea.post(f"{API}/qotw/questions", json=question, headers=ann.auth)).status_code == 201
+    async with start_bot():
+        posted = await wait_for(lambda: fake.channel_messages(channel))
+    assert "@everyone" in posted[0]["content"]
+    assert posted[0]["allowed_mentions"] is not None, "question posted without allowed_mentions"
+
+
+# 2 -------------------------------------------------------------------------------------------------
+async def _sql_message_id(ctx: TenantContext, poll_id: int) -> Any:
+    async with ctx.db.connect() as conn:
+        return (await conn.execute(sa.text("SELECT message_id FROM polls WHERE id = :p"), {"p": poll_id})).scalar()
+
+
+# 3 -------------------------------------------------------------------------------------------------
+async def test_one_guild_with_a_broken_channel_does_not_stop_every_guilds_question(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    ann, bea = await sign_in("Ann"), await sign_in("Bea")
+    broken = ("820000000000000040", "820000000000000041")  # the bot was removed from this channel
+    fine = ("820000000000000042", "820000000000000043")
+    fake.forbidden_channels.add(broken[1])
+    try:
+        for member, (guild, channel) in ((ann, broken), (bea, fine)):
+            await schedule_qotw_now(sea, member, sea_ctx, guild, channel)
+            body = {"guild_id": guild, "text": f"Question for {guild}"}
+            assert (await sea.post(f"{API}/qotw/questions", json=body, headers=member.auth)).status_code == 201
+        async with start_bot():
+            never = await _never(lambda: fake.channel_messages(fine[1]), 3.0)
+    finally:
+        fake.forbidden_channels.discard(broken[1])
+        await _sql(sea_ctx, "UPDATE questions SET status = 'posted' WHERE guild_id = :g", g=broken[0])
+    assert not never, "guild B's question of the week was never posted because guild A's channel refuses the bot"
+
+
+async def test_question_of_the_week_waits_for_its_slot_when_first_enabled(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    now = datetime.now(UTC)
+    later = now + timedelta(hours=1)
+    if later.weekday() < now.weekday():
+        pytest.skip("the next hour is in next week")
+    guild, channel = "820000000000000050", "820000000000000051"
+    ann = await sign_in("Ann")
+    # Scheduled for one hour from now, this week.
+    config = {"guild_id": guild, "channel_id": channel, "weekday": later.weekday(), "hour": later.hour}
+    assert (await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)).status_code == 200
+    for text in ("Week one", "Week two"):
+        await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": text}, headers=ann.auth)
+    try:
+        async with start_bot():
+            early = not await _never(lambda: fake.channel_messages(channel), 1.5)
+    finally:
+        await _sql(sea_ctx, "UPDATE qotw_configs SET enabled = false WHERE guild_id = :g", g=guild)
+    # It posts now, an hour before its slot, then posts "Week two" at the slot: two questions in one hour.
+    assert not early, f"posted before the slot: {[m['content'] for m in fake.channel_messages(channel)]}"
+
+
+# 5 -------------------------------------------------------------------------------------------------
+async def test_a_long_poll_still_fits_discords_embed_limits(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    channel = "820000000000000060"
+    ann = await sign_in("Ann")
+    options = [{"label": f"Option {n}: " + "x" * 100} for n in range(25)]
+    start = len(fake.requests)
+    async with start_bot():
+        poll = await create_poll(
+            sea, ann, type="generic", description="d" * 3000, options=options, channel_id=channel, is_private=False
+        )
+        never = await _never(lambda: fake.channel_messages(channel), 2.0)
+    await _retire(sea_ctx, poll["id"])
+    async with sea_ctx.db.connect() as conn:
+        error = (await conn.execute(sa.text("SELECT last_error FROM worker_state WHERE name = 'bot'"))).scalar()
+    refused = [r[3] for r in fake.requests[start:] if r[2] == "/channels/messages"]
+    assert not never, f"a valid poll was never announced; Discord answered {refused}: {error}"
+
+
+async def test_options_beyond_25_are_not_silently_dropped_from_the_message(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    channel = "820000000000000061"
+    ann = await sign_in("Ann")
+    options = [{"label": f"Choice {n}"} for n in range(30)]
+    async with start_bot():
+        poll = await create_poll(sea, ann, type="generic", options=options, channel_id=channel, is_private=False)
+        message = (await wait_for(lambda: fake.channel_messages(channel)))[0]
+    await _retire(sea_ctx, poll["id"])
+    embed = message["embeds"][0]
+    shown = " ".join([f["name"] for f in embed["fields"]] + [embed.get("description", ""), embed["footer"]["text"]])
+    assert "Choice 29" in shown or "more" in shown, "options 26-30 vanish from the Discord message without a hint"
+
+
+# 6 -------------------------------------------------------------------------------------------------
+async def test_a_rate_limited_reminder_retries_no_sooner_than_discord_asked(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    invitee = "930000000000000001"
+    poll = await create_poll(sea, ann, invitees=[invitee], voting_deadline=soon(2))
+    await _sql(
+        sea_ctx, "UPDATE reminders SET scheduled_for = now() - interval '1 second' WHERE poll_id = :p", p=poll["id"]
+    )
+    fake.rate_limit("POST /users/@me/channels", times=1, retry_after=600)  # over max_retry_after (60 s)
+    try:
+        async with start_bot():
+            row = await wait_for(lambda: _delivery(sea_ctx, poll["id"]))
+    finally:
+        await _retire(sea_ctx, poll["id"])
+    wait = (row.next_attempt_at - row.now).total_seconds()
+    assert wait >= 590, f"Discord said retry in 600 s; the bot retries in {wait:.0f} s (and gives up after 5 tries)"
+
+
+async def _delivery(ctx: TenantContext, poll_id: int) -> Any:
+    async with ctx.db.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.text(
+                    "SELECT d.status, d.last_error, d.next_attempt_at, now() AS now FROM reminder_deliveries d "
+                    "JOIN reminders r ON r.id = d.reminder_id WHERE r.poll_id = :p"
+                ),
+                {"p": poll_id},
+            )
+        ).first()
+    return row if row is not None and row.status == "pending" and row.last_error else None
+
+
+# 7 -------------------------------------------------------------------------------------------------
