@@ -11,8 +11,10 @@ from shared.http.body import parse_model, read_json
 from shared.http.responses import raw_json_response
 from shared.tenant import TenantContext
 from tenants.seacalendar import poll_writes, store
+from tenants.seacalendar.guilds import Guilds
 from tenants.seacalendar.reminders import cancel_reminders, schedule_vote_reminders
 from tenants.seacalendar.schemas import PollCreate, PollQuery, PollUpdate
+from tenants.seacalendar.settings import sea_settings
 from tenants.seacalendar.users import current_user_id, load_user
 
 LIST = """SELECT COALESCE(json_agg(json_build_object(
@@ -36,6 +38,7 @@ def room(poll_id: int) -> str:
 
 def routes(ctx: TenantContext) -> list[Route]:
     """Routes under ``/api/polls``."""
+    guilds = Guilds(sea_settings(ctx))
 
     async def list_polls(request: Request) -> Response:
         """Polls I created or am invited to, newest first; ``?status=``, ``?before=<id>``, ``?limit=``."""
@@ -47,10 +50,17 @@ def routes(ctx: TenantContext) -> list[Route]:
         return raw_json_response(f'{{"polls": {text}}}')
 
     async def create_poll(request: Request) -> Response:
-        """Create a poll with its options and invitees."""
+        """Create a poll with its options and invitees (a channel: one of a server the creator is in)."""
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, PollCreate)
         values = body.model_dump(exclude={"options", "invitees", "venue"})
+        if body.channel_id is not None or body.guild_id is not None:
+            async with ctx.db.connect() as conn:
+                discord_id = (await load_user(conn, user_id))["discord_id"]
+            if body.channel_id is not None:
+                values["guild_id"] = await guilds.check_channel(body.channel_id, body.guild_id, discord_id)
+            elif body.guild_id is not None:
+                await guilds.require_member(body.guild_id, discord_id)
         async with ctx.db.transaction() as conn:
             await load_user(conn, user_id)
             poll_id = await poll_writes.insert_poll(conn, user_id, values, body.options)

@@ -1,7 +1,8 @@
 """Question of the week: per-guild schedule, queued questions, members' responses.
 
-Discord guild membership isn't known to the API, so any signed-in member may queue questions and
-respond; a guild's schedule belongs to whoever configured it first.
+Discord is asked (guilds.py) who may do what: a server's schedule is set by those who may manage
+the server, in one of its channels; questions are queued by its members. Anyone signed in may
+respond to a question that was asked.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from shared.http.body import parse_model, read_json
 from shared.http.responses import json_response, raw_json_response
 from shared.tenant import TenantContext
 from tenants.seacalendar import store
+from tenants.seacalendar.guilds import Guilds
 from tenants.seacalendar.schemas import GuildQuery, QotwConfigIn, QuestionIn, ResponseIn
+from tenants.seacalendar.settings import sea_settings
 from tenants.seacalendar.users import current_user_id, load_user
 
 CONFIG = "guild_id, channel_id, enabled, weekday, hour, owner_id, last_posted_at, updated_at"
@@ -54,6 +57,7 @@ async def save_response(conn: AsyncConnection, question_id: int, user_id: int, t
 
 def routes(ctx: TenantContext) -> list[Route]:
     """Routes under ``/api/qotw``."""
+    guilds = Guilds(sea_settings(ctx))
 
     async def get_config(request: Request) -> Response:
         """A guild's question-of-the-week schedule (``?guild_id=``)."""
@@ -70,9 +74,14 @@ def routes(ctx: TenantContext) -> list[Route]:
         return json_response(dict(row._mapping))
 
     async def put_config(request: Request) -> Response:
-        """Set a guild's channel, weekday (0 = Monday) and hour (UTC); only its first configurer may change it."""
+        """Set a guild's channel, weekday (0 = Monday) and hour (UTC); for those who may manage the server."""
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, QotwConfigIn)
+        async with ctx.db.connect() as conn:
+            discord_id = (await load_user(conn, user_id))["discord_id"]
+        await guilds.require_manager(body.guild_id, discord_id)
+        if await guilds.guild_of(body.channel_id) != body.guild_id:
+            raise ApiError(422, "channel_not_in_guild", "That channel is in another Discord server.")
         async with ctx.db.transaction() as conn:
             await load_user(conn, user_id)
             row = (
@@ -81,7 +90,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                         "INSERT INTO qotw_configs (guild_id, channel_id, enabled, weekday, hour, owner_id) "
                         "VALUES (:g, :c, :e, :w, :h, :u) ON CONFLICT (guild_id) DO UPDATE SET "
                         "channel_id = EXCLUDED.channel_id, enabled = EXCLUDED.enabled, weekday = EXCLUDED.weekday, "
-                        "hour = EXCLUDED.hour, updated_at = now() WHERE qotw_configs.owner_id = EXCLUDED.owner_id "
+                        "hour = EXCLUDED.hour, owner_id = EXCLUDED.owner_id, updated_at = now() "
                         f"RETURNING {CONFIG}"
                     ),
                     {
@@ -93,9 +102,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                         "u": user_id,
                     },
                 )
-            ).first()
-        if row is None:
-            raise ApiError(403, "not_owner", "Another member manages this guild's question of the week.")
+            ).one()
         return json_response(dict(row._mapping))
 
     async def list_questions(request: Request) -> Response:
@@ -110,6 +117,9 @@ def routes(ctx: TenantContext) -> list[Route]:
         """Queue a question; the bot asks the oldest queued one at the guild's scheduled time."""
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, QuestionIn)
+        async with ctx.db.connect() as conn:
+            discord_id = (await load_user(conn, user_id))["discord_id"]
+        await guilds.require_member(body.guild_id, discord_id)
         async with ctx.db.transaction() as conn:
             await load_user(conn, user_id)
             row = (

@@ -36,6 +36,10 @@ def _oauth_error(error: str, description: str, status: int = 400) -> JSONRespons
     return JSONResponse({"error": error, "error_description": description}, status_code=status)
 
 
+# The server every channel not otherwise placed belongs to; anyone is a member of it.
+COMMUNITY_GUILD = "700000000000000001"
+
+
 def _api_error(status: int, message: str, code: int = 0) -> JSONResponse:
     return JSONResponse({"message": message, "code": code}, status_code=status)
 
@@ -57,9 +61,12 @@ class FakeDiscord:
         self._nonces: dict[str, str] = {}
         self._dm_hold: tuple[int, asyncio.Event] | None = None
         self.held = 0
-        # Channels the bot may not post in (403 Missing Access), and which guild a channel is in.
+        # Channels the bot may not see or post in (403 Missing Access), and which guild a channel is
+        # in: any other channel is one of COMMUNITY_GUILD, which everyone is a member of.
         self.forbidden_channels: set[str] = set()
         self.channel_guilds: dict[str, str] = {}
+        # guild id -> {"owner_id", "members": {discord id: permission bits}, "open": anyone is a member}
+        self.guilds: dict[str, dict[str, Any]] = {COMMUNITY_GUILD: {"owner_id": None, "members": {}, "open": True}}
         self._ids = itertools.count(1_200_000_000_000_000_000)
         self.key = Ed25519PrivateKey.generate()
         self.public_key = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
@@ -68,6 +75,9 @@ class FakeDiscord:
             Route("/oauth2/token", self.token, methods=["POST"]),
             Route("/users/@me", self.me, methods=["GET"]),
             Route("/users/@me/channels", self.open_dm, methods=["POST"]),
+            Route("/channels/{channel_id}", self.get_channel, methods=["GET"]),
+            Route("/guilds/{guild_id}", self.get_guild, methods=["GET"]),
+            Route("/guilds/{guild_id}/members/{user_id}", self.get_member, methods=["GET"]),
             Route("/channels/{channel_id}/messages", self.create_message, methods=["POST"]),
             Route("/channels/{channel_id}/messages/{message_id}", self.edit_message, methods=["PATCH"]),
         ]
@@ -194,6 +204,55 @@ class FakeDiscord:
         if total > 6000:
             return "embeds: Embed size exceeds maximum size of 6000"
         return None
+
+    def add_guild(
+        self,
+        guild_id: str,
+        channels: tuple[str, ...] = (),
+        members: dict[str, int] | None = None,
+        owner: str | None = None,
+    ) -> None:
+        """A server the bot is in: its channels, and its members with their permission bits."""
+        members = {**({owner: 0} if owner else {}), **(members or {})}  # the owner is a member too
+        self.guilds[guild_id] = {"owner_id": owner, "members": members, "open": False}
+        for channel in channels:
+            self.channel_guilds[channel] = guild_id
+
+    async def get_channel(self, request: Request) -> Response:
+        route = "GET /channels"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        channel = request.path_params["channel_id"]
+        if channel in self.forbidden_channels:
+            return self._log(route, _api_error(403, "Missing Access", 50001))
+        guild = self.channel_guilds.get(channel, COMMUNITY_GUILD)
+        return self._log(route, JSONResponse({"id": channel, "type": 0, "guild_id": guild}))
+
+    async def get_guild(self, request: Request) -> Response:
+        route = "GET /guilds"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        guild_id = request.path_params["guild_id"]
+        guild = self.guilds.get(guild_id)
+        if guild is None:
+            return self._log(route, _api_error(404, "Unknown Guild", 10004))
+        roles = [{"id": guild_id, "permissions": "0"}]  # @everyone
+        roles += [{"id": f"role-{uid}", "permissions": str(bits)} for uid, bits in guild["members"].items()]
+        return self._log(route, JSONResponse({"id": guild_id, "owner_id": guild["owner_id"], "roles": roles}))
+
+    async def get_member(self, request: Request) -> Response:
+        route = "GET /guilds/members"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        guild = self.guilds.get(request.path_params["guild_id"])
+        user = request.path_params["user_id"]
+        if guild is None:
+            return self._log(route, _api_error(404, "Unknown Guild", 10004))
+        if user in guild["members"]:
+            return self._log(route, JSONResponse({"user": {"id": user}, "roles": [f"role-{user}"]}))
+        if guild["open"]:
+            return self._log(route, JSONResponse({"user": {"id": user}, "roles": []}))
+        return self._log(route, _api_error(404, "Unknown Member", 10007))
 
     async def open_dm(self, request: Request) -> Response:
         route = "POST /users/@me/channels"

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from shared.settings import Settings
 from shared.tenant import TenantContext
+from tenants.seacalendar.guilds import MANAGE_GUILD
 from tests.fakes.discord import BOT_TOKEN, CLIENT_ID, CLIENT_SECRET, FakeDiscord
 from tests.support.server import serve
 
@@ -149,9 +150,11 @@ async def vote(sea: httpx.AsyncClient, member: Member, poll_id: int, **body: Any
 
 
 async def schedule_qotw_now(
-    sea: httpx.AsyncClient, member: Member, ctx: TenantContext, guild: str, channel: str
+    sea: httpx.AsyncClient, fake: FakeDiscord, member: Member, ctx: TenantContext, guild: str, channel: str
 ) -> None:
-    """A question-of-the-week schedule whose slot is this hour, set a week ago (so the slot is owed)."""
+    """A question-of-the-week schedule whose slot is this hour, set a week ago (so the slot is owed),
+    by ``member``, who manages ``guild`` (a server of the fake with ``channel`` in it)."""
+    fake.add_guild(guild, channels=(channel,), members={member.discord_id: MANAGE_GUILD})
     now = datetime.now(UTC)
     config = {"guild_id": guild, "channel_id": channel, "weekday": now.weekday(), "hour": now.hour}
     assert (await sea.put(f"{API}/qotw/config", json=config, headers=member.auth)).status_code == 200

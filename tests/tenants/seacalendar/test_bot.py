@@ -262,7 +262,7 @@ async def test_expiry_and_question_of_the_week(
             sa.text("UPDATE polls SET voting_deadline = now() - interval '1 minute' WHERE id = :p"), {"p": poll["id"]}
         )
     guild, channel = "810000000000000001", "810000000000000002"
-    await schedule_qotw_now(sea, ann, sea_ctx, guild, channel)
+    await schedule_qotw_now(sea, fake, ann, sea_ctx, guild, channel)
     await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Favourite boat?"}, headers=ann.auth)
     await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Next week's"}, headers=ann.auth)
     async with run_bot():

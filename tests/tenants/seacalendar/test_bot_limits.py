@@ -16,6 +16,7 @@ from shared.settings import Settings
 from shared.tenant import TenantContext
 from tenants.seacalendar.bot.discord_rest import DiscordRest
 from tenants.seacalendar.bot.main import Bot, bot_dsn, open_pool, tenant_bus
+from tenants.seacalendar.guilds import MANAGE_GUILD
 from tenants.seacalendar.settings import SeaCalendarSettings
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.support.waiting import wait_for
@@ -81,7 +82,6 @@ async def _never(condition: Callable[[], Any], seconds: float) -> bool:
     return False
 
 
-# 1 -------------------------------------------------------------------------------------------------
 async def test_poll_title_cannot_ping_everyone(
     sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
 ) -> None:
@@ -104,7 +104,7 @@ async def test_question_of_the_week_cannot_ping_everyone(
     fake, _ = fake_discord
     guild, channel = "820000000000000010", "820000000000000011"
     ann = await sign_in("Ann")
-    await schedule_qotw_now(sea, ann, sea_ctx, guild, channel)
+    await schedule_qotw_now(sea, fake, ann, sea_ctx, guild, channel)
     question = {"guild_id": guild, "text": "@everyone what's your boat?"}
     assert (await sea.post(f"{API}/qotw/questions", json=question, headers=ann.auth)).status_code == 201
     async with start_bot():
@@ -113,13 +113,11 @@ async def test_question_of_the_week_cannot_ping_everyone(
     assert posted[0]["allowed_mentions"] is not None, "question posted without allowed_mentions"
 
 
-# 2 -------------------------------------------------------------------------------------------------
 async def _sql_message_id(ctx: TenantContext, poll_id: int) -> Any:
     async with ctx.db.connect() as conn:
         return (await conn.execute(sa.text("SELECT message_id FROM polls WHERE id = :p"), {"p": poll_id})).scalar()
 
 
-# 3 -------------------------------------------------------------------------------------------------
 async def test_one_guild_with_a_broken_channel_does_not_stop_every_guilds_question(
     sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
 ) -> None:
@@ -127,12 +125,12 @@ async def test_one_guild_with_a_broken_channel_does_not_stop_every_guilds_questi
     ann, bea = await sign_in("Ann"), await sign_in("Bea")
     broken = ("820000000000000040", "820000000000000041")  # the bot was removed from this channel
     fine = ("820000000000000042", "820000000000000043")
-    fake.forbidden_channels.add(broken[1])
     try:
         for member, (guild, channel) in ((ann, broken), (bea, fine)):
-            await schedule_qotw_now(sea, member, sea_ctx, guild, channel)
+            await schedule_qotw_now(sea, fake, member, sea_ctx, guild, channel)
             body = {"guild_id": guild, "text": f"Question for {guild}"}
             assert (await sea.post(f"{API}/qotw/questions", json=body, headers=member.auth)).status_code == 201
+        fake.forbidden_channels.add(broken[1])  # since then, the bot was removed from that channel
         async with start_bot():
             never = await _never(lambda: fake.channel_messages(fine[1]), 3.0)
     finally:
@@ -152,6 +150,7 @@ async def test_question_of_the_week_waits_for_its_slot_when_first_enabled(
     guild, channel = "820000000000000050", "820000000000000051"
     ann = await sign_in("Ann")
     # Scheduled for one hour from now, this week.
+    fake.add_guild(guild, channels=(channel,), members={ann.discord_id: MANAGE_GUILD})
     config = {"guild_id": guild, "channel_id": channel, "weekday": later.weekday(), "hour": later.hour}
     assert (await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)).status_code == 200
     for text in ("Week one", "Week two"):
@@ -165,7 +164,6 @@ async def test_question_of_the_week_waits_for_its_slot_when_first_enabled(
     assert not early, f"posted before the slot: {[m['content'] for m in fake.channel_messages(channel)]}"
 
 
-# 5 -------------------------------------------------------------------------------------------------
 async def test_a_long_poll_still_fits_discords_embed_limits(
     sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
 ) -> None:
@@ -202,7 +200,6 @@ async def test_options_beyond_25_are_not_silently_dropped_from_the_message(
     assert "Choice 29" in shown or "more" in shown, "options 26-30 vanish from the Discord message without a hint"
 
 
-# 6 -------------------------------------------------------------------------------------------------
 async def test_a_rate_limited_reminder_retries_no_sooner_than_discord_asked(
     sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
 ) -> None:
@@ -235,6 +232,3 @@ async def _delivery(ctx: TenantContext, poll_id: int) -> Any:
             )
         ).first()
     return row if row is not None and row.status == "pending" and row.last_error else None
-
-
-# 7 -------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from shared.tenant import TenantContext
 from tests.fakes.discord import FakeDiscord
-from tests.tenants.seacalendar.conftest import API, SignIn, create_poll
+from tests.tenants.seacalendar.conftest import API, SignIn, assert_error, create_poll
 from tests.tenants.seacalendar.test_interactions import command, send
 
 
@@ -147,3 +147,24 @@ async def test_joining_a_room_with_a_superscript_digit_is_answered(sea_url: str,
         assert answer["ok"] is False
     finally:
         await client.disconnect()
+
+
+async def test_a_poll_is_posted_only_in_a_channel_of_a_server_its_creator_is_in(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    # Else anyone signed in could have the bot post into any channel of any server that installed it.
+    fake, _ = fake_discord
+    mallory = await sign_in("Mallory")
+    guild, channel, hidden = "820000000000000070", "820000000000000071", "820000000000000073"
+    fake.add_guild(guild, channels=(channel,))
+    fake.forbidden_channels.add(hidden)
+    body = {"title": "x", "options": [{"date": "2030-06-01"}], "channel_id": channel, "is_private": False}
+    assert_error(await sea.post(f"{API}/polls", json=body, headers=mallory.auth), 403, "not_in_guild")
+    wrong_guild = {**body, "guild_id": "820000000000000072"}
+    assert_error(await sea.post(f"{API}/polls", json=wrong_guild, headers=mallory.auth), 422, "channel_not_in_guild")
+    unseen = {**body, "channel_id": hidden}
+    assert_error(await sea.post(f"{API}/polls", json=unseen, headers=mallory.auth), 422, "unknown_channel")
+    fake.guilds[guild]["members"][mallory.discord_id] = 0  # she joins the server
+    created = await sea.post(f"{API}/polls", json=body, headers=mallory.auth)
+    assert created.status_code == 201, created.text
+    assert created.json()["guild_id"] == guild  # taken from Discord when not given

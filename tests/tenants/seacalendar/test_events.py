@@ -11,6 +11,8 @@ import sqlalchemy as sa
 from shared.tenant import TenantContext
 from tenants.seacalendar import ics
 from tenants.seacalendar.events import MAX_MEMORIES_PER_POLL
+from tenants.seacalendar.guilds import MANAGE_GUILD
+from tests.fakes.discord import FakeDiscord
 from tests.tenants.seacalendar.conftest import API, SignIn, assert_error, create_poll
 
 
@@ -84,14 +86,28 @@ async def test_an_event_keeps_a_bounded_number_of_memories(
     assert len((await sea.get(url, headers=bob.auth)).json()["memories"]) == MAX_MEMORIES_PER_POLL
 
 
-async def test_question_of_the_week(sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext) -> None:
-    ann, bob = await sign_in("Ann"), await sign_in("Bob")
-    guild = "900000000000000001"
+async def test_question_of_the_week(
+    sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann, bob, cy, dee = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy"), await sign_in("Dee")
+    guild, channel = "900000000000000001", "900000000000000002"
+    # Ann may manage the server, Bob is a member, Cy owns it, Dee is not in it.
+    fake.add_guild(guild, (channel,), {ann.discord_id: MANAGE_GUILD, bob.discord_id: 0}, owner=cy.discord_id)
     assert_error(await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=ann.auth), 404, "not_found")
-    config = {"guild_id": guild, "channel_id": "900000000000000002", "weekday": 4, "hour": 18}
+    config = {"guild_id": guild, "channel_id": channel, "weekday": 4, "hour": 18}
     saved = await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)
     assert saved.status_code == 200 and saved.json()["owner_id"] == ann.id
-    assert_error(await sea.put(f"{API}/qotw/config", json=config, headers=bob.auth), 403, "not_owner")
+    # Only those who may manage the server set its schedule (not whoever came first), in its channels.
+    assert_error(await sea.put(f"{API}/qotw/config", json=config, headers=bob.auth), 403, "not_a_manager")
+    assert_error(await sea.put(f"{API}/qotw/config", json=config, headers=dee.auth), 403, "not_in_guild")
+    by_owner = await sea.put(f"{API}/qotw/config", json={**config, "hour": 19}, headers=cy.auth)
+    assert by_owner.status_code == 200 and by_owner.json()["owner_id"] == cy.id
+    elsewhere = {**config, "channel_id": "900000000000000099"}  # a channel of another server
+    assert_error(await sea.put(f"{API}/qotw/config", json=elsewhere, headers=ann.auth), 422, "channel_not_in_guild")
+    assert (await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)).status_code == 200
+    not_member = {"guild_id": guild, "text": "Spam?"}
+    assert_error(await sea.post(f"{API}/qotw/questions", json=not_member, headers=dee.auth), 403, "not_in_guild")
     assert (await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=bob.auth)).json()["hour"] == 18
     question = (
         await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Best pizza?"}, headers=ann.auth)

@@ -1,0 +1,102 @@
+"""What Discord says about a guild: which channel is in it, who is a member, who may manage it.
+
+The bot posts polls and questions of the week where members point it. Without asking Discord,
+anyone signed in could have it post into any channel of any server that installed it (private
+ones included), and the first person to configure a server's question of the week kept it from
+its admins. The bot's token answers these questions; the answers are not cached, as they are
+asked only when a poll or a schedule names a channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from shared.digits import ascii_int
+from shared.errors import ApiError
+from tenants.seacalendar.settings import SeaCalendarSettings
+
+# Permission bits (https://discord.com/developers/docs/topics/permissions).
+ADMINISTRATOR = 1 << 3
+MANAGE_GUILD = 1 << 5
+
+
+class Guilds:
+    """Questions to Discord's REST API, with the bot's token."""
+
+    def __init__(self, settings: SeaCalendarSettings) -> None:
+        self.base = settings.api_base
+        self.token = settings.discord_bot_token.get_secret_value() if settings.discord_bot_token else None
+
+    async def _get(self, path: str) -> dict[str, Any] | None:
+        """The JSON object at ``path``; None when Discord says it is unknown or not the bot's to see."""
+        if self.token is None:
+            raise ApiError(
+                503, "discord_not_configured", "Posting to Discord needs ONEBOX_DISCORD_BOT_TOKEN.",
+                headers={"Retry-After": "3600"},
+            )  # fmt: skip
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                response = await http.get(f"{self.base}{path}", headers={"Authorization": f"Bot {self.token}"})
+        except httpx.HTTPError:
+            raise ApiError(502, "discord_unavailable", "Discord could not be reached; try again.") from None
+        if response.status_code in (403, 404):
+            return None
+        if response.status_code != 200:
+            raise ApiError(502, "discord_unavailable", f"Discord answered {response.status_code}; try again.")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ApiError(502, "discord_unavailable", "Discord answered something that is not an object.")
+        return body
+
+    async def guild_of(self, channel_id: str) -> str:
+        """The guild a channel is in, or 422 when the bot can't see it (or it is no server channel)."""
+        channel = await self._get(f"/channels/{channel_id}")
+        guild = channel.get("guild_id") if channel else None
+        if not isinstance(guild, str):
+            raise ApiError(422, "unknown_channel", "The bot can't see that channel of a server.")
+        return guild
+
+    async def roles_of(self, guild_id: str, discord_id: str) -> list[str] | None:
+        """The member's role ids in the guild; None when they are not a member."""
+        member = await self._get(f"/guilds/{guild_id}/members/{discord_id}")
+        if member is None:
+            return None
+        roles = member.get("roles")
+        return [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
+
+    async def require_member(self, guild_id: str, discord_id: str) -> list[str]:
+        """The member's roles, or 403 when the caller is not in the guild."""
+        roles = await self.roles_of(guild_id, discord_id)
+        if roles is None:
+            raise ApiError(403, "not_in_guild", "You are not a member of that Discord server.")
+        return roles
+
+    async def require_manager(self, guild_id: str, discord_id: str) -> None:
+        """403 unless the caller owns the guild or holds Manage Server (or Administrator) in it."""
+        roles = await self.require_member(guild_id, discord_id)
+        guild = await self._get(f"/guilds/{guild_id}")
+        if guild is None:
+            raise ApiError(403, "not_in_guild", "The bot is not in that Discord server.")
+        if guild.get("owner_id") == discord_id:
+            return
+        held = {guild_id, *roles}  # the @everyone role has the guild's id
+        permissions = 0
+        for role in guild.get("roles") or []:
+            bits = ascii_int(str(role.get("permissions", "")), max_digits=20) if isinstance(role, dict) else None
+            if bits is not None and role.get("id") in held:
+                permissions |= bits
+        if not permissions & (ADMINISTRATOR | MANAGE_GUILD):
+            raise ApiError(403, "not_a_manager", "Only members who may manage that Discord server can do this.")
+
+    async def check_channel(self, channel_id: str, guild_id: str | None, discord_id: str) -> str:
+        """The channel's guild, after checking it is ``guild_id`` (if given) and the caller is a member."""
+        guild = await self.guild_of(channel_id)
+        if guild_id is not None and guild != guild_id:
+            raise ApiError(422, "channel_not_in_guild", "That channel is in another Discord server.")
+        await self.require_member(guild, discord_id)
+        return guild
