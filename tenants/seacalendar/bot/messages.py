@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from tenants.seacalendar.bot.discord_rest import DiscordRest
+from tenants.seacalendar.bot.discord_rest import DiscordError, DiscordRest
 from tenants.seacalendar.tally import tally_query
 
 log = logging.getLogger("onebox.seacalendar.bot")
@@ -39,6 +39,13 @@ def option_label(option: asyncpg.Record) -> str:
     return f"{text} {option['label']}".strip()
 
 
+# Polls whose message may be behind after a stop: changed, or voted on, in the last week.
+CHANGED_LATELY = """SELECT p.id FROM polls p
+WHERE p.message_id IS NOT NULL AND (p.updated_at > now() - interval '7 days'
+    OR EXISTS (SELECT 1 FROM votes v WHERE v.poll_id = p.id AND v.updated_at > now() - interval '7 days'))
+    ORDER BY p.id"""
+RETRY_FIRST = 1.0  # seconds before a failed post or edit is tried again; doubles up to RETRY_MOST
+RETRY_MOST = 300.0
 MAX_FIELDS = 25  # Discord's limits for one embed
 MAX_EMBED = 6000
 
@@ -113,7 +120,10 @@ class PollMessages:
         self.public_url = public_url
         self.debounce = debounce
         self._pending: dict[int, asyncio.Task[None]] = {}
+        self._dirty: set[int] = set()  # polls changed since their message was last rendered
         self._posting: set[int] = set()
+        self._post_backoff: dict[int, float] = {}
+        self._retries: set[asyncio.Task[None]] = set()
         self.posted = 0
         self.edited = 0
 
@@ -127,14 +137,33 @@ class PollMessages:
             return poll, options, tally
 
     async def post(self, poll_id: int) -> None:
-        """Post the poll's message if it has a channel and none yet (the nonce makes a retry harmless)."""
+        """Post the poll's message if it has a channel and none yet (the nonce makes a retry harmless).
+
+        A passing failure (Discord unreachable, 5xx, a long 429) is tried again later, with backoff.
+        """
         if poll_id in self._posting:  # start-up catch-up and the bus can name the same new poll
             return
         self._posting.add(poll_id)
         try:
             await self._post(poll_id)
+        except DiscordError as exc:
+            self.report(exc)
+            if exc.retryable:
+                self._retry_post(poll_id)
         finally:
             self._posting.discard(poll_id)
+
+    def _retry_post(self, poll_id: int) -> None:
+        delay = min(self._post_backoff.get(poll_id, RETRY_FIRST) * 2, RETRY_MOST)
+        self._post_backoff[poll_id] = delay
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await self.post(poll_id)
+
+        task = asyncio.create_task(later(), name=f"post:{poll_id}")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     async def _post(self, poll_id: int) -> None:
         loaded = await self._load(poll_id)
@@ -149,6 +178,7 @@ class PollMessages:
                 "UPDATE polls SET message_id = $1 WHERE id = $2 AND message_id IS NULL", str(message["id"]), poll["id"]
             )
         self.posted += 1
+        self._post_backoff.pop(poll_id, None)
 
     async def edit(self, poll_id: int) -> None:
         """Re-render the poll's message."""
@@ -163,32 +193,58 @@ class PollMessages:
 
     def edit_soon(self, poll_id: int) -> None:
         """Edit after the debounce, once, however many changes arrive meanwhile."""
-        if poll_id in self._pending:
-            return
-        self._pending[poll_id] = asyncio.create_task(self._edit_later(poll_id), name=f"edit:{poll_id}")
+        self._dirty.add(poll_id)
+        if poll_id not in self._pending:
+            self._pending[poll_id] = asyncio.create_task(self._edit_later(poll_id), name=f"edit:{poll_id}")
 
     async def _edit_later(self, poll_id: int) -> None:
+        """One task per poll makes its edits one at a time, each rendering the poll as it is then.
+
+        A change during an edit (or during the poll's first post) is rendered by one more edit
+        afterwards; so an older render retried after a 5xx can't be the last word. A failed edit
+        is tried again with backoff, unless Discord refused it for good.
+        """
+        delay = self.debounce
         try:
-            await asyncio.sleep(self.debounce)
+            while poll_id in self._dirty:
+                await asyncio.sleep(delay)
+                if poll_id in self._posting:
+                    continue  # its message doesn't exist yet: edit once it does
+                self._dirty.discard(poll_id)
+                try:
+                    await self.edit(poll_id)
+                    delay = self.debounce
+                except Exception as exc:  # reported in health
+                    self.report(exc)
+                    if isinstance(exc, DiscordError) and not exc.retryable:
+                        continue
+                    self._dirty.add(poll_id)
+                    delay = min(max(delay * 2, RETRY_FIRST), RETRY_MOST)
         finally:
             self._pending.pop(poll_id, None)
-        try:
-            await self.edit(poll_id)
-        except Exception as exc:  # a failed edit is reported in health; the next change retries it
-            self.report(exc)
 
     async def catch_up(self) -> None:
-        """Post messages of open polls created while the bot was down."""
+        """At start: post messages of open polls created while the bot was down, and bring those
+        of polls that changed meanwhile (votes, finalised, cancelled) in line."""
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT id FROM polls WHERE status = 'voting' AND channel_id IS NOT NULL "
                 "AND message_id IS NULL ORDER BY id"
             )
+            changed = await conn.fetch(CHANGED_LATELY)
         for row in rows:
             await self.post(row["id"])
+        for row in changed:
+            self.edit_soon(row["id"])
+
+    @property
+    def settled(self) -> bool:
+        """Nothing waits to be posted or edited."""
+        return not (self._pending or self._retries or self._posting)
 
     async def close(self) -> None:
-        """Cancel edits not yet made."""
-        for task in list(self._pending.values()):
+        """Cancel edits and retries not yet made."""
+        tasks = [*self._pending.values(), *self._retries]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._pending.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -200,7 +200,11 @@ async def test_rate_limits_and_server_errors_are_waited_out(
         poll = await create_poll(sea, ann, channel_id=CHANNEL, is_private=False)
         await wait_for(lambda: [m for m in fake.channel_messages(CHANNEL) if m["nonce"] == f"poll-{poll['id']}"])
         health = await wait_for(lambda: _bot_health(sea, lambda bot: bot.get("rate_limited", 0) >= 2))
-    calls = [(t, status) for t, method, path, status in fake.requests[start:] if path == "/channels/messages"]
+    calls = [
+        (t, status)
+        for t, method, path, status in fake.requests[start:]
+        if (method, path) == ("POST", "/channels/messages")
+    ]
     assert [status for _, status in calls[:4]] == [429, 429, 502, 200]
     assert calls[1][0] - calls[0][0] >= 0.29 and calls[2][0] - calls[1][0] >= 0.29  # retry_after honoured
     assert health["bot"]["alive"] is True and health["bot"]["state"] == "running"

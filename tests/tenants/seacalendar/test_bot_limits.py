@@ -20,7 +20,7 @@ from tenants.seacalendar.guilds import MANAGE_GUILD
 from tenants.seacalendar.settings import SeaCalendarSettings
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.support.waiting import wait_for
-from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, schedule_qotw_now, soon
+from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, schedule_qotw_now, soon, vote
 
 Fake = tuple[FakeDiscord, str]
 
@@ -232,3 +232,62 @@ async def _delivery(ctx: TenantContext, poll_id: int) -> Any:
             )
         ).first()
     return row if row is not None and row.status == "pending" and row.last_error else None
+
+
+async def test_a_stale_edit_retried_after_a_5xx_does_not_overwrite_a_newer_tally(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    channel = "820000000000000020"
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    # The production backoff (DiscordRest default 0.5 s): longer than the edit debounce.
+    async with start_bot(backoff=0.5) as bot:
+        poll = await create_poll(sea, ann, channel_id=channel, is_private=False)
+        message = (await wait_for(lambda: fake.channel_messages(channel)))[0]
+        await wait_for(lambda: _sql_message_id(sea_ctx, poll["id"]))
+        first = poll["options"][0]["id"]
+        start = len(fake.requests)
+        fake.fail("PATCH /channels/messages", times=1)  # one 502, as Discord gives now and then
+        await vote(sea, bob, poll["id"], available=[first])  # edit A renders "1 voted", gets the 502, backs off
+        await wait_for(lambda: any(r[2] == "/channels/messages" and r[3] == 502 for r in fake.requests[start:]))
+        await vote(sea, cy, poll["id"], available=[first])  # edit B renders "2 voted" and succeeds
+        await wait_for(lambda: any("2 voted" in e["embeds"][0]["footer"]["text"] for e in fake.edits))
+        await wait_for(lambda: bot.messages.settled, timeout=20)  # edit A's retry has landed too
+    await _retire(sea_ctx, poll["id"])
+    footer = fake.messages[message["id"]]["embeds"][0]["footer"]["text"]
+    assert "2 voted" in footer, f"Discord shows a stale tally: {footer!r}"
+
+
+async def test_an_announcement_that_failed_once_is_retried(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    channel = "820000000000000030"
+    ann = await sign_in("Ann")
+    async with start_bot():
+        fake.fail("POST /channels/messages", times=5)  # a few seconds of Discord 502s (5 attempts)
+        poll = await create_poll(sea, ann, channel_id=channel, is_private=False)
+        # Tried again, with backoff, once Discord is back (before, only at the next start).
+        await wait_for(lambda: fake.channel_messages(channel), timeout=20)
+    await _retire(sea_ctx, poll["id"])
+
+
+async def test_changes_made_while_the_bot_was_down_reach_the_message(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    channel = "820000000000000031"
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    async with start_bot():
+        poll = await create_poll(sea, ann, channel_id=channel, is_private=False)
+        message = (await wait_for(lambda: fake.channel_messages(channel)))[0]
+        await wait_for(lambda: _sql_message_id(sea_ctx, poll["id"]))
+    # the bot restarts (deploy, memmon cap); meanwhile a vote and the finalisation happen
+    await vote(sea, bob, poll["id"], available=[poll["options"][0]["id"]])
+    finalized = await sea.post(
+        f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth
+    )
+    assert finalized.status_code == 200
+    async with start_bot():
+        await wait_for(lambda: "Date chosen" in fake.messages[message["id"]]["embeds"][0]["footer"]["text"], 20)
+    await _retire(sea_ctx, poll["id"])
