@@ -94,8 +94,13 @@ class EventBus:
         self._dsn = dsn
         self._subscribers: list[Subscriber] = []
         self._task: asyncio.Task[None] | None = None
-        self._dispatching: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
+        # Notifications wait here and are dispatched one at a time, in the order they came: one
+        # task each let two loads of stored payloads run at once on the listening connection,
+        # which asyncpg refuses (the second event was lost), and a burst flooded subscribers.
+        self._incoming: asyncio.Queue[str] = asyncio.Queue()
+        self._consumer: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
+        self._conn_lock = asyncio.Lock()  # one query at a time on the listening connection
         self._listening = asyncio.Event()
         self.delivered = 0
 
@@ -123,14 +128,16 @@ class EventBus:
         """Start listening in the background (idempotent)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"bus:{self.channel}")
+            self._consumer = asyncio.create_task(self._consume(), name=f"bus-dispatch:{self.channel}")
 
     async def stop(self) -> None:
         """Stop listening and close the connection."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._consumer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._consumer = None
         await self._close()
 
     async def _close(self) -> None:
@@ -156,7 +163,8 @@ class EventBus:
                 delay = 0.2
                 while not await wait_until_set(lost, 15):
                     # A cheap query notices a half-open connection the kernel hasn't reported.
-                    await self._conn.execute("SELECT 1", timeout=5)
+                    async with self._conn_lock:
+                        await self._conn.execute("SELECT 1", timeout=5)
                 log.warning("bus %s: connection lost, reconnecting", self.channel)
             except asyncio.CancelledError:
                 raise
@@ -167,23 +175,41 @@ class EventBus:
             delay = min(delay * 2, 5.0)
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._dispatch(payload))
-        self._dispatching.add(task)
-        task.add_done_callback(self._dispatching.discard)
+        self._incoming.put_nowait(payload)
+
+    async def _consume(self) -> None:
+        while True:
+            payload = await self._incoming.get()
+            await self._dispatch(payload)
+
+    async def _load(self, ref: Any) -> str | None:
+        """A payload stored by reference (None when it is gone), read on the listening connection."""
+        for _ in range(2):  # once more after a reconnect, if the connection was lost meanwhile
+            try:
+                await asyncio.wait_for(self._listening.wait(), 5)
+                async with self._conn_lock:
+                    if self._conn is None:
+                        continue
+                    stored: str | None = await self._conn.fetchval(
+                        "SELECT payload::text FROM onebox_bus_payloads WHERE id = $1", ref, timeout=5
+                    )
+                    return stored
+            except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:
+                log.warning("bus %s: loading a stored payload failed: %r", self.channel, exc)
+        return None
 
     async def _dispatch(self, payload: str) -> None:
         try:
             doc = orjson.loads(payload)
             data = doc.get("data") or {}
-            if set(data) == {"ref"} and self._conn is not None:
-                stored = await self._conn.fetchval(
-                    "SELECT payload::text FROM onebox_bus_payloads WHERE id = $1", data["ref"]
-                )
+            if set(data) == {"ref"}:
+                stored = await self._load(data["ref"])
                 if stored is None:
+                    log.warning("bus %s: dropped %s: its stored payload could not be read", self.channel, doc["event"])
                     return
                 doc = orjson.loads(stored)
             event = Event(doc["event"], doc.get("room"), doc.get("data") or {})
-        except (orjson.JSONDecodeError, KeyError, TypeError, asyncpg.PostgresError) as exc:
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, asyncpg.PostgresError) as exc:
             log.warning("bus %s: dropped malformed payload: %s", self.channel, exc)
             return
         self.delivered += 1

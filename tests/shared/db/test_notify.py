@@ -83,3 +83,18 @@ async def test_large_payload_travels_by_reference(
     await wait_for(lambda: any(e.event == "test_big" for e in received))
     event = next(e for e in received if e.event == "test_big")
     assert event.data == big and event.room == "room:big"
+
+
+async def test_large_payloads_arriving_together_all_arrive_in_order(
+    received: list[Event], tenant_ctx: Callable[[str], TenantContext], transaction: Transaction
+) -> None:
+    # Loaded one at a time: two loads at once on the listening connection lost one of them.
+    ctx = tenant_ctx("wishlist")
+    big: dict[str, Any] = {"text": "x" * 20_000}
+    async with transaction(ctx) as publish:
+        for n in range(5):
+            await publish("test_big_burst", f"room:{n}", {**big, "n": n})
+            await publish("test_small_burst", f"room:{n}", {"n": n})
+    await wait_for(lambda: sum(e.event.endswith("_burst") for e in received) == 10)
+    order = [(e.event, e.data["n"]) for e in received if e.event.endswith("_burst")]
+    assert order == [(kind, n) for n in range(5) for kind in ("test_big_burst", "test_small_burst")]
