@@ -56,10 +56,11 @@ def _ensure_system_user() -> tuple[int, int]:
 
 
 def _open_for_traversal(path: Path) -> None:
-    """Let the server's user walk down to ``path`` (and read the binaries below an install dir)."""
+    """Let the server's user walk down to ``path``: search (x) only, so no folder above (``/root``,
+    say) becomes listable by every account on the box."""
     for parent in [path, *path.parents]:
         mode = parent.stat().st_mode
-        parent.chmod(mode | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
+        parent.chmod(mode | stat.S_IXGRP | stat.S_IXOTH)
 
 
 def _as_root() -> bool:
@@ -121,7 +122,10 @@ class EmbeddedPostgres:
         """Create the cluster if absent (idempotent); True when it was created now."""
         self.pg_dir.mkdir(parents=True, exist_ok=True)
         self.data.mkdir(mode=0o700, exist_ok=True)
-        self.run_dir.mkdir(exist_ok=True)
+        # The socket's folder is the server user's alone: local "postgres" logins are trusted,
+        # so any account that could reach the socket would be the superuser.
+        self.run_dir.mkdir(mode=0o700, exist_ok=True)
+        self.run_dir.chmod(0o700)
         self._prepare_permissions()
         created = False
         if not (self.data / "PG_VERSION").exists():
@@ -173,6 +177,8 @@ class EmbeddedPostgres:
             "listen_addresses=",
             "-c",
             f"unix_socket_directories={self.run_dir.resolve()}",
+            "-c",
+            "unix_socket_permissions=0700",
         ]
 
     def is_running(self) -> bool:
