@@ -6,8 +6,10 @@ pg_dump reads one snapshot, so a dump is consistent while the box keeps serving.
 
 A restore must leave the database exactly as dumped: ``pg_restore --clean`` only drops what the
 dump contains, so a table created after the dump would survive and break the next migration.
-So the restore drops every object the tenant owns and replays the dump in one transaction
-(``pg_restore -f -`` piped to ``psql --single-transaction``): it either completes or changes nothing.
+So the restore drops every object the tenant owns and replays the dump in one transaction: the
+dump is first turned into SQL in full (a truncated or corrupt file stops there, before anything
+is dropped), then ``psql --single-transaction`` runs the drop and the SQL: it either completes or
+changes nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,27 +32,36 @@ from shared.settings import Settings
 SHIPPED_VERSIONS = (16, 18)
 
 # Everything the tenant role owns in its schema, dropped before the dump is replayed.
+# Everything the tenant role owns in its schema, dropped before the dump is replayed. The
+# statements are all written out before the first runs (a name looked up after an earlier
+# CASCADE dropped its object would print as a bare OID), tables first; sequences a column owns
+# go with their table (dropping one first is refused).
 WIPE = """
 DO $$
 DECLARE stmt text;
 BEGIN
-  FOR stmt IN
-    SELECT format('DROP %s IF EXISTS %s CASCADE',
+  FOREACH stmt IN ARRAY ARRAY(
+    SELECT statement FROM (
+      SELECT 1 AS step, format('DROP %s IF EXISTS %s CASCADE',
                   CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
                                  WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
-                  c.oid::regclass)
-    FROM pg_class c
-    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-      AND c.relowner = current_user::regrole AND NOT c.relispartition
-    UNION ALL
-    SELECT format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure)
-    FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proowner = current_user::regrole
-    UNION ALL
-    SELECT format('DROP TYPE IF EXISTS %s CASCADE', t.oid::regtype)
-    FROM pg_type t
-    WHERE t.typnamespace = 'public'::regnamespace AND t.typowner = current_user::regrole
-      AND t.typtype IN ('e', 'd', 'r', 'c') AND (t.typrelid = 0 OR
-          (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+                  c.oid::regclass) AS statement
+      FROM pg_class c
+      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+        AND c.relowner = current_user::regrole AND NOT c.relispartition
+        AND NOT (c.relkind = 'S' AND EXISTS (
+            SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+              AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
+      UNION ALL
+      SELECT 2, format('DROP ROUTINE IF EXISTS %s CASCADE', p.oid::regprocedure)
+      FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace AND p.proowner = current_user::regrole
+      UNION ALL
+      SELECT 3, format('DROP TYPE IF EXISTS %s CASCADE', t.oid::regtype)
+      FROM pg_type t
+      WHERE t.typnamespace = 'public'::regnamespace AND t.typowner = current_user::regrole
+        AND t.typtype IN ('e', 'd', 'r', 'c') AND (t.typrelid = 0 OR
+            (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+    ) s ORDER BY step, statement)
   LOOP
     EXECUTE stmt;
   END LOOP;
@@ -122,10 +134,14 @@ def backup(settings: Settings, tenant: str, keep: int) -> Path:
 def rotate(folder: Path, tenant: str, keep: int) -> list[Path]:
     """Remove all but the ``keep`` newest dumps of ``tenant``; returns what was removed."""
     dumps = sorted(folder.glob(f"{tenant}-*.dump"))
-    old = dumps[: max(0, len(dumps) - keep)]
+    old = dumps[: max(0, len(dumps) - max(keep, 1))]  # never the dump just written
     for path in old:
         path.unlink()
     return old
+
+
+def _tail(stderr: bytes) -> str:
+    return stderr.decode(errors="replace").strip()[-2000:]
 
 
 def restore(settings: Settings, tenant: str, dump: Path, force: bool) -> None:
@@ -140,30 +156,21 @@ def restore(settings: Settings, tenant: str, dump: Path, force: bool) -> None:
             f"{url.database} already holds {tables} table(s); pass --force to replace them with {dump.name}"
         )
     dsn, env = _client(url, tenant)
-    script = subprocess.Popen(
-        [tool(settings, url, "pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(dump)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    psql = [tool(settings, url, "psql"), "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1"]
-    loader = subprocess.Popen(
-        [*psql, f"--dbname={dsn}", "--file=-"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    assert script.stdout is not None and loader.stdin is not None
-    try:
-        loader.stdin.write(WIPE.encode())
-        shutil.copyfileobj(script.stdout, loader.stdin)
-    except BrokenPipeError:
-        pass  # psql stopped at an error; its stderr says which
-    finally:
-        loader.stdin.close()
-    loaded, produced = loader.wait(timeout=3600), script.wait(timeout=60)
-    assert script.stderr is not None and loader.stderr is not None
-    if produced != 0:
-        raise RuntimeError(f"pg_restore could not read {dump}: {script.stderr.read().decode().strip()[-2000:]}")
-    if loaded != 0:
-        raise RuntimeError(f"restore failed, nothing changed: {loader.stderr.read().decode().strip()[-2000:]}")
+    # The SQL is as big as the database: beside it in var/, not in a small /tmp (0700 either way).
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="restore-", dir=settings.data_dir) as scratch:
+        wipe, replay = Path(scratch) / "wipe.sql", Path(scratch) / "replay.sql"
+        wipe.write_text(WIPE)
+        read = subprocess.run(
+            [tool(settings, url, "pg_restore"), "--no-owner", "--no-privileges", f"--file={replay}", str(dump)],
+            capture_output=True, timeout=3600,
+        )  # fmt: skip
+        if read.returncode != 0:
+            raise RuntimeError(f"pg_restore could not read {dump}, nothing changed: {_tail(read.stderr)}")
+        psql = [tool(settings, url, "psql"), "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1"]
+        loaded = subprocess.run(
+            [*psql, f"--dbname={dsn}", f"--file={wipe}", f"--file={replay}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, timeout=3600,
+        )  # fmt: skip
+    if loaded.returncode != 0:
+        raise RuntimeError(f"restore failed, nothing changed: {_tail(loaded.stderr)}")

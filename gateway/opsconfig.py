@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from shared.db.embedded import SYSTEM_USER, EmbeddedPostgres
@@ -34,7 +35,7 @@ class OpsSettings(BaseSettings):
     pg_budget_mb: int = 250
     stack_budget_mb: int = 600
     # Newest dumps kept per tenant in var/backups/<tenant>/.
-    backup_keep: int = 7
+    backup_keep: int = Field(default=7, ge=1)
     # Connections kept free for migrations, backups, doctor and psql, on top of the server's own reserve.
     connection_reserve: int = 5
     # Connections one worker process may hold (its small pool plus a listener).

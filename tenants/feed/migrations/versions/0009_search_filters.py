@@ -26,12 +26,13 @@ CREATE FUNCTION feed_link_host(u text) RETURNS text LANGUAGE sql IMMUTABLE PARAL
 RETURN substring(lower(u) from '^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?(?:www\.)?([^/:?#]+)')
 """
 # Every domain a post links into: each link's host and the domains above it (a.example.com,
-# example.com, com), so "domain:example.com" is one array containment.
+# example.com, com), so "domain:example.com" is one array containment. feed_link_host is named
+# with its schema: a restore builds the index with an empty search_path.
 LINK_HOSTS = """
 CREATE FUNCTION feed_link_hosts(facets jsonb, embed jsonb) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
 SELECT coalesce(array_agg(DISTINCT array_to_string(h.parts[i:], '.')), '{}')
-FROM (SELECT string_to_array(feed_link_host(links.u), '.') AS parts
+FROM (SELECT string_to_array(public.feed_link_host(links.u), '.') AS parts
       FROM (SELECT jsonb_path_query(facets, '$[*].features[*] ? (@."$type" == "app.bsky.richtext.facet#link").uri')
                    #>> '{}'
             UNION ALL SELECT embed #>> '{external,uri}' UNION ALL SELECT embed #>> '{media,external,uri}')
