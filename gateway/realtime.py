@@ -73,6 +73,8 @@ def build(
     names = [t.name for t, _ in hooked]
     sio = socketio.AsyncServer(
         async_mode="asgi",
+        # Only the tenants' namespaces: the default "/" would take connections with no token at all.
+        namespaces=[f"/{name}" for name in names],
         cors_allowed_origins=_origin_rule(settings, names),
         # Clients send small control events (join/leave); a cap keeps a hostile one from buffering megabytes.
         max_http_buffer_size=64 * 1024,

@@ -1,13 +1,16 @@
 """Socket.IO namespaces whose clients sign in with the tenant's access token and join only rooms they may see.
 
 A client connects with ``auth={"token": "<access token>"}``; a missing token, one for another
-tenant (audience) or an invalid one is refused at connect. Rooms are joined by asking:
+tenant (audience) or an invalid one is refused at connect, and the connection is closed when the
+token expires (the client reconnects with a fresh one). Rooms are joined by asking:
 ``emit("join", {"room": "poll:7"}, callback=...)`` answers ``{"ok": true}`` or
-``{"ok": false, "error": "not_found"}`` after the tenant's visibility rule (``can_join``) ran.
+``{"ok": false, "error": "not_found"}`` after the tenant's visibility rule (``can_join``) ran;
+:func:`recheck_room` applies the rule again when what it depends on changed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -44,13 +47,59 @@ def _room_of(data: Any) -> str | None:
     return None
 
 
+class Expiries:
+    """Closes each connection of a namespace when its token expires."""
+
+    def __init__(self, sio: Any, namespace: str) -> None:
+        self.sio = sio
+        self.namespace = namespace
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._closing: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
+
+    def watch(self, sid: str, claims: AccessClaims) -> None:
+        """Close ``sid`` once ``claims`` expire."""
+        delay = max(claims.expires_at - time.time(), 0.0)
+        self._timers[sid] = asyncio.get_running_loop().call_later(delay, self._close, sid)
+
+    def forget(self, sid: str) -> None:
+        """``sid`` disconnected."""
+        timer = self._timers.pop(sid, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _close(self, sid: str) -> None:
+        self._timers.pop(sid, None)
+        task = asyncio.ensure_future(self.sio.disconnect(sid, namespace=self.namespace))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+
+async def recheck_room(sio: Any, namespace: str, room: str, can_join: JoinRule) -> None:
+    """Apply the join rule again to everyone in ``room`` (a poll made private, an invitee removed):
+    those it now refuses leave the room, before the change's own event reaches it."""
+    for sid, _eio_sid in list(sio.manager.get_participants(namespace, room)):
+        session = await sio.get_session(sid, namespace=namespace)
+        claims = session.get("claims") if isinstance(session, dict) else None
+        try:
+            allowed = isinstance(claims, AccessClaims) and await can_join(claims, room)
+        except ApiError:
+            allowed = False  # the rule couldn't run (a busy database): err on the side of leaving
+        if not allowed:
+            await sio.leave_room(sid, room, namespace=namespace)
+
+
 def serve_namespace(sio: Any, tokens: TokenService, can_join: JoinRule) -> str:
     """Register connect/join/leave handlers of ``/<audience>`` on ``sio``; returns the namespace."""
     namespace = f"/{tokens.audience}"
+    expiries = Expiries(sio, namespace)
 
     async def connect(sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
         claims = claims_from_auth(tokens, auth)
         await sio.save_session(sid, {"claims": claims}, namespace=namespace)
+        expiries.watch(sid, claims)
+
+    async def disconnect(sid: str, *_args: Any) -> None:
+        expiries.forget(sid)
 
     async def join(sid: str, data: Any = None) -> dict[str, Any]:
         room = _room_of(data)
@@ -78,6 +127,7 @@ def serve_namespace(sio: Any, tokens: TokenService, can_join: JoinRule) -> str:
         return {"ok": True, "room": room}
 
     sio.on("connect", connect, namespace=namespace)
+    sio.on("disconnect", disconnect, namespace=namespace)
     sio.on("join", join, namespace=namespace)
     sio.on("leave", leave, namespace=namespace)
     return namespace

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth.sockets import serve_namespace
+from shared.auth.sockets import recheck_room, serve_namespace
 from shared.auth.tokens import AccessClaims
+from shared.db.notify import Event
 from shared.digits import ascii_int
 from shared.tenant import TenantContext
 from tenants.seacalendar import store
@@ -22,5 +23,13 @@ def setup(ctx: TenantContext, sio: Any) -> None:
         async with ctx.db.connect() as conn:
             return await store.can_see(conn, poll_id, user_id)
 
-    serve_namespace(sio, ctx.tokens, can_join)
+    namespace = serve_namespace(sio, ctx.tokens, can_join)
+
+    async def visibility_may_have_changed(event: Event) -> None:
+        # A poll made private, or an invitee removed: who may watch it is decided again. This
+        # subscriber comes before the gateway's relay, so the change's own event already skips them.
+        if event.event == "poll_updated" and event.room is not None:
+            await recheck_room(sio, namespace, event.room, can_join)
+
+    ctx.bus.subscribe(visibility_may_have_changed)
     ctx.state["sio"] = sio

@@ -177,3 +177,49 @@ async def test_long_polling_handshake_goes_through_the_mount(client: httpx.Async
     # Engine.IO close packet, so the server drops the session now rather than at its ping timeout.
     closed = await client.post("/socket.io/", params={"EIO": "4", "transport": "polling", "sid": sid}, content=b"1")
     assert closed.status_code == 200
+
+
+async def test_a_member_who_may_no_longer_see_a_poll_leaves_its_room(
+    server: str, client: httpx.AsyncClient, tenant_ctx: Callable[[str], TenantContext], connect: Any
+) -> None:
+    ctx = tenant_ctx("seacalendar")
+    await ctx.bus.wait_listening()
+    _, ann = await member(ctx, "Ann")
+    _, eve = await member(ctx, "Eve")
+    poll = await open_poll(client, ann)  # public for now
+    spy, owner = await connect(server, {"token": eve}), await connect(server, {"token": ann})
+    for listener in (spy, owner):
+        assert (await listener.join(f"poll:{poll['id']}"))["ok"] is True
+    # Ann makes the poll private; Eve is no invitee, so she may no longer see it (nor its tallies).
+    made = await client.put(
+        f"{API}/polls/{poll['id']}", json={"is_private": True}, headers={"Authorization": f"Bearer {ann}"}
+    )
+    assert made.status_code == 200, made.text
+    voted = await client.post(
+        f"{API}/polls/{poll['id']}/vote",
+        json={"available": [poll["options"][0]["id"]]},
+        headers={"Authorization": f"Bearer {ann}"},
+    )
+    assert voted.status_code == 200
+    await wait_for(lambda: owner.events, timeout=5)
+    # Both events went to the room in order; Eve had left it before the first.
+    await spy.client.call("leave", {"room": "poll:0"}, namespace=NS, timeout=5)  # a round trip after them
+    assert spy.events == []
+
+
+async def test_a_connection_is_closed_when_its_token_expires(
+    server: str, tenant_ctx: Callable[[str], TenantContext], connect: Any
+) -> None:
+    ctx = tenant_ctx("seacalendar")
+    eve_id, _ = await member(ctx, "Eve")
+    short = ctx.tokens.issue_access(str(eve_id), ttl=1)
+    spy = await connect(server, {"token": short})
+    await wait_for(lambda: not spy.client.connected, timeout=10)
+
+
+async def test_the_default_namespace_takes_no_connections(server: str) -> None:
+    # Only the tenants' namespaces, where a token is required: "/" would take anyone, unseen.
+    bare = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await bare.connect(server, namespaces=["/"], transports=["websocket"], wait_timeout=5)
+    await bare.disconnect()

@@ -94,8 +94,13 @@ class Hub:
             self.delivered += 1
 
     def _signed_in(self) -> list[Peer]:
+        return self._live(p for group in self.members.values() for p in group)
+
+    @staticmethod
+    def _live(peers: Any) -> list[Peer]:
+        """Those whose token has not expired (a connection may outlive it until it is closed)."""
         now = time.time()
-        return [p for group in self.members.values() for p in group if p.expires_at > now]
+        return [p for p in peers if p.expires_at > now]
 
     async def on_event(self, event: Event) -> None:
         """Turn one bus event into a frame and deliver it to its audience."""
@@ -129,7 +134,7 @@ class Hub:
                 )
             elif event.event == "notification" and isinstance(data.get("id"), int) and event.room:
                 recipient = event.room.removeprefix("user:")
-                peers = self.members.get(recipient)
+                peers = self._live(self.members.get(recipient, ()))
                 view = await notifications.one(conn, data["id"]) if peers else None
                 if peers and view is not None:
                     self._send(list(peers), frame("notification", {"notification": orjson.loads(view)}))
@@ -137,7 +142,7 @@ class Hub:
                 did = data["did"]
                 rows = await conn.fetch(FOLLOWERS, did, list(self.members))
                 audience = {did, *(row["viewer_did"] for row in rows)}
-                watching = [p for member in audience for p in self.members.get(member, ())]
+                watching = self._live(p for member in audience for p in self.members.get(member, ()))
                 if watching:
                     profile = orjson.loads(await conn.fetchval(PROFILE, did))
                     self._send(watching, frame("profile_updated", {"did": did, "profile": profile}))
