@@ -109,7 +109,14 @@ class Hub:
         self.events += 1
         data = event.data
         async with acquire(self.av.ctx) as conn:
-            if event.event == "post_updated" and isinstance(data.get("uri"), str):
+            if event.event == "blocks_changed" and isinstance(data.get("dids"), list):
+                for did in data["dids"]:
+                    peers = list(self.members.get(did, ())) if isinstance(did, str) else []
+                    if peers:
+                        blocked = frozenset(row["subject_did"] for row in await conn.fetch(BLOCKS, did))
+                        for peer in peers:
+                            peer.blocked = blocked
+            elif event.event == "post_updated" and isinstance(data.get("uri"), str):
                 uri = data["uri"]
                 row = await conn.fetchrow(COUNTS, uri)
                 if row is None:

@@ -26,6 +26,9 @@ from tenants.feed.live.peer import Frame, Peer
 
 MAX_MESSAGE = 16 * 1024
 MAX_TOPICS = 500
+# What one socket's subscriptions may hold: 500 post URIs of ordinary length, not 500 of 8 KB.
+MAX_TOPIC_URI = 1024
+MAX_TOPIC_CHARS = 64 * 1024
 ERROR_BUDGET = 50
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TIMEOUT = 4408
@@ -88,12 +91,12 @@ class Session:
         self.peer.offer(frame("auth_ok", {"did": claims.subject}))
 
     def _topics(self, kind: str, uris: Any) -> None:
-        if not isinstance(uris, list) or not all(isinstance(u, str) and len(u) < 8192 for u in uris):
+        if not isinstance(uris, list) or not all(isinstance(u, str) and len(u) <= MAX_TOPIC_URI for u in uris):
             self.error("malformed", "Send {type, uris: [AT URI, ...]}.")
             return
         topics = self.peer.topics or set()
         topics = topics | set(uris) if kind == "subscribe" else topics - set(uris)
-        if len(topics) > MAX_TOPICS:
+        if len(topics) > MAX_TOPICS or sum(map(len, topics)) > MAX_TOPIC_CHARS:
             self.error("too_many_topics", f"Watch at most {MAX_TOPICS} posts at once.")
             return
         self.peer.topics = topics if kind == "subscribe" or topics else None

@@ -112,12 +112,19 @@ async def insert(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
     await _took_effect(conn, kind, inserted, fx)
 
 
+def _blocks_changed(rows: list[Any], fx: Effects) -> None:
+    # For live connections of these accounts, whose idea of whom they must not hear is now old.
+    dids = sorted({did for row in rows for did in (row["author_did"], row["subject_did"])})
+    fx.emit("blocks_changed", None, {"dids": dids})
+
+
 async def _took_effect(conn: asyncpg.Connection, kind: Kind, inserted: list[Any], fx: Effects) -> None:
     """Viewer state from both sides, recounts, events and notifications of rows that became the pair's row."""
     if not inserted:
         return
     await _viewer(conn, kind, inserted, clear=False)
     if kind.notification is None:
+        _blocks_changed(inserted, fx)
         return
     for row in inserted:
         fx.actors.update((row["author_did"], row["subject_did"]))
@@ -142,7 +149,9 @@ async def delete(conn: asyncpg.Connection, kind: Kind, ops: list[Op], fx: Effect
     if not gone:
         return
     await _viewer(conn, kind, gone, clear=True)
-    if kind.notification is not None:
+    if kind.notification is None:
+        _blocks_changed(gone, fx)
+    else:
         for row in gone:
             fx.actors.update((row["author_did"], row["subject_did"]))
         await forget_notifications(conn, [r["uri"] for r in gone], fx)

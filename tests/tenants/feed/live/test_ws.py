@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from gateway.serving import WS_MAX_MESSAGE
-from tests.fakes.firehose import POST, Firehose, uri
+from tests.fakes.firehose import BLOCK, POST, Firehose, uri
 from tests.support.waiting import wait_for
 from tests.tenants.feed.api.fixtures import FeedServer, Member, MemberFactory, foreign_token, index
 
@@ -170,3 +170,62 @@ async def test_open_sockets_are_counted_in_the_metrics(
 
 async def _count_is(box: httpx.AsyncClient, expected: float) -> bool:
     return open_sockets((await box.get("/metrics")).text) == expected
+
+
+async def test_a_block_made_while_connected_hides_the_blocked_accounts_replies(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection,
+    hose: Firehose,
+) -> None:  # fmt: skip
+    alice, carol, dave = await member("alice"), await member("carol"), await member("dave")
+    post = (await http.post("/api/post", json={"text": "dave's post"}, headers=dave.auth)).json()["uri"]
+    before = await signed_in(feed_server, alice)  # connected before the block
+    try:
+        await index(feed_db, [hose.follow(alice.did, carol.did, collection=BLOCK)])
+        assert await feed_db.fetchval(
+            "SELECT blocking_uri IS NOT NULL FROM viewer_actor_state WHERE viewer_did = $1 AND subject_did = $2",
+            alice.did, carol.did,
+        )  # fmt: skip
+        after = await signed_in(feed_server, alice)  # connected after the block
+        watcher = await signed_in(feed_server, dave)
+        reply = await http.post("/api/reply", json={"text": "carol here", "parentUri": post}, headers=carol.auth)
+        assert reply.status_code == 201
+        await next_frame(watcher, "reply_added")
+        await after.send('{"type": "ping"}')
+        await next_frame(after, "pong")  # the rule: a socket opened after the block gets no reply_added first
+        await before.send('{"type": "ping"}')
+        frames: list[str] = []
+        async with asyncio.timeout(5):
+            while (kind := orjson.loads(await before.recv())["type"]) != "pong":
+                frames.append(kind)
+        assert "reply_added" not in frames, "a socket opened before the block still gets the blocked account's replies"
+    finally:
+        for ws in (before, locals().get("after"), locals().get("watcher")):
+            if ws is not None:
+                await ws.close()
+
+
+def hub_of(server: FeedServer) -> Any:
+    return server.ctx.state["feed_api"].hub
+
+
+async def test_one_socket_cannot_make_the_server_hold_megabytes_of_topics(
+    feed_server: FeedServer, member: MemberFactory, feed_db: asyncpg.Connection
+) -> None:
+    # Each message is capped (16 KB); what subscriptions accumulate is too.
+    alice = await member("alice")
+    hub = hub_of(feed_server)
+    known = set(hub.peers)
+    ws = await signed_in(feed_server, alice)
+    try:
+        (peer,) = hub.peers - known
+        for n in range(40):  # 80 KB of URIs of the longest length taken
+            uris = [f"at://did:plc:x/app.bsky.feed.post/{n}-{i}-" + "a" * 960 for i in range(2)]
+            await ws.send(orjson.dumps({"type": "subscribe", "uris": uris}).decode())
+        long = ["at://did:plc:x/app.bsky.feed.post/long-" + "a" * 8000]
+        await ws.send(orjson.dumps({"type": "subscribe", "uris": long}).decode())
+        await ws.send('{"type": "ping"}')
+        await next_frame(ws, "pong")
+        held = sum(len(t) for t in peer.topics or ())
+        assert held <= 64 * 1024, f"one socket holds {held / 1e3:.0f} KB of subscribed URIs"
+    finally:
+        await ws.close()
