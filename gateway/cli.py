@@ -229,9 +229,21 @@ def main() -> None:
     """Entry point of the console script."""
     skip_unused_imports()
     _add_workers()
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
     try:
         app()
-    except _operator_errors() as exc:
+    except ValidationError as exc:
+        # A setting with a bad value: name the variable the operator sets, not the field.
+        for error in exc.errors():
+            name = "ONEBOX_" + str(error["loc"][0]).upper() if error["loc"] else exc.title
+            typer.echo(f"onebox: {name}: {error['msg']} (got {error.get('input')!r})", err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:
         # Configuration and connection problems are the operator's to fix: say what, not a traceback.
+        # (The tuple is made now: psycopg's errors count once a command has loaded it.)
+        if not isinstance(exc, (SettingsError, *_operator_errors())):
+            raise
         typer.echo(f"onebox: {exc}", err=True)
         raise SystemExit(2) from None

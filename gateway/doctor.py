@@ -41,6 +41,13 @@ class Report:
         self.echo(f"  PROBLEM: {text}")
 
 
+# supervisord's event listeners of ops/supervisord.conf, and what is lost while one is down.
+LISTENERS = {
+    "memmon": "no memory cap is enforced",
+    "restarts": "restarts and their reasons are not recorded for /health",
+}
+
+
 def processes(report: Report, settings: Settings, ops: OpsSettings) -> dict[str, int]:
     """Each supervised process against its cap; returns running programs' pids."""
     url = supervision.socket_url(settings.data_dir)
@@ -72,6 +79,11 @@ def processes(report: Report, settings: Settings, ops: OpsSettings) -> dict[str,
             f"  {restarts.get('count', 0)}{last}"
         )
         _judge_process(report, settings, known.get(name), state, used)
+        if name in LISTENERS and state != "RUNNING":
+            report.problem(
+                f"{name} is {state}: {LISTENERS[name]}; see var/log/{name}.log, then "
+                f"`supervisorctl -s {url} start {name}`"
+            )
     report.echo(f"  {'total':<36}{mb(total.rss):>9}{mb(total.pss):>9}   budget {ops.stack_budget_mb} MB PSS")
     if total.pss is not None and total.pss > ops.stack_budget_mb * MB:
         report.problem(

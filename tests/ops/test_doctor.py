@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
-from tests.ops.stack import Stack
+from gateway import supervision
+from tests.ops.stack import Stack, wait_until
 
 SECTIONS = [
     "== Processes",
@@ -38,3 +42,16 @@ def test_doctor_names_a_pool_budget_over_max_connections(stack: Stack) -> None:
     assert "PROBLEM: connection budget 61 > max_connections 50" in result.stdout
     assert "lower ONEBOX_POOL_SIZE (now 60)" in result.stdout
     assert "1 problem(s):" in result.stdout
+
+
+def test_doctor_names_a_stopped_memory_watchdog(stack: Stack) -> None:
+    # memmon down means no cap is enforced: not "OK".
+    supervisorctl = [str(Path(sys.executable).parent / "supervisorctl"), "-s", supervision.socket_url(stack.data_dir)]
+    subprocess.run([*supervisorctl, "stop", "memmon"], check=True, capture_output=True, timeout=60)
+    try:
+        result = stack.cli("doctor")
+        assert result.returncode == 1
+        assert "PROBLEM: memmon is STOPPED: no memory cap is enforced" in result.stdout
+    finally:
+        subprocess.run([*supervisorctl, "start", "memmon"], check=True, capture_output=True, timeout=60)
+        wait_until(lambda: stack.running("memmon"))
