@@ -36,7 +36,9 @@ def run_bot(make_settings: Callable[..., Settings], fake_discord: tuple[FakeDisc
     _, url = fake_discord
 
     @asynccontextmanager
-    async def start(token: str = BOT_TOKEN, crash: bool = False, **overrides: Any) -> AsyncIterator[Bot]:
+    async def start(
+        token: str = BOT_TOKEN, crash: bool = False, backoff: float = 0.05, **overrides: Any
+    ) -> AsyncIterator[Bot]:
         settings = make_settings(tenants=["seacalendar"])
         dsn = bot_dsn(settings)
         pool = await open_pool(dsn)
@@ -48,7 +50,7 @@ def run_bot(make_settings: Callable[..., Settings], fake_discord: tuple[FakeDisc
             **overrides,
         }
         sea = SeaCalendarSettings(_env_file=None, **values)  # type: ignore[call-arg]
-        bot = Bot(pool, tenant_bus(settings, dsn), sea, DiscordRest(f"{url}/api", token, backoff=0.05))
+        bot = Bot(pool, tenant_bus(settings, dsn), sea, DiscordRest(f"{url}/api", token, backoff=backoff))
         stop = asyncio.Event()
         task = asyncio.create_task(bot.run(stop))
         try:

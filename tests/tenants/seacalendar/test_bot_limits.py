@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -12,47 +11,28 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from shared.settings import Settings
 from shared.tenant import TenantContext
-from tenants.seacalendar.bot.discord_rest import DiscordRest
-from tenants.seacalendar.bot.main import Bot, bot_dsn, open_pool, tenant_bus
+from tenants.seacalendar.bot.main import Bot
 from tenants.seacalendar.guilds import MANAGE_GUILD
-from tenants.seacalendar.settings import SeaCalendarSettings
-from tests.fakes.discord import BOT_TOKEN, FakeDiscord
+from tests.fakes.discord import FakeDiscord
 from tests.support.waiting import wait_for
 from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, schedule_qotw_now, soon, vote
+from tests.tenants.seacalendar.test_bot import RunBot, run_bot
+
+__all__ = ["run_bot"]  # a fixture: pytest finds it here through this import
 
 Fake = tuple[FakeDiscord, str]
 
 
 @pytest.fixture
-def start_bot(make_settings: Callable[..., Settings], fake_discord: Fake) -> Callable[..., Any]:
-    """Like test_bot's run_bot, with the REST client's backoff selectable (production default 0.5 s)."""
-    _, url = fake_discord
+def start_bot(run_bot: RunBot) -> RunBot:
+    """test_bot's ``run_bot``, waiting until the bot's start-up catch-up is done."""
 
     @asynccontextmanager
-    async def start(backoff: float = 0.05, **overrides: Any) -> AsyncIterator[Bot]:
-        settings = make_settings(tenants=["seacalendar"])
-        dsn = bot_dsn(settings)
-        pool = await open_pool(dsn)
-        values: dict[str, Any] = {
-            "discord_api_base": f"{url}/api",
-            "seacalendar_bot_tick": 0.1,
-            "seacalendar_edit_debounce": 0.05,
-            "seacalendar_claim_lease": 0.5,
-            **overrides,
-        }
-        sea = SeaCalendarSettings(_env_file=None, **values)  # type: ignore[call-arg]
-        bot = Bot(pool, tenant_bus(settings, dsn), sea, DiscordRest(f"{url}/api", BOT_TOKEN, backoff=backoff))
-        stop = asyncio.Event()
-        task = asyncio.create_task(bot.run(stop))
-        try:
+    async def start(**options: Any) -> AsyncIterator[Bot]:
+        async with run_bot(**options) as bot:
             await wait_for(bot.ready.is_set)
             yield bot
-        finally:
-            stop.set()
-            await asyncio.gather(task, return_exceptions=True)
-            await pool.close()
 
     return start
 
