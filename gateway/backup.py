@@ -15,6 +15,7 @@ changes nothing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -132,8 +133,13 @@ def backup(settings: Settings, tenant: str, keep: int) -> Path:
 
 
 def rotate(folder: Path, tenant: str, keep: int) -> list[Path]:
-    """Remove all but the ``keep`` newest dumps of ``tenant``; returns what was removed."""
-    dumps = sorted(folder.glob(f"{tenant}-*.dump"))
+    """Remove all but the ``keep`` newest dumps of ``tenant``; returns what was removed.
+
+    Only the dumps ``backup`` names (``<tenant>-<UTC time>.dump``) rotate: one an operator named
+    by hand (``wishlist-before-upgrade.dump``) would sort as the newest for ever, and is theirs.
+    """
+    stamped = re.compile(rf"{re.escape(tenant)}-\d{{8}}T\d{{9}}Z\.dump")
+    dumps = sorted(path for path in folder.glob(f"{tenant}-*.dump") if stamped.fullmatch(path.name))
     old = dumps[: max(0, len(dumps) - max(keep, 1))]  # never the dump just written
     for path in old:
         path.unlink()

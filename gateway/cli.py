@@ -165,10 +165,21 @@ def backup(tenant: Annotated[str | None, typer.Argument(help="one tenant; defaul
 
     settings = _settings()
     keep = opsconfig.load_ops(settings).backup_keep
+    failed: list[str] = []
     for name in [tenant] if tenant else [t.name for t in registry.enabled(settings)]:
         registry.load(name)  # an unknown name is an error here, not a failed login later
-        path = backups.backup(settings, name, keep)
+        try:
+            path = backups.backup(settings, name, keep)
+        except RuntimeError as exc:
+            if tenant:
+                raise
+            # One tenant's failure doesn't cost the others their backup.
+            typer.echo(f"{name}: FAILED: {exc}", err=True)
+            failed.append(name)
+            continue
         typer.echo(f"{name}: {path} ({path.stat().st_size} bytes)")
+    if failed:
+        raise RuntimeError(f"backup failed for {', '.join(failed)}; the others were written")
 
 
 @app.command("nginx-conf")

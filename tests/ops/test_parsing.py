@@ -73,8 +73,9 @@ def test_pool_budget_sums_every_process() -> None:
 
 def test_rotation_keeps_the_newest(tmp_path: Path) -> None:
     names = [f"wishlist-2026112{day}T000000000Z.dump" for day in range(1, 6)]
-    for name in [*names, "wishlist-notes.txt"]:
+    for name in [*names, "wishlist-notes.txt", "wishlist-before-upgrade.dump"]:
         (tmp_path / name).write_text("x")
     removed = backup.rotate(tmp_path, "wishlist", keep=2)
     assert [p.name for p in removed] == names[:3]
-    assert sorted(p.name for p in tmp_path.glob("*.dump")) == names[3:]
+    # A dump named by hand is the operator's: kept, and not counted among the newest.
+    assert sorted(p.name for p in tmp_path.glob("*.dump")) == [*names[3:], "wishlist-before-upgrade.dump"]
