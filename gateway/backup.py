@@ -32,7 +32,6 @@ from shared.settings import Settings
 
 SHIPPED_VERSIONS = (16, 18)
 
-# Everything the tenant role owns in its schema, dropped before the dump is replayed.
 # Everything the tenant role owns in its schema, dropped before the dump is replayed. The
 # statements are all written out before the first runs (a name looked up after an earlier
 # CASCADE dropped its object would print as a bare OID), tables first; sequences a column owns

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,10 +36,9 @@ def token_pair(
     ``signed_in``: the user has just proved who they are, so the access token carries
     ``auth_time`` (False for a refresh).
     """
-    claims = {"auth_time": int(time.time())} if signed_in else {}
     return {
         **account,
-        "access_token": ctx.tokens.issue_access(subject, **claims),
+        "access_token": ctx.tokens.issue_access(subject, signed_in=signed_in),
         "refresh_token": refresh_token,
         "token_type": "bearer",
         "expires_in": ctx.tokens.ttl,

@@ -47,11 +47,13 @@ class TokenService:
         self.ttl = ttl
         self._verified: dict[str, AccessClaims] = {}
 
-    def issue_access(self, subject: str, ttl: int | None = None, **claims: Any) -> str:
-        """A signed token for ``subject``."""
+    def issue_access(self, subject: str, ttl: int | None = None, signed_in: bool = False, **claims: Any) -> str:
+        """A signed token for ``subject``; ``signed_in``: made at a sign-in, so it carries ``auth_time``
+        (what :meth:`AccessClaims.signed_in_within` reads)."""
         now = int(time.time())
         payload = {
             **claims,
+            **({"auth_time": now} if signed_in else {}),
             "iss": ISSUER,
             "aud": self.audience,
             "sub": subject,

@@ -93,10 +93,15 @@ class Guilds:
         if not permissions & (ADMINISTRATOR | MANAGE_GUILD):
             raise ApiError(403, "not_a_manager", "Only members who may manage that Discord server can do this.")
 
-    async def check_channel(self, channel_id: str, guild_id: str | None, discord_id: str) -> str:
-        """The channel's guild, after checking it is ``guild_id`` (if given) and the caller is a member."""
+    async def channel_in(self, channel_id: str, guild_id: str | None) -> str:
+        """The channel's guild, or 422 when it is not ``guild_id`` (any guild when None)."""
         guild = await self.guild_of(channel_id)
         if guild_id is not None and guild != guild_id:
             raise ApiError(422, "channel_not_in_guild", "That channel is in another Discord server.")
+        return guild
+
+    async def check_channel(self, channel_id: str, guild_id: str | None, discord_id: str) -> str:
+        """The channel's guild, after checking it is ``guild_id`` (if given) and the caller is a member."""
+        guild = await self.channel_in(channel_id, guild_id)
         await self.require_member(guild, discord_id)
         return guild

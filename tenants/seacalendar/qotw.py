@@ -80,8 +80,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         async with ctx.db.connect() as conn:
             discord_id = (await load_user(conn, user_id))["discord_id"]
         await guilds.require_manager(body.guild_id, discord_id)
-        if await guilds.guild_of(body.channel_id) != body.guild_id:
-            raise ApiError(422, "channel_not_in_guild", "That channel is in another Discord server.")
+        await guilds.channel_in(body.channel_id, body.guild_id)
         async with ctx.db.transaction() as conn:
             await load_user(conn, user_id)
             row = (

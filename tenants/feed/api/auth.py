@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,11 +22,10 @@ def routes(av: AppView, sessions: PdsSessions) -> list[Route]:
     ctx = av.ctx
 
     def token_pair(did: str, handle: str, refresh_token: str, signed_in: bool) -> Response:
-        claims = {"auth_time": int(time.time())} if signed_in else {}
         return json_response(
             {
                 "user": {"did": did, "handle": handle},
-                "access_token": ctx.tokens.issue_access(did, handle=handle, **claims),
+                "access_token": ctx.tokens.issue_access(did, signed_in=signed_in, handle=handle),
                 "refresh_token": refresh_token,
                 "token_type": "bearer",
                 "expires_in": ctx.tokens.ttl,
