@@ -534,3 +534,16 @@ async def test_a_backfilled_post_fetched_before_a_live_edit_does_not_undo_it(
     await _apply(db, [from_listed_record(MEMBER, POST, listed, int(time.time() * 1_000_000))])
     assert await db.fetchval("SELECT text FROM posts WHERE uri = $1", post_uri) == "first"
 
+
+async def test_a_replayed_older_revision_of_a_profile_does_not_undo_its_change(
+    db: asyncpg.Connection, hose: Firehose
+) -> None:
+    await db.execute("INSERT INTO profiles (did) VALUES ($1)", FRIEND)
+    old, new = hose.profile(FRIEND, "Old Name"), hose.profile(FRIEND, "New Name")
+    await _apply(db, [op_of(old)])
+    await _apply(db, [op_of(new)])
+    replay = await _apply(db, [op_of(old)])
+    again = await _apply(db, [op_of(new)])
+    assert replay.events == [] and again.events == []
+    row = await db.fetchrow("SELECT display_name, rev FROM profiles WHERE did = $1", FRIEND)
+    assert row == ("New Name", new["commit"]["rev"])
