@@ -47,8 +47,10 @@ WHERE d.id IN (
     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
 RETURNING d.id, d.discord_id, d.attempts, d.reminder_id"""
 
+# Read at send time, not at expansion: a delivery can wait (a backlog, a retry, a lease) while the
+# invitee votes or is removed from the poll (no invite row: awaits_vote is NULL).
 DETAILS = """SELECT r.type, p.id AS poll_id, p.title, p.status, p.voting_deadline, v.name AS venue,
-    (SELECT has_voted FROM invites i WHERE i.poll_id = p.id AND i.discord_id = $2) AS has_voted,
+    (SELECT NOT has_voted FROM invites i WHERE i.poll_id = p.id AND i.discord_id = $2) AS awaits_vote,
     (SELECT (o.date + COALESCE(o.start_time, time '00:00')) AT TIME ZONE p.timezone FROM poll_options o
      WHERE o.id = p.finalized_option_id AND o.date IS NOT NULL) AS starts_at
 FROM reminders r JOIN polls p ON p.id = r.poll_id LEFT JOIN venues v ON v.id = p.venue_id WHERE r.id = $1"""
@@ -147,7 +149,7 @@ class Deliveries:
             if details is None:
                 raise LookupError(f"reminder {row['reminder_id']} is gone")
             vote = details["type"].startswith("vote_")
-            if (vote and (details["has_voted"] or details["status"] != "voting")) or (
+            if (vote and not (details["awaits_vote"] and details["status"] == "voting")) or (
                 not vote and details["status"] != "finalized"
             ):
                 await self._finish(row["id"], "skipped")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import asyncpg
@@ -11,7 +12,7 @@ import pytest
 
 from tenants.feed.indexer import backfill
 from tenants.feed.indexer.apply import apply_ops
-from tenants.feed.indexer.events import Op, decode
+from tenants.feed.indexer.events import Op, decode, from_listed_record
 from tenants.feed.indexer.processors import tombstones
 from tenants.feed.indexer.processors.base import Effects
 from tenants.feed.indexer.records import Malformed
@@ -467,3 +468,82 @@ def test_a_stamp_the_cursor_cannot_hold_is_malformed() -> None:
         frame = orjson.dumps({"did": "did:plc:x", "time_us": time_us, "kind": "identity"})
         with pytest.raises(Malformed, match="bad_time"):
             decode(frame, 1_000_000)
+
+
+async def _apply(conn: asyncpg.Connection, ops: list[Op]) -> Effects:
+    """Apply ``ops`` as one writer batch; the effects it had."""
+    fx = Effects(live=all(op.live for op in ops))
+    async with conn.transaction():
+        await apply_ops(conn, ops, fx, COMMUNITY)
+    return fx
+
+
+def _edit(hose: Firehose, event: dict[str, Any], text: str) -> dict[str, Any]:
+    """An update of ``event``'s post to ``text`` (a later commit of the repository)."""
+    record = {k: v for k, v in event["commit"]["record"].items() if k != "$type"}
+    return hose.commit(event["did"], POST, event["commit"]["rkey"], {**record, "text": text}, operation="update")
+
+
+async def test_a_replayed_older_revision_of_a_post_does_not_undo_its_edit(
+    db: asyncpg.Connection, hose: Firehose
+) -> None:
+    # A rewind after a failover (or a reordered delivery) brings the post's first version after its
+    # edit: the edit is kept, and the replay is no news. Reordered within one batch, the same.
+    await add_member(db, MEMBER)
+    first = hose.post(MEMBER, "first")
+    edited = _edit(hose, first, "edited")
+    post_uri = uri(MEMBER, POST, first["commit"]["rkey"])
+    await _apply(db, [op_of(first)])
+    assert [e[0] for e in (await _apply(db, [op_of(edited)])).events] == ["post_updated"]
+    replay = await _apply(db, [op_of(first)])
+    assert replay.events == []
+    row = await db.fetchrow("SELECT text, cid, rev FROM posts WHERE uri = $1", post_uri)
+    assert row == ("edited", edited["commit"]["cid"], edited["commit"]["rev"])
+    other = hose.post(MEMBER, "other")
+    await _apply(db, [op_of(_edit(hose, other, "other edited")), op_of(other)])
+    other_uri = uri(MEMBER, POST, other["commit"]["rkey"])
+    assert await db.fetchval("SELECT text FROM posts WHERE uri = $1", other_uri) == "other edited"
+    assert await db.fetchval("SELECT posts_count FROM profiles WHERE did = $1", MEMBER) == 2
+
+
+async def test_the_same_post_event_twice_changes_nothing(db: asyncpg.Connection, hose: Firehose) -> None:
+    await add_member(db, MEMBER)
+    first = hose.post(MEMBER, "first")
+    edited = _edit(hose, first, "edited")
+    post_uri = uri(MEMBER, POST, first["commit"]["rkey"])
+    await _apply(db, [op_of(first), op_of(edited)])
+    version = await db.fetchval("SELECT xmin::text FROM posts WHERE uri = $1", post_uri)
+    again = await _apply(db, [op_of(edited)])
+    assert again.events == [] and again.notices == []
+    assert await db.fetchval("SELECT xmin::text FROM posts WHERE uri = $1", post_uri) == version
+
+
+async def test_a_backfilled_post_fetched_before_a_live_edit_does_not_undo_it(
+    db: asyncpg.Connection, hose: Firehose
+) -> None:
+    # listRecords gives no revision: a page is older than a live write made after it was fetched,
+    # and newer than one made before.
+    await add_member(db, MEMBER)
+    first = hose.post(MEMBER, "first")
+    post_uri = uri(MEMBER, POST, first["commit"]["rkey"])
+    listed = {"uri": post_uri, "cid": first["commit"]["cid"], "value": first["commit"]["record"]}
+    fetched_us = int(time.time() * 1_000_000)
+    await _apply(db, [op_of(_edit(hose, first, "edited"))])
+    await _apply(db, [from_listed_record(MEMBER, POST, listed, fetched_us)])
+    assert await db.fetchval("SELECT text FROM posts WHERE uri = $1", post_uri) == "edited"
+    await _apply(db, [from_listed_record(MEMBER, POST, listed, int(time.time() * 1_000_000))])
+    assert await db.fetchval("SELECT text FROM posts WHERE uri = $1", post_uri) == "first"
+
+
+async def test_a_replayed_older_revision_of_a_profile_does_not_undo_its_change(
+    db: asyncpg.Connection, hose: Firehose
+) -> None:
+    await db.execute("INSERT INTO profiles (did) VALUES ($1)", FRIEND)
+    old, new = hose.profile(FRIEND, "Old Name"), hose.profile(FRIEND, "New Name")
+    await _apply(db, [op_of(old)])
+    await _apply(db, [op_of(new)])
+    replay = await _apply(db, [op_of(old)])
+    again = await _apply(db, [op_of(new)])
+    assert replay.events == [] and again.events == []
+    row = await db.fetchrow("SELECT display_name, rev FROM profiles WHERE did = $1", FRIEND)
+    assert row == ("New Name", new["commit"]["rev"])

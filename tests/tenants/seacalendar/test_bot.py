@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from shared.settings import Settings
 from shared.tenant import TenantContext
+from tenants.seacalendar.bot import scheduler
 from tenants.seacalendar.bot.discord_rest import DiscordError, DiscordRest
 from tenants.seacalendar.bot.main import Bot, bot_dsn, open_pool, tenant_bus
 from tenants.seacalendar.settings import SeaCalendarSettings
@@ -184,6 +185,32 @@ async def test_voters_are_not_reminded_and_finalising_sends_event_reminders(
         await wait_for(lambda: len(fake.dms_to(bob.discord_id)) == 2 and len(fake.dms_to(ann.discord_id)) == 2)
     assert all("📅" in m["content"] for m in fake.dms_to(bob.discord_id))
     assert len(fake.dms_to(cy.discord_id)) == 1  # cy never said yes: no event reminders
+
+
+async def test_an_invitee_removed_after_the_reminder_was_expanded_is_not_reminded(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    make_settings: Callable[..., Settings],
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+    sea_ctx: TenantContext,
+) -> None:
+    # Deliveries are made when the reminder is due but can wait to be sent (a backlog, a retry):
+    # Bob is taken off the poll in between, so only Cy hears of it.
+    fake, _ = fake_discord
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, cy.discord_id], voting_deadline=soon(2))
+    await make_due(sea_ctx, poll["id"])
+    pool = await open_pool(bot_dsn(make_settings(tenants=["seacalendar"])))
+    try:
+        assert await scheduler.expand_due_reminders(pool) == 2
+    finally:
+        await pool.close()
+    removed = await sea.put(f"{API}/polls/{poll['id']}", json={"invitees": [cy.discord_id]}, headers=ann.auth)
+    assert removed.status_code == 200, removed.text
+    async with run_bot():
+        await wait_for(lambda: _statuses(sea_ctx, poll["id"], ["sent", "skipped"]))
+    assert fake.dms_to(bob.discord_id) == [] and len(fake.dms_to(cy.discord_id)) == 1
 
 
 async def test_rate_limits_and_server_errors_are_waited_out(

@@ -15,25 +15,31 @@ from tenants.feed.indexer.records import Profile
 
 PROFILE_COLUMNS = """
     display_name = x.display_name, description = x.description, avatar_cid = x.avatar_cid,
-    banner_cid = x.banner_cid, record = x.record, updated_at = now(), record_at = coalesce(x.fetched_at, now())
+    banner_cid = x.banner_cid, record = x.record, updated_at = now(), record_at = coalesce(x.fetched_at, now()),
+    rev = coalesce(x.rev, p.rev)
 """
 # fetched_at: when a backfill page was fetched (NULL for live records).
 PROFILE_INPUT = """jsonb_to_recordset($1::jsonb) AS x(did text, display_name text, description text,
-    avatar_cid text, banner_cid text, record jsonb, tracked boolean, fetched_at timestamptz)"""
+    avatar_cid text, banner_cid text, record jsonb, tracked boolean, fetched_at timestamptz, rev text)"""
 
 # Tracked accounts get a row; others (a Bloom-filter guess) only update a row that exists, so a
 # false positive never creates anything.
 UPSERT_PROFILES = f"""
 WITH input AS (SELECT * FROM {PROFILE_INPUT}),
--- A page fetched before the record last written live is older than it: it changes nothing.
+-- An older copy changes nothing: a live one older by revision (a replayed or reordered update;
+-- the same revision again is no change), or a page fetched before the record last written live
+-- (listRecords gives no revision). A row keeps its rev when a page replaces it.
 updated AS (
     UPDATE profiles p SET {PROFILE_COLUMNS} FROM input x
-    WHERE p.did = x.did AND (x.fetched_at IS NULL OR p.record_at IS NULL OR p.record_at < x.fetched_at)
+    WHERE p.did = x.did
+      AND CASE WHEN p.rev IS NOT NULL AND x.rev IS NOT NULL THEN p.rev < x.rev
+               ELSE x.fetched_at IS NULL OR p.record_at IS NULL OR p.record_at < x.fetched_at END
     RETURNING p.did
 ),
 created AS (
-    INSERT INTO profiles (did, display_name, description, avatar_cid, banner_cid, record, record_at)
-    SELECT did, display_name, description, avatar_cid, banner_cid, record, coalesce(fetched_at, now()) FROM input x
+    INSERT INTO profiles (did, display_name, description, avatar_cid, banner_cid, record, record_at, rev)
+    SELECT did, display_name, description, avatar_cid, banner_cid, record, coalesce(fetched_at, now()), rev
+    FROM input x
     WHERE x.tracked AND NOT EXISTS (SELECT 1 FROM updated u WHERE u.did = x.did)
     ON CONFLICT (did) DO NOTHING RETURNING did
 )
@@ -101,7 +107,7 @@ async def upsert_profiles(conn: asyncpg.Connection, ops: list[Op], fx: Effects) 
             rows.append({"did": op.did, "display_name": rec.display_name, "description": rec.description,
                          "avatar_cid": rec.avatar_cid, "banner_cid": rec.banner_cid, "record": rec.raw,
                          "tracked": op.tracked or not op.live,
-                         "fetched_at": None if op.live else instant(op.time_us)})  # fmt: skip
+                         "fetched_at": None if op.live else instant(op.time_us), "rev": op.rev})  # fmt: skip
     if rows:
         for row in await conn.fetch(UPSERT_PROFILES, rows_json(rows)):
             fx.emit("profile_updated", f"user:{row['did']}", {"did": row["did"]})

@@ -7,27 +7,35 @@ from typing import Any
 import asyncpg
 
 from tenants.feed.indexer.events import Op
+from tenants.feed.indexer.processors.actor import instant
 from tenants.feed.indexer.processors.base import Effects, forget_notifications, notify_members, rows_json
 from tenants.feed.indexer.records import Post, did_of
 
+# A stored post is replaced only by a newer copy: by repository revision when both have one (a
+# replayed or reordered update is older; the same one is no change), else by when each was written
+# or its page fetched (listRecords gives no revision; a page fetched before a live edit is older).
+# A row keeps its rev when a copy without one replaces it: its content is at least that new.
 INSERT = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
         uri text, cid text, author_did text, text text, created_at timestamptz, reply_parent_uri text,
         reply_root_uri text, quote_uri text, embed jsonb, facets jsonb, labels jsonb, langs text[],
-        tags text[], is_community boolean, record jsonb)
+        tags text[], is_community boolean, record jsonb, rev text, fetched_at timestamptz)
 )
 INSERT INTO posts (uri, cid, author_did, text, created_at, sort_at, reply_parent_uri, reply_root_uri,
-                   quote_uri, embed, facets, labels, langs, tags, is_community, is_local, record)
+                   quote_uri, embed, facets, labels, langs, tags, is_community, is_local, record, rev, record_at)
 SELECT uri, cid, author_did, text, created_at, least(created_at, now()), reply_parent_uri, reply_root_uri,
        quote_uri, embed, facets, labels, langs, tags, is_community,
-       EXISTS (SELECT 1 FROM members m WHERE m.did = i.author_did), record
+       EXISTS (SELECT 1 FROM members m WHERE m.did = i.author_did), record, rev, coalesce(fetched_at, now())
 FROM input i
 ON CONFLICT (uri) DO UPDATE SET
     cid = EXCLUDED.cid, text = EXCLUDED.text, embed = EXCLUDED.embed, facets = EXCLUDED.facets,
     labels = EXCLUDED.labels, langs = EXCLUDED.langs, tags = EXCLUDED.tags,
-    is_community = EXCLUDED.is_community, record = EXCLUDED.record
+    is_community = EXCLUDED.is_community, record = EXCLUDED.record,
+    rev = coalesce(EXCLUDED.rev, posts.rev), record_at = EXCLUDED.record_at
     WHERE posts.cid IS DISTINCT FROM EXCLUDED.cid
+      AND CASE WHEN posts.rev IS NOT NULL AND EXCLUDED.rev IS NOT NULL THEN posts.rev < EXCLUDED.rev
+               ELSE posts.record_at IS NULL OR posts.record_at <= EXCLUDED.record_at END
 RETURNING uri, sort_at, (xmax = 0) AS inserted
 """
 
@@ -65,6 +73,8 @@ def _row(op: Op, post: Post, community: frozenset[str]) -> dict[str, Any]:
         "tags": post.tags,
         "is_community": not community.isdisjoint(post.tags),
         "record": post.raw,
+        "rev": op.rev,
+        "fetched_at": None if op.live else instant(op.time_us),
     }
 
 

@@ -109,6 +109,26 @@ async def test_the_echo_of_a_like_undone_here_brings_nothing_back(
     assert await feed_db.fetchval("SELECT count(*) FROM notifications WHERE recipient_did = $1", bob.did) == 0
 
 
+async def test_the_echo_of_a_post_made_here_merges_into_its_row(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    # The local row carries the revision the PDS answered; its echo (same revision and CID) is
+    # the same row, and a replay of it after Bob's reply changes nothing either.
+    alice = await member("alice")
+    created = await http.post("/api/post", json={"text": "hello #cannabis"}, headers=alice.auth)
+    assert created.status_code == 201, created.text
+    mine = created.json()["uri"]
+    rkey = mine.rsplit("/", 1)[-1]
+    cid, record = feed_server.pds.repos[alice.did][POST][rkey]
+    rev = feed_server.pds.revs[mine]
+    own_echo = echo(alice.did, POST, rkey, cid, record, hose.time_us + 1000, rev=rev)
+    await index(feed_db, [own_echo, hose.post(BOB, "welcome", reply_to=(mine, mine)), own_echo])
+    row = await feed_db.fetchrow("SELECT cid, rev, reply_count FROM posts WHERE uri = $1", mine)
+    assert row == (cid, rev, 1)
+    assert await feed_db.fetchval("SELECT posts_count FROM profiles WHERE did = $1", alice.did) == 1
+    assert await feed_db.fetchval("SELECT count(*) FROM feed_items WHERE post_uri = $1", mine) == 1
+
+
 async def test_post_reply_repost_follow_and_delete(
     feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
