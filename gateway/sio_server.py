@@ -1,17 +1,20 @@
 """The gateway's Socket.IO server class: python-socketio's, with the limits a shared server needs.
 
-python-socketio leaves open what one hostile or broken client could use against every tenant
-sharing the server, and this class closes it where the packets pass:
+python-socketio leaves two things open that one hostile or broken client could use against
+every tenant sharing the server, and this class closes them where the packets pass:
 
 - a client that stops reading lets its Engine.IO queue grow with every event fanned out to it
   (the writer task blocks on the socket and nothing bounds the queue), so a session too far
-  behind is dropped, as ``/feed/ws`` drops a peer whose outbox overflows.
+  behind is dropped, as ``/feed/ws`` drops a peer whose outbox overflows;
+- an Engine.IO session that never connects to a namespace lives until its ping timeout, sending
+  pings and holding a socket, so it is closed after a short grace.
 
 Imported only when a tenant has a namespace (``socketio`` is imported lazily, see gateway.lean).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import socketio
@@ -20,19 +23,26 @@ import socketio
 # (the writer drains it as fast as the socket takes it); 1,000 events is minutes of a busy room, so
 # a queue this long means the client has stopped reading, and each packet held costs memory.
 MAX_QUEUED_PACKETS = 1000
+# How long an Engine.IO session may stay without any namespace: a real client sends its namespace
+# connect right after the handshake; the feed's native socket allows the same 5 s to sign in.
+CONNECT_GRACE_S = 5.0
 
 
 class LimitedServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socketio ships no types
-    """An ``AsyncServer`` that drops slow consumers."""
+    """An ``AsyncServer`` that drops slow consumers and idle handshakes."""
 
     def __init__(
         self,
         *args: Any,
         max_queued: int = MAX_QUEUED_PACKETS,
+        connect_grace_s: float = CONNECT_GRACE_S,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_queued = max_queued
+        self.connect_grace_s = connect_grace_s
+        self._graces: dict[str, asyncio.TimerHandle] = {}
+        self._closing: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
 
     async def _too_far_behind(self, eio_sid: str) -> bool:
         """Whether ``eio_sid``'s queue is full; if so the session is dropped and nothing is sent."""
@@ -72,3 +82,21 @@ class LimitedServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socke
         # still sends on it would connect namespaces for a session that no longer exists.
         if eio_sid in self.eio.sockets:
             await super()._handle_eio_message(eio_sid, data)
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        await super()._handle_eio_connect(eio_sid, environ)
+        self._graces[eio_sid] = asyncio.get_running_loop().call_later(self.connect_grace_s, self._expire, eio_sid)
+
+    def _expire(self, eio_sid: str) -> None:
+        self._graces.pop(eio_sid, None)
+        if any(self.manager.sid_from_eio_sid(eio_sid, ns) is not None for ns in self.manager.get_namespaces()):
+            return
+        task = asyncio.ensure_future(self.drop(eio_sid))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        timer = self._graces.pop(eio_sid, None)
+        if timer is not None:
+            timer.cancel()
+        await super()._handle_eio_disconnect(eio_sid, reason)

@@ -1,12 +1,13 @@
-"""The Socket.IO server's limits: slow consumers dropped.
+"""The Socket.IO server's limits: slow consumers dropped, idle handshakes closed.
 
 Raw Engine.IO clients (a bare WebSocket speaking the EIO=4 framing) stand in for clients that
-misbehave in ways the python-socketio client never would: stop reading.
+misbehave in ways the python-socketio client never would: stop reading, or never connect a namespace.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import socketio
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from shared.tenant import TenantContext
 from tests.support.waiting import wait_for
@@ -112,3 +114,25 @@ async def test_a_client_that_reads_keeps_up_and_stays(
         assert client.connected
     finally:
         await client.disconnect()
+
+
+async def test_a_session_that_never_connects_a_namespace_is_closed(
+    app: Starlette, raw: Any, tenant_ctx: Callable[[str], TenantContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sio = app.state.socketio
+    monkeypatch.setattr(sio, "connect_grace_s", 0.3)
+    member = await raw()
+    idle = await raw()
+    assert (await member.connect_namespace({"token": token(tenant_ctx)}))["_type"] == "40"
+
+    async def closed() -> bool:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(idle.ws.recv(), 5)  # pings, then the close
+        return True
+
+    assert await asyncio.wait_for(closed(), 10)
+    assert idle.eio_sid not in sio.eio.sockets
+    # The member's grace ran out as well, and it stays: it connected in time.
+    await wait_for(lambda: member.eio_sid not in sio._graces, timeout=5)
+    assert member.eio_sid in sio.eio.sockets
