@@ -1,4 +1,4 @@
-"""The Socket.IO server's limits: slow consumers dropped, idle handshakes closed.
+"""The Socket.IO server's limits: slow consumers dropped, idle handshakes closed, connect/join floods refused.
 
 Raw Engine.IO clients (a bare WebSocket speaking the EIO=4 framing) stand in for clients that
 misbehave in ways the python-socketio client never would: stop reading, or never connect a namespace.
@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from shared.ratelimit import KeyedRateLimiter
 from shared.tenant import TenantContext
 from tests.support.waiting import wait_for
 
@@ -136,3 +137,24 @@ async def test_a_session_that_never_connects_a_namespace_is_closed(
     # The member's grace ran out as well, and it stays: it connected in time.
     await wait_for(lambda: member.eio_sid not in sio._graces, timeout=5)
     assert member.eio_sid in sio.eio.sockets
+
+
+async def test_connect_and_join_floods_are_refused_without_doing_the_work(
+    app: Starlette, server: str, raw: Any, tenant_ctx: Callable[[str], TenantContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sio = app.state.socketio
+    monkeypatch.setattr(sio, "attempts", KeyedRateLimiter(3))
+    session = await raw()
+    # Bad tokens: the namespace checks and refuses the first three; the fourth is not checked.
+    codes = [(await session.connect_namespace({"token": "garbage"}))["data"]["code"] for _ in range(4)]
+    assert "rate_limited" not in codes[:3]
+    assert codes[3] == "rate_limited"
+
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(server, auth={"token": token(tenant_ctx)}, namespaces=[NS], transports=["websocket"])
+    try:
+        answers = [await client.call("join", {"room": "poll:0"}, namespace=NS, timeout=5) for _ in range(3)]
+        assert [a["error"] for a in answers[:2]] == ["not_found", "not_found"]  # connect took the first
+        assert answers[2]["error"] == "rate_limited" and answers[2]["details"]["retry_after"] >= 1
+    finally:
+        await client.disconnect()
