@@ -70,8 +70,10 @@ def build(
         return None
     import socketio
 
+    from gateway.sio_server import LimitedServer
+
     names = [t.name for t, _ in hooked]
-    sio = socketio.AsyncServer(
+    sio = LimitedServer(
         async_mode="asgi",
         # Only the tenants' namespaces: the default "/" would take connections with no token at all.
         namespaces=[f"/{name}" for name in names],
