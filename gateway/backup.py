@@ -149,6 +149,25 @@ def _tail(stderr: bytes) -> str:
     return stderr.decode(errors="replace").strip()[-2000:]
 
 
+def _check_origin(settings: Settings, url: URL, tenant: str, dump: Path) -> None:
+    """Refuse a dump of another tenant's database (one tenant's tables replayed into another's).
+
+    The archive's table of contents names the database it was dumped from. Any prefix is
+    accepted (a tenant moved from a box with another ``ONEBOX_DB_PREFIX``); the tenant must match.
+    """
+    listed = subprocess.run(
+        [tool(settings, url, "pg_restore"), "--list", str(dump)], capture_output=True, timeout=600
+    )  # fmt: skip
+    if listed.returncode != 0:
+        raise RuntimeError(f"pg_restore could not read {dump}, nothing changed: {_tail(listed.stderr)}")
+    found = re.search(rb"^;\s+dbname:\s*(\S+)\s*$", listed.stdout, re.MULTILINE)
+    origin = found.group(1).decode(errors="replace") if found else None
+    if origin is None or not origin.endswith(f"_{tenant}"):
+        raise RuntimeError(
+            f"{dump.name} is a dump of {origin or 'an unknown database'}, not of {tenant}'s database; nothing changed"
+        )
+
+
 def restore(settings: Settings, tenant: str, dump: Path, force: bool) -> None:
     """Replace ``tenant``'s database content with ``dump``; refuses a non-empty database unless ``force``."""
     if not dump.is_file():
@@ -160,6 +179,7 @@ def restore(settings: Settings, tenant: str, dump: Path, force: bool) -> None:
         raise RuntimeError(
             f"{url.database} already holds {tables} table(s); pass --force to replace them with {dump.name}"
         )
+    _check_origin(settings, url, tenant, dump)
     dsn, env = _client(url, tenant)
     # The SQL is as big as the database: beside it in var/, not in a small /tmp (0700 either way).
     settings.data_dir.mkdir(parents=True, exist_ok=True)

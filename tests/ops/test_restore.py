@@ -82,3 +82,17 @@ def test_a_truncated_dump_changes_nothing(box: Settings, tmp_path: Path) -> None
 
 def test_keeping_no_dumps_still_keeps_the_new_one(box: Settings) -> None:
     assert backup.backup(box, "wishlist", keep=0).exists()
+
+
+def test_another_tenants_dump_is_refused(box: Settings) -> None:
+    with psycopg.connect(dsn(box, "astro"), autocommit=True) as conn:
+        conn.execute("CREATE TABLE origin_probe (id int)")
+    try:
+        wishlist_dump = backup.backup(box, "wishlist", keep=7)
+        with pytest.raises(RuntimeError, match=r"is a dump of obrestore_wishlist, not of astro's database; nothing"):
+            backup.restore(box, "astro", wishlist_dump, force=True)
+        with psycopg.connect(dsn(box, "astro")) as conn:
+            assert conn.execute("SELECT to_regclass('origin_probe')").fetchone() == ("origin_probe",)
+    finally:
+        with psycopg.connect(dsn(box, "astro"), autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS origin_probe")
