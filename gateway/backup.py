@@ -125,10 +125,21 @@ def backup(settings: Settings, tenant: str, keep: int) -> Path:
         _run([tool(settings, url, "pg_dump"), "--format=custom", f"--file={partial}", f"--dbname={dsn}"], env)
         partial.chmod(0o600)
         partial.replace(target)  # a crash mid-dump never leaves a file that looks complete
+        # pg_dump fsyncs the file itself (its default without --no-sync); the rename is durable
+        # only once the folder is, or a power cut could lose a dump already rotated against.
+        _fsync_dir(folder)
     finally:
         partial.unlink(missing_ok=True)
     rotate(folder, tenant, keep)
     return target
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def rotate(folder: Path, tenant: str, keep: int) -> list[Path]:
