@@ -47,8 +47,26 @@ def tenant_url(admin: str, prefix: str, tenant: str, secret: str, driver: str = 
 
 
 def libpq(url: URL) -> str:
-    """Render a URL for libpq/psycopg (plain ``postgresql://`` scheme, password included)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """Render a URL as a libpq connection URI (``postgresql://``, password included).
+
+    Every part is percent-encoded by hand: SQLAlchemy writes a space in the query as ``+`` (a
+    socket folder under "/srv/My Box" named another folder) and leaves one in a password raw
+    (refused), and libpq only decodes ``%XX``.
+    """
+    login = ""
+    if url.username:
+        password = f":{quote(url.password, safe='')}" if url.password is not None else ""
+        login = f"{quote(url.username, safe='')}{password}@"
+    host = url.host or ""
+    server = (f"[{host}]" if ":" in host else quote(host, safe="")) + (f":{url.port}" if url.port else "")
+    database = f"/{quote(url.database, safe='')}" if url.database else ""
+    pairs = [
+        (name, value)
+        for name, values in url.query.items()
+        for value in ((values,) if isinstance(values, str) else values)
+    ]
+    query = "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
+    return f"postgresql://{login}{server}{database}{'?' + query if query else ''}"
 
 
 def tenant_dsn(admin: str, prefix: str, tenant: str, secret: str) -> str:

@@ -21,3 +21,26 @@ def test_tenant_dsn_matches_tenant_url(admin: str) -> None:
     got = make_url(tenant_dsn(admin, "onebox", "feed", "k" * 48))
     assert got == expected
     assert (got.username, got.database, got.drivername) == ("onebox_feed", "onebox_feed", "postgresql")
+
+
+def test_libpq_percent_encodes_what_libpq_would_misread() -> None:
+    from psycopg.conninfo import conninfo_to_dict
+    from sqlalchemy.engine import URL
+
+    awkward = URL.create(
+        "postgresql+asyncpg", username="onebox x", password="p w@:/%?#&=é+", database="db x",
+        query={"host": "/srv/My Box+1/run", "port": "5433"},
+    )  # fmt: skip
+    parsed = conninfo_to_dict(libpq(awkward))
+    assert parsed == {
+        "user": "onebox x", "password": "p w@:/%?#&=é+", "dbname": "db x", "host": "/srv/My Box+1/run", "port": "5433",
+    }  # fmt: skip
+    tcp = conninfo_to_dict(libpq(make_url("postgresql+psycopg://admin:pw@[::1]:6543/postgres?sslmode=require")))
+    assert tcp == {
+        "user": "admin",
+        "password": "pw",
+        "host": "::1",
+        "port": "6543",
+        "dbname": "postgres",
+        "sslmode": "require",
+    }
