@@ -88,7 +88,8 @@ def _client(url: URL, tenant: str) -> tuple[str, dict[str, str]]:
         # Fail fast behind a long transaction rather than queue every request behind our locks.
         "PGOPTIONS": "-c lock_timeout=10s",
     }
-    return url.set(password=None).render_as_string(hide_password=False), env
+    # URL.set(password=None) keeps the password (None means "unchanged"): it reached ps(1).
+    return libpq(url._replace(password=None)), env
 
 
 def tool(settings: Settings, url: URL, name: str) -> str:

@@ -44,3 +44,19 @@ def test_libpq_percent_encodes_what_libpq_would_misread() -> None:
         "dbname": "postgres",
         "sslmode": "require",
     }
+
+
+def test_the_backup_tools_get_an_encoded_uri_and_the_password_apart() -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from gateway.backup import _client
+
+    url = make_url("postgresql://onebox_feed:p%20w@/onebox_feed?host=%2Fsrv%2FMy%20Box%2Frun&port=5433")
+    dsn, env = _client(url, "feed")
+    assert conninfo_to_dict(dsn) == {
+        "user": "onebox_feed",
+        "dbname": "onebox_feed",
+        "host": "/srv/My Box/run",
+        "port": "5433",
+    }
+    assert env["PGPASSWORD"] == "p w"
