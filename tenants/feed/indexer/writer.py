@@ -17,8 +17,7 @@ import asyncpg
 
 from tenants.feed.indexer.apply import apply_ops, publish
 from tenants.feed.indexer.events import Op
-from tenants.feed.indexer.processors.actor import instant
-from tenants.feed.indexer.processors.base import Effects, Notice
+from tenants.feed.indexer.processors.base import Effects, Notice, instant
 from tenants.feed.indexer.records import FOLLOW, Graph
 from tenants.feed.indexer.stats import Stats
 from tenants.feed.indexer.tracker import Tracker

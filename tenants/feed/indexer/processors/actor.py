@@ -4,13 +4,12 @@ and the aggregate step that recounts posts and profiles touched by a batch.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from tenants.feed.indexer.events import Op
-from tenants.feed.indexer.processors.base import PROFILE_COLLECTIONS, Effects, rows_json
+from tenants.feed.indexer.processors.base import PROFILE_COLLECTIONS, Effects, fetched_at, rows_json
 from tenants.feed.indexer.records import Profile
 
 PROFILE_COLUMNS = """
@@ -93,11 +92,6 @@ ON CONFLICT (did) DO NOTHING
 """
 
 
-def instant(time_us: int) -> datetime:
-    """``time_us`` as an aware datetime."""
-    return datetime.fromtimestamp(time_us / 1_000_000, UTC)
-
-
 async def upsert_profiles(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> None:
     """Store profile records (``app.bsky.actor.profile/self``)."""
     rows: list[dict[str, Any]] = []
@@ -107,7 +101,7 @@ async def upsert_profiles(conn: asyncpg.Connection, ops: list[Op], fx: Effects) 
             rows.append({"did": op.did, "display_name": rec.display_name, "description": rec.description,
                          "avatar_cid": rec.avatar_cid, "banner_cid": rec.banner_cid, "record": rec.raw,
                          "tracked": op.tracked or not op.live,
-                         "fetched_at": None if op.live else instant(op.time_us), "rev": op.rev})  # fmt: skip
+                         "fetched_at": fetched_at(op), "rev": op.rev})  # fmt: skip
     if rows:
         for row in await conn.fetch(UPSERT_PROFILES, rows_json(rows)):
             fx.emit("profile_updated", f"user:{row['did']}", {"did": row["did"]})

@@ -7,12 +7,24 @@ trip per table per batch, whatever the batch size.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import orjson
 
+from tenants.feed.indexer.events import Op
 from tenants.feed.indexer.records import BLOCK, FOLLOW, LIKE, POST, PROFILE, REPOST
+
+
+def instant(time_us: int) -> datetime:
+    """``time_us`` as an aware datetime."""
+    return datetime.fromtimestamp(time_us / 1_000_000, UTC)
+
+
+def fetched_at(op: Op) -> datetime | None:
+    """When a backfill page holding ``op`` was fetched; None for a live record (written at ``now()``)."""
+    return None if op.live else instant(op.time_us)
 
 
 def last_per_pair(a: list[str], b: list[str], uris: list[str]) -> tuple[list[str], list[str], list[str]]:

@@ -7,8 +7,7 @@ from typing import Any
 import asyncpg
 
 from tenants.feed.indexer.events import Op
-from tenants.feed.indexer.processors.actor import instant
-from tenants.feed.indexer.processors.base import Effects, forget_notifications, notify_members, rows_json
+from tenants.feed.indexer.processors.base import Effects, fetched_at, forget_notifications, notify_members, rows_json
 from tenants.feed.indexer.records import Post, did_of
 
 # A stored post is replaced only by a newer copy: by repository revision when both have one (a
@@ -74,7 +73,7 @@ def _row(op: Op, post: Post, community: frozenset[str]) -> dict[str, Any]:
         "is_community": not community.isdisjoint(post.tags),
         "record": post.raw,
         "rev": op.rev,
-        "fetched_at": None if op.live else instant(op.time_us),
+        "fetched_at": fetched_at(op),
     }
 
 
