@@ -2,7 +2,9 @@
 
 - Polls past their deadline close (``expired``).
 - Due reminders expand into one delivery row per recipient, in the same transaction that marks
-  the reminder done — so a reminder is expanded exactly once.
+  the reminder done — so a reminder is expanded exactly once. Event reminders go to the creator
+  and to whoever said yes or maybe to the chosen date and can still see the poll: someone taken
+  off a private poll's invitees keeps their vote row but is told nothing more about it.
 - Deliveries are claimed (``sending``, committed) before the DM goes out and marked ``sent``
   after. A bot that dies in between leaves a ``sending`` row; once its lease runs out another
   run sends it again with the same Discord nonce, and Discord returns the first message instead
@@ -29,6 +31,7 @@ EXPANSION = """WITH due AS (
     SELECT d.id, u.discord_id FROM due d JOIN polls p ON p.id = d.poll_id JOIN votes v ON v.poll_id = p.id
     JOIN users u ON u.id = v.user_id WHERE d.type LIKE 'event_%' AND u.discord_id IS NOT NULL
       AND (p.finalized_option_id = ANY(v.available_option_ids) OR p.finalized_option_id = ANY(v.maybe_option_ids))
+      AND (NOT p.is_private OR EXISTS (SELECT 1 FROM invites i WHERE i.poll_id = p.id AND i.discord_id = u.discord_id))
     UNION
     SELECT d.id, u.discord_id FROM due d JOIN polls p ON p.id = d.poll_id JOIN users u ON u.id = p.creator_id
     WHERE d.type LIKE 'event_%' AND u.discord_id IS NOT NULL

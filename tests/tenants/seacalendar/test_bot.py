@@ -187,6 +187,38 @@ async def test_voters_are_not_reminded_and_finalising_sends_event_reminders(
     assert len(fake.dms_to(cy.discord_id)) == 1  # cy never said yes: no event reminders
 
 
+async def test_event_reminders_skip_voters_taken_off_a_private_poll(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+    sea_ctx: TenantContext,
+) -> None:
+    # Dee said yes, then the creator took her off the (private) poll: she can no longer open it,
+    # so its event reminders must not reach her; Bob, still invited, hears of it.
+    fake, _ = fake_discord
+    ann, bob, dee = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Dee")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, dee.discord_id])
+    assert poll["is_private"]
+    first = poll["options"][0]["id"]
+    for member in (bob, dee):
+        assert (await vote(sea, member, poll["id"], available=[first])).status_code == 200
+    removed = await sea.put(f"{API}/polls/{poll['id']}", json={"invitees": [bob.discord_id]}, headers=ann.auth)
+    assert removed.status_code == 200, removed.text
+    assert (await sea.get(f"{API}/polls/{poll['id']}", headers=dee.auth)).status_code == 404
+    async with sea_ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE poll_options SET date = (now() + interval '2 days')::date WHERE id = :o"), {"o": first}
+        )
+    finalized = await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": first}, headers=ann.auth)
+    assert finalized.status_code == 200, finalized.text
+    async with run_bot():
+        await make_due(sea_ctx, poll["id"])
+        await wait_for(lambda: len(fake.dms_to(bob.discord_id)) == 2 and len(fake.dms_to(ann.discord_id)) == 2)
+    assert fake.dms_to(dee.discord_id) == []
+    assert {d for d, _ in await deliveries(sea_ctx, poll["id"])} == {ann.discord_id, bob.discord_id}
+
+
 async def test_an_invitee_removed_after_the_reminder_was_expanded_is_not_reminded(
     sea: httpx.AsyncClient,
     sign_in: SignIn,
