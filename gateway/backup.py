@@ -114,7 +114,18 @@ def _run(command: list[str], env: dict[str, str]) -> None:
 
 
 def backup(settings: Settings, tenant: str, keep: int) -> Path:
-    """Dump ``tenant``'s database; returns the new file (older ones beyond ``keep`` are removed)."""
+    """Dump ``tenant``'s database; returns the new file (older ones beyond ``keep`` are removed).
+
+    Every failure is a ``RuntimeError`` naming its cause (a folder that can't be written, a server
+    that can't be reached, a dump past its time), so backing up every tenant goes on to the next.
+    """
+    try:
+        return _dump(settings, tenant, keep)
+    except (OSError, psycopg.Error, subprocess.TimeoutExpired) as exc:
+        raise RuntimeError(str(exc)) from exc
+
+
+def _dump(settings: Settings, tenant: str, keep: int) -> Path:
     url = _tenant_url(settings, tenant)
     dsn, env = _client(url, tenant)
     folder = settings.data_dir / "backups" / tenant

@@ -37,3 +37,22 @@ def test_backup_change_restore_finds_the_original(stack: Stack) -> None:
         assert conn.execute("SELECT to_regclass('made_after_the_dump')").fetchone() == (None,)
         # The tenant's own tables came back too (the dump is the whole database, not one table).
         assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+
+
+def test_one_tenants_failure_leaves_the_others_backed_up(stack: Stack) -> None:
+    # A file where astro's backup folder belongs: mkdir fails with an OSError, which used to end
+    # the whole run before wishlist (next in ONEBOX_TENANTS) was dumped.
+    blocker = stack.data_dir / "backups" / "astro"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a folder")
+    try:
+        result = stack.cli("backup", ONEBOX_TENANTS="astro,wishlist")
+    finally:
+        blocker.unlink()
+    assert result.returncode != 0
+    assert "astro: FAILED" in result.stderr and "File exists" in result.stderr, result.stderr
+    assert "backup failed for astro; the others were written" in result.stderr
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("wishlist: ")
+    assert Path(line.split(": ", 1)[1].rsplit(" (", 1)[0]).is_file()
+    assert "Traceback" not in result.stderr
