@@ -25,7 +25,16 @@ from tenants.seacalendar.bot.main import Bot, bot_dsn, open_pool, tenant_bus
 from tenants.seacalendar.settings import SeaCalendarSettings
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.support.waiting import wait_for
-from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, discord_env, schedule_qotw_now, soon, vote
+from tests.tenants.seacalendar.conftest import (
+    API,
+    Member,
+    SignIn,
+    create_poll,
+    discord_env,
+    schedule_qotw_now,
+    soon,
+    vote,
+)
 
 CHANNEL = "800000000000000001"
 RunBot = Callable[..., Any]
@@ -159,6 +168,18 @@ async def _statuses(ctx: TenantContext, poll_id: int, expected: list[str]) -> bo
     return sorted(status for _, status in await deliveries(ctx, poll_id)) == expected
 
 
+async def finalize_in_two_days(
+    sea: httpx.AsyncClient, ctx: TenantContext, creator: Member, poll_id: int, option_id: int
+) -> None:
+    """Move the option to two days from now and finalise on it: its 1-day and 2-hour reminders are scheduled."""
+    async with ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE poll_options SET date = (now() + interval '2 days')::date WHERE id = :o"), {"o": option_id}
+        )
+    finalized = await sea.post(f"{API}/polls/{poll_id}/finalize", json={"option_id": option_id}, headers=creator.auth)
+    assert finalized.status_code == 200, finalized.text
+
+
 async def test_voters_are_not_reminded_and_finalising_sends_event_reminders(
     sea: httpx.AsyncClient,
     sign_in: SignIn,
@@ -175,12 +196,7 @@ async def test_voters_are_not_reminded_and_finalising_sends_event_reminders(
     async with run_bot():
         await wait_for(lambda: fake.dms_to(cy.discord_id))
         assert fake.dms_to(bob.discord_id) == []
-        # An event in two days: the 1-day and 2-hour reminders are scheduled; make them due.
-        async with sea_ctx.db.transaction() as conn:
-            await conn.execute(
-                sa.text("UPDATE poll_options SET date = (now() + interval '2 days')::date WHERE id = :o"), {"o": first}
-            )
-        await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": first}, headers=ann.auth)
+        await finalize_in_two_days(sea, sea_ctx, ann, poll["id"], first)
         await make_due(sea_ctx, poll["id"])
         await wait_for(lambda: len(fake.dms_to(bob.discord_id)) == 2 and len(fake.dms_to(ann.discord_id)) == 2)
     assert all("📅" in m["content"] for m in fake.dms_to(bob.discord_id))
@@ -206,12 +222,7 @@ async def test_event_reminders_skip_voters_taken_off_a_private_poll(
     removed = await sea.put(f"{API}/polls/{poll['id']}", json={"invitees": [bob.discord_id]}, headers=ann.auth)
     assert removed.status_code == 200, removed.text
     assert (await sea.get(f"{API}/polls/{poll['id']}", headers=dee.auth)).status_code == 404
-    async with sea_ctx.db.transaction() as conn:
-        await conn.execute(
-            sa.text("UPDATE poll_options SET date = (now() + interval '2 days')::date WHERE id = :o"), {"o": first}
-        )
-    finalized = await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": first}, headers=ann.auth)
-    assert finalized.status_code == 200, finalized.text
+    await finalize_in_two_days(sea, sea_ctx, ann, poll["id"], first)
     async with run_bot():
         await make_due(sea_ctx, poll["id"])
         await wait_for(lambda: len(fake.dms_to(bob.discord_id)) == 2 and len(fake.dms_to(ann.discord_id)) == 2)
