@@ -15,12 +15,13 @@ from tenants.seacalendar.guilds import Guilds
 from tenants.seacalendar.reminders import cancel_reminders, schedule_vote_reminders
 from tenants.seacalendar.schemas import PollCreate, PollQuery, PollUpdate
 from tenants.seacalendar.settings import sea_settings
+from tenants.seacalendar.tally import VOTES
 from tenants.seacalendar.users import current_user_id, load_user
 
-LIST = """SELECT COALESCE(json_agg(json_build_object(
+LIST = f"""SELECT COALESCE(json_agg(json_build_object(
     'id', p.id, 'type', p.type, 'title', p.title, 'status', p.status, 'voting_deadline', p.voting_deadline,
     'is_private', p.is_private, 'created_at', p.created_at, 'is_creator', p.creator_id = :uid,
-    'voters', (SELECT count(*) FROM votes v WHERE v.poll_id = p.id),
+    'voters', (SELECT count(*) {VOTES.format(poll="p.id")}),
     'has_voted', EXISTS (SELECT 1 FROM votes v WHERE v.poll_id = p.id AND v.user_id = :uid)
 ) ORDER BY p.id DESC), '[]'::json)::text FROM (
     SELECT p.* FROM polls p WHERE (p.creator_id = :uid OR (p.status <> 'draft' AND EXISTS (

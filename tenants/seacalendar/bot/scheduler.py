@@ -3,8 +3,8 @@
 - Polls past their deadline close (``expired``).
 - Due reminders expand into one delivery row per recipient, in the same transaction that marks
   the reminder done — so a reminder is expanded exactly once. Event reminders go to the creator
-  and to whoever said yes or maybe to the chosen date and can still see the poll: someone taken
-  off a private poll's invitees keeps their vote row but is told nothing more about it.
+  and to whoever said yes or maybe to the chosen date with a vote that still counts (see
+  ``tally.COUNTED``: someone taken off a private poll is told nothing more about it).
 - Deliveries are claimed (``sending``, committed) before the DM goes out and marked ``sent``
   after. A bot that dies in between leaves a ``sending`` row; once its lease runs out another
   run sends it again with the same Discord nonce, and Discord returns the first message instead
@@ -20,18 +20,19 @@ import asyncpg
 
 from shared.db.notify import EventBus
 from tenants.seacalendar.bot.discord_rest import DiscordError, DiscordRest
+from tenants.seacalendar.tally import COUNTED
 
-EXPANSION = """WITH due AS (
+EXPANSION = f"""WITH due AS (
     SELECT r.id, r.poll_id, r.type FROM reminders r WHERE r.status = 'pending' AND r.scheduled_for <= now()
     ORDER BY r.scheduled_for LIMIT 100 FOR UPDATE SKIP LOCKED
 ), recipients AS (
     SELECT d.id AS reminder_id, i.discord_id FROM due d JOIN invites i ON i.poll_id = d.poll_id
     WHERE d.type LIKE 'vote_%' AND NOT i.has_voted
     UNION
-    SELECT d.id, u.discord_id FROM due d JOIN polls p ON p.id = d.poll_id JOIN votes v ON v.poll_id = p.id
+    SELECT d.id, u.discord_id FROM due d JOIN polls vp ON vp.id = d.poll_id JOIN votes v ON v.poll_id = vp.id
     JOIN users u ON u.id = v.user_id WHERE d.type LIKE 'event_%' AND u.discord_id IS NOT NULL
-      AND (p.finalized_option_id = ANY(v.available_option_ids) OR p.finalized_option_id = ANY(v.maybe_option_ids))
-      AND (NOT p.is_private OR EXISTS (SELECT 1 FROM invites i WHERE i.poll_id = p.id AND i.discord_id = u.discord_id))
+      AND (vp.finalized_option_id = ANY(v.available_option_ids) OR vp.finalized_option_id = ANY(v.maybe_option_ids))
+      AND {COUNTED}
     UNION
     SELECT d.id, u.discord_id FROM due d JOIN polls p ON p.id = d.poll_id JOIN users u ON u.id = p.creator_id
     WHERE d.type LIKE 'event_%' AND u.discord_id IS NOT NULL

@@ -31,6 +31,33 @@ async def test_create_read_and_tally(sea: httpx.AsyncClient, sign_in: SignIn) ->
     assert doc["invitees"] == [{"discord_id": bob.discord_id, "has_voted": True}]
 
 
+async def test_a_voter_taken_off_a_private_poll_leaves_the_tally_until_invited_again(
+    sea: httpx.AsyncClient, sign_in: SignIn
+) -> None:
+    ann, bob, dee = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Dee")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, dee.discord_id])
+    first = poll["options"][0]["id"]
+    for member in (ann, bob, dee):  # the creator votes without an invite of her own
+        assert (await vote(sea, member, poll["id"], available=[first])).status_code == 200
+
+    async def counted() -> tuple[int, int, int]:
+        doc = (await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).json()
+        (listed,) = [
+            p for p in (await sea.get(f"{API}/polls", headers=ann.auth)).json()["polls"] if p["id"] == poll["id"]
+        ]
+        return doc["tally"]["voters"], doc["tally"]["options"][0]["available"], listed["voters"]
+
+    assert await counted() == (3, 3, 3)
+    invitees = await sea.put(f"{API}/polls/{poll['id']}", json={"invitees": [bob.discord_id]}, headers=ann.auth)
+    assert invitees.json()["tally"]["voters"] == 2
+    assert await counted() == (2, 2, 2)
+    again = await sea.put(
+        f"{API}/polls/{poll['id']}", json={"invitees": [bob.discord_id, dee.discord_id]}, headers=ann.auth
+    )
+    assert {"discord_id": dee.discord_id, "has_voted": True} in again.json()["invitees"]
+    assert await counted() == (3, 3, 3)
+
+
 async def test_list_mine_and_invited_with_status_filter(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
     ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
     mine = await create_poll(sea, ann, title="Mine")
