@@ -6,8 +6,9 @@ every tenant sharing the server, and this class closes them where the packets pa
 - a client that stops reading lets its Engine.IO queue grow with every event fanned out to it
   (the writer task blocks on the socket and nothing bounds the queue), so a session too far
   behind is dropped, as ``/feed/ws`` drops a peer whose outbox overflows;
-- an Engine.IO session that never connects to a namespace lives until its ping timeout, sending
-  pings and holding a socket, so it is closed after a short grace;
+- an Engine.IO session without a namespace lives on, answering pings and holding a socket, so
+  one that connects none within a short grace is closed, and so is one left without any (it
+  disconnected its last, or was disconnected, or was refused) that connects none again in time;
 - namespace connects and ``join`` events cost a token check or a database query each, so they
   are rate-limited per session and answered with a ``rate_limited`` error rather than served.
 
@@ -96,22 +97,43 @@ class LimitedServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socke
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
         await super()._handle_eio_connect(eio_sid, environ)
-        self._graces[eio_sid] = asyncio.get_running_loop().call_later(self.connect_grace_s, self._expire, eio_sid)
+        self._arm_grace(eio_sid)
+
+    def _in_a_namespace(self, eio_sid: str) -> bool:
+        return any(self.manager.sid_from_eio_sid(eio_sid, ns) is not None for ns in self.manager.get_namespaces())
+
+    def _arm_grace(self, eio_sid: str) -> None:
+        """Close ``eio_sid`` after the grace unless it is in a namespace by then (once armed, kept)."""
+        if eio_sid in self.eio.sockets and eio_sid not in self._graces and not self._in_a_namespace(eio_sid):
+            self._graces[eio_sid] = asyncio.get_running_loop().call_later(self.connect_grace_s, self._expire, eio_sid)
 
     def _expire(self, eio_sid: str) -> None:
         self._graces.pop(eio_sid, None)
-        if any(self.manager.sid_from_eio_sid(eio_sid, ns) is not None for ns in self.manager.get_namespaces()):
+        if self._in_a_namespace(eio_sid):
             return
         task = asyncio.ensure_future(self.drop(eio_sid))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
+    async def _handle_disconnect(self, eio_sid: str, namespace: str | None, reason: Any = None) -> None:
+        # A namespace disconnect, from the client or as its session ends.
+        await super()._handle_disconnect(eio_sid, namespace, reason)
+        self._arm_grace(eio_sid)
+
+    async def disconnect(self, sid: str, namespace: str | None = None, ignore_queue: bool = False) -> None:
+        """Disconnect ``sid`` from ``namespace``; a session left without any gets the grace again."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace or "/")
+        await super().disconnect(sid, namespace, ignore_queue=ignore_queue)
+        if eio_sid is not None:
+            self._arm_grace(eio_sid)
+
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self.attempts.reset(eio_sid)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+        # After: the namespace disconnects above run while the session may still be listed.
         timer = self._graces.pop(eio_sid, None)
         if timer is not None:
             timer.cancel()
-        self.attempts.reset(eio_sid)
-        await super()._handle_eio_disconnect(eio_sid, reason)
 
     def _retry_after(self, eio_sid: str) -> int:
         """0 when another connect/join attempt is allowed (and counted), else seconds to wait."""
@@ -127,8 +149,9 @@ class LimitedServer(socketio.AsyncServer):  # type: ignore[misc]  # python-socke
             await self._send_packet(
                 eio_sid, self.packet_class(packet.CONNECT_ERROR, data=refusal, namespace=namespace or "/")
             )
-            return
-        await super()._handle_connect(eio_sid, namespace, data)
+        else:
+            await super()._handle_connect(eio_sid, namespace, data)
+        self._arm_grace(eio_sid)  # a refused connect leaves it where it was
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
         if isinstance(data, list) and data and data[0] == "join":

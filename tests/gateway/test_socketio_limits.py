@@ -139,6 +139,33 @@ async def test_a_session_that_never_connects_a_namespace_is_closed(
     assert member.eio_sid in sio.eio.sockets
 
 
+async def test_a_session_left_without_a_namespace_is_closed_after_the_grace(
+    app: Starlette, raw: Any, tenant_ctx: Callable[[str], TenantContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sio = app.state.socketio
+    monkeypatch.setattr(sio, "connect_grace_s", 0.3)
+    left, dropped, back = await raw(), await raw(), await raw()
+    for session in (left, dropped, back):
+        assert (await session.connect_namespace({"token": token(tenant_ctx)}))["_type"] == "40"
+    await wait_for(lambda: not {left.eio_sid, dropped.eio_sid, back.eio_sid} & set(sio._graces), timeout=5)
+    # One leaves its namespace, one is disconnected by the server, one leaves and connects again.
+    await left.ws.send(f"41{NS},")
+    await sio.disconnect(sio.manager.sid_from_eio_sid(dropped.eio_sid, NS), NS)
+    await back.ws.send(f"41{NS},")
+    assert (await back.connect_namespace({"token": token(tenant_ctx)}))["_type"] == "40"
+
+    async def closed(session: RawSession) -> bool:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(session.ws.recv(), 5)
+        return True
+
+    assert await asyncio.wait_for(closed(left), 10) and await asyncio.wait_for(closed(dropped), 10)
+    assert left.eio_sid not in sio.eio.sockets and dropped.eio_sid not in sio.eio.sockets
+    await wait_for(lambda: back.eio_sid not in sio._graces, timeout=5)
+    assert back.eio_sid in sio.eio.sockets
+
+
 async def test_connect_and_join_floods_are_refused_without_doing_the_work(
     app: Starlette, server: str, raw: Any, tenant_ctx: Callable[[str], TenantContext], monkeypatch: pytest.MonkeyPatch
 ) -> None:
