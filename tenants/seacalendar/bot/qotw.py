@@ -52,9 +52,7 @@ async def post_due_questions(pool: asyncpg.Pool, rest: DiscordRest, report: Call
             report(exc)
             if not exc.retryable:
                 async with pool.acquire() as conn:
-                    await conn.execute(
-                        "UPDATE questions SET status = 'queued', channel_id = NULL WHERE id = $1", row["id"]
-                    )
+                    await conn.execute(REQUEUE, row["id"])
             continue
         posted += 1
         async with pool.acquire() as conn, conn.transaction():
