@@ -23,7 +23,7 @@ STATE_SQL = text(
     """
     SELECT cursor_us, endpoint, connected, started_at, stopped_at, pid, events_total, kept_total,
            skipped_total, malformed_total, malformed, events_per_s, backfill_queue, push_sent, push_failed,
-           rss_bytes, last_error, last_error_at, idle_reason,
+           push_dropped, rss_bytes, last_error, last_error_at, idle_reason,
            extract(epoch FROM now() - heartbeat_at)::float8 AS heartbeat_age_s,
            (extract(epoch FROM now()) * 1000000 - cursor_us)::float8 AS lag_us
     FROM indexer_state WHERE name = 'jetstream'
@@ -85,6 +85,7 @@ def indexer_metrics(tenant: str, doc: dict[str, Any]) -> Iterator[Metric]:
         "malformed_total": ("onebox_feed_indexer_malformed", "Malformed events skipped"),
         "push_sent": ("onebox_feed_indexer_push_sent", "Web push messages delivered"),
         "push_failed": ("onebox_feed_indexer_push_failed", "Web push messages refused or failed"),
+        "push_dropped": ("onebox_feed_indexer_push_dropped", "Web push notices dropped, the queue being full"),
     }
     for key, (name, doc_text) in counters.items():
         counter = CounterMetricFamily(name, doc_text, labels=labels)

@@ -60,6 +60,17 @@ class FakePushService:
         self.gone: set[str] = set()
         self.received: list[tuple[str, dict[str, str], bytes]] = []
         self.url = ""
+        self.waiting = 0  # deliveries held by hold()
+        self._open = asyncio.Event()
+        self._open.set()
+
+    def hold(self) -> None:
+        """Keep deliveries waiting, as a slow service does, until :meth:`release`."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Answer the held deliveries and the ones after."""
+        self._open.set()
 
     def endpoint(self, token: str) -> str:
         """The endpoint URL of a subscription."""
@@ -67,6 +78,11 @@ class FakePushService:
 
     async def _push(self, request: Request) -> Response:
         token = request.path_params["token"]
+        self.waiting += 1
+        try:
+            await self._open.wait()
+        finally:
+            self.waiting -= 1
         if token in self.gone:
             return Response(status_code=410)
         self.received.append((token, dict(request.headers), await request.body()))

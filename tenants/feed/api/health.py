@@ -17,11 +17,22 @@ from tenants.feed.push_api import Pusher
 
 
 def push_figures(pusher: Pusher, indexer: dict[str, Any]) -> dict[str, Any]:
-    """Web push deliveries by the indexer and by this process, and their success rate."""
+    """Web push deliveries by the indexer and by this process, and their success rate.
+
+    A notice the indexer dropped (its queue full) reached no device: it counts against the rate.
+    """
     sent = pusher.sent + int(indexer.get("push_sent") or 0)
     failed = pusher.failed + int(indexer.get("push_failed") or 0)
-    rate = round(sent / (sent + failed), 4) if sent + failed else None
-    return {"enabled": pusher.vapid is not None, "sent": sent, "failed": failed, "success_rate": rate}
+    dropped = int(indexer.get("push_dropped") or 0)
+    total = sent + failed + dropped
+    rate = round(sent / total, 4) if total else None
+    return {
+        "enabled": pusher.vapid is not None,
+        "sent": sent,
+        "failed": failed,
+        "dropped": dropped,
+        "success_rate": rate,
+    }
 
 
 def routes(av: AppView, hub: Hub, pusher: Pusher) -> list[Route]:

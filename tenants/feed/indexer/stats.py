@@ -20,7 +20,7 @@ UPDATE indexer_state SET
     malformed = $9::jsonb, events_per_s = $10, backfill_queue = $11, push_sent = $12, push_failed = $13,
     rss_bytes = $14, last_error = $15,
     last_error_at = CASE WHEN $15::text IS DISTINCT FROM last_error THEN now() ELSE last_error_at END,
-    idle_reason = $16
+    idle_reason = $16, push_dropped = $17
 WHERE name = $1
 """
 
@@ -71,7 +71,7 @@ class Stats:
         assert row is not None
         self.events, self.kept, self.skipped = row["events_total"], row["kept_total"], row["skipped_total"]
         self.malformed = Counter(orjson.loads(row["malformed"]))
-        self.push_sent, self.push_failed = row["push_sent"], row["push_failed"]
+        self.push_sent, self.push_failed, self.push_dropped = row["push_sent"], row["push_failed"], row["push_dropped"]
         return row
 
     async def save(self, conn: asyncpg.Connection, cursor_us: int | None, endpoint: str | None = None) -> None:
@@ -95,6 +95,7 @@ class Stats:
             psutil.Process().memory_info().rss,
             self.last_error,
             self.idle_reason,
+            self.push_dropped,
         )
 
     async def stopped(self, conn: asyncpg.Connection) -> None:

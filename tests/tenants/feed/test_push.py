@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+import httpx
 import jwt
 from py_vapid import Vapid
 
@@ -128,3 +129,45 @@ async def test_a_push_service_that_hangs_up_fails_that_device_only(
             await wait_for(lambda: len(push_service.received) == 2, timeout=20)
     assert [token for token, _, _ in push_service.received] == ["phone", "phone"]
     assert await _count(db, tablet.endpoint, 1)  # kept for the next try
+
+
+async def test_notices_dropped_on_a_full_queue_are_counted_and_lower_the_success_rate(
+    db: asyncpg.Connection,
+    jetstream: FakeJetstream,
+    push_service: FakePushService,
+    hose: Firehose,
+    indexer: IndexerFactory,
+    client: httpx.AsyncClient,
+) -> None:
+    # A push service that stalls: one notice is out, one waits in a queue of one, the rest are dropped.
+    phone = Subscriber(push_service.endpoint("phone"))
+    vapid, (mine, like) = await member_with(db, hose, [phone])
+    post_uri = uri(MEMBER, POST, mine["commit"]["rkey"])
+    likes = [like, *(hose.like(f"did:plc:fan{n}", post_uri) for n in range(4))]
+    push_service.hold()
+    try:
+        async with indexer(vapid_private_key=vapid.private_pem().decode(), feed_push_queue=1):
+            await wait_for(lambda: members_synced(db), timeout=20)
+            jetstream.publish([mine, *likes])
+            await wait_for(lambda: push_service.waiting == 1, timeout=20)
+            await wait_for(lambda: _all_offered(db, len(likes)), timeout=20)
+            push_service.release()
+            await wait_for(lambda: _all_offered(db, len(likes), settled=True), timeout=20)
+        state = await db.fetchrow("SELECT push_sent, push_failed, push_dropped FROM indexer_state")
+        assert state["push_dropped"] >= len(likes) - 2 and state["push_sent"] == len(push_service.received)
+        push = (await client.get("/feed/health")).json()["push"]
+        assert push["dropped"] == state["push_dropped"]
+        assert push["success_rate"] == round(push["sent"] / (push["sent"] + push["failed"] + push["dropped"]), 4)
+        metrics = (await client.get("/metrics")).text
+        assert f'onebox_feed_indexer_push_dropped_total{{tenant="feed"}} {float(state["push_dropped"])}' in metrics
+    finally:
+        push_service.release()
+        await db.execute("DELETE FROM indexer_state")
+
+
+async def _all_offered(db: asyncpg.Connection, notices: int, settled: bool = False) -> bool:
+    """Whether every notice is counted as dropped or, with ``settled``, as sent or failed too."""
+    row = await db.fetchrow("SELECT push_sent + push_failed AS done, push_dropped FROM indexer_state")
+    if row is None:
+        return False
+    return bool(row["done"] + row["push_dropped"] == notices if settled else row["push_dropped"] >= notices - 2)
