@@ -123,7 +123,6 @@ class Writer:
         self.queue: asyncio.Queue[Item] = asyncio.Queue(queue_size)
         self.on_notice = on_notice
         self.conn: asyncpg.Connection | None = None
-        self.batches = 0
 
     async def connect(self) -> asyncpg.Connection:
         """The write connection, (re)opened on demand."""
@@ -217,7 +216,6 @@ class Writer:
             await apply_ops(conn, batch.ops, fx, self.community)
             await publish(conn, self.channel, fx)
             await self.stats.save(conn, batch.cursor_us, batch.endpoint)
-        self.batches += 1
         for notice in fx.notices:
             self.on_notice(notice)
 
