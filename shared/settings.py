@@ -34,7 +34,6 @@ class Settings(BaseSettings):
     port: int = 8000
     # None mounts every registered tenant; a comma list mounts just those (the unit of placement).
     tenants: Annotated[list[str] | None, NoDecode] = None
-    environment: str = "development"
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
 
