@@ -61,6 +61,8 @@ class PdsSession:
     access_jwt: str
     refresh_jwt: str
     active: bool = True
+    # Why an inactive account is inactive: "deactivated", "suspended", "takendown" (lexicon knownValues).
+    status: str | None = None
 
 
 def jwt_expiry(token: str) -> int | None:
@@ -109,6 +111,7 @@ def _session(doc: Any, pds_url: str) -> PdsSession:
             access_jwt=str(doc["accessJwt"]),
             refresh_jwt=str(doc["refreshJwt"]),
             active=bool(doc.get("active", True)),
+            status=str(doc["status"])[:64] if isinstance(doc.get("status"), str) else None,
         )
     except KeyError as exc:
         raise PdsUnreachable(f"The PDS session lacks {exc.args[0]!r}.") from None

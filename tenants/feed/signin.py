@@ -33,6 +33,16 @@ async def sign_in(av: AppView, sessions: PdsSessions, identifier: str, password:
         raise ApiError(502, "pds_unreachable", f"Could not sign in: {exc.message}") from None
     except BlueskyError as exc:
         raise ApiError(401, "invalid_credentials", exc.message) from None
+    if not session.active:
+        # Its PDS serves neither its records nor its writes until it is reactivated there: as a
+        # member it would get a backfill that fails and writes that are refused.
+        raise ApiError(
+            403,
+            "account_inactive",
+            f"This Bluesky account is {session.status or 'deactivated'}; "
+            "reactivate it in a Bluesky app, then sign in again.",
+            details={"status": session.status or "deactivated"},
+        )
     async with acquire(av.ctx) as conn, conn.transaction():
         await conn.execute(MEMBER, session.did, session.handle, session.pds_url)
         await conn.execute(PROFILE, session.did, session.handle, session.pds_url)

@@ -37,6 +37,7 @@ class FakePds:
         self.url = ""
         # Accounts that can sign in (did -> app password), their sessions and the writes received.
         self.passwords: dict[str, str] = {}
+        self.statuses: dict[str, str] = {}  # did -> why the account is inactive ("deactivated")
         self.endpoints: dict[str, str] = {}  # did -> PDS URL to name instead of this server
         self.access: dict[str, str] = {}  # access token -> did
         self.refresh: dict[str, str] = {}  # refresh token -> did
@@ -118,9 +119,11 @@ class FakePds:
     def _new_session(self, did: str) -> JSONResponse:
         access, refresh = self._token(did, "access", 7200), self._token(did, "refresh", 86400)
         self.access[access], self.refresh[refresh] = did, did
-        return JSONResponse(
-            {"did": did, "handle": self.handles[did], "accessJwt": access, "refreshJwt": refresh, "active": True}
-        )
+        doc: dict[str, Any] = {"did": did, "handle": self.handles[did], "accessJwt": access, "refreshJwt": refresh}
+        # A deactivated account still gets a session, marked inactive (takendown ones get an error).
+        status = self.statuses.get(did)
+        doc.update({"active": False, "status": status} if status else {"active": True})
+        return JSONResponse(doc)
 
     def expire_sessions(self, did: str) -> None:
         """Make ``did``'s access tokens expired (the next write must refresh first)."""

@@ -214,6 +214,12 @@ async def test_login_refresh_logout_and_failures(
     feed_server.pds.endpoints["did:plc:offline"] = "http://127.0.0.1:9"
     down = await http.post("/api/auth/login", json={"identifier": "offline.test", "password": "pw"})
     assert down.status_code == 502 and down.json()["error"]["code"] == "pds_unreachable"
+    feed_server.pds.account("did:plc:resting", "resting.test", "pw")
+    feed_server.pds.statuses["did:plc:resting"] = "deactivated"
+    inactive = await http.post("/api/auth/login", json={"identifier": "resting.test", "password": "pw"})
+    assert inactive.status_code == 403 and inactive.json()["error"]["code"] == "account_inactive"
+    assert inactive.json()["error"]["details"] == {"status": "deactivated"}
+    assert await feed_db.fetchval("SELECT count(*) FROM members WHERE did = 'did:plc:resting'") == 0
     malformed = await http.post("/api/auth/login", content=b"{")
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "malformed_json"
     missing = await http.post("/api/auth/login", json={"identifier": "alice.test"})

@@ -89,6 +89,16 @@ async def test_xrpc_bad_input(feed_server: FeedServer, http: httpx.AsyncClient, 
         assert isinstance(response.json()["message"], str)
 
 
+async def test_a_deactivated_account_gets_no_session(feed_server: FeedServer, http: httpx.AsyncClient) -> None:
+    feed_server.pds.account("did:plc:resting", "resting.test", "pw")
+    feed_server.pds.statuses["did:plc:resting"] = "deactivated"
+    answer = await http.post(
+        "/xrpc/com.atproto.server.createSession", json={"identifier": "resting.test", "password": "pw"}
+    )
+    assert answer.status_code == 403 and answer.json()["error"] == "Forbidden"
+    assert "deactivated" in answer.json()["message"]
+
+
 async def test_xrpc_tokens(
     feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection
 ) -> None:
