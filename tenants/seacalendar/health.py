@@ -21,8 +21,8 @@ BOT = """SELECT state, started_at, heartbeat_at, last_error, last_error_at, deta
 READING = "bot_health"  # the last reading, for the gauges
 # details the bot heartbeats with -> (metric, help)
 JOBS = {
-    "reminders_sent": ("onebox_seacalendar_bot_reminders_sent", "Vote reminders delivered"),
-    "reminders_failed": ("onebox_seacalendar_bot_reminders_failed", "Vote reminders Discord refused"),
+    "reminders_sent": ("onebox_seacalendar_bot_reminders_sent", "Reminder DMs delivered (vote and event)"),
+    "reminders_failed": ("onebox_seacalendar_bot_reminders_failed", "Reminder DMs Discord refused"),
     "messages_posted": ("onebox_seacalendar_bot_messages_posted", "Poll messages posted to Discord"),
     "messages_edited": ("onebox_seacalendar_bot_messages_edited", "Poll messages edited as votes came in"),
     "rate_limited": ("onebox_seacalendar_bot_rate_limited", "Discord 429s waited out"),
