@@ -20,6 +20,9 @@ from shared.errors import ApiError
 
 JoinRule = Callable[[AccessClaims, str], Awaitable[bool]]
 MAX_ROOM = 200
+# Rooms one connection may be in at once: a client is in the few its open pages show, and leaves
+# them as pages close; each membership is held in memory for as long as the connection lives.
+MAX_ROOMS = 100
 
 
 def _refuse(code: str, message: str) -> Exception:
@@ -110,6 +113,10 @@ def serve_namespace(sio: Any, tokens: TokenService, can_join: JoinRule) -> str:
         # The connection outlives its token; joining anew needs a token that is still valid.
         if claims.expires_at <= time.time():
             return {"ok": False, "error": "token_expired", "message": "Reconnect with a fresh access token."}
+        rooms = sio.rooms(sid, namespace=namespace)  # its own sid's room included
+        if room not in rooms and len(rooms) > MAX_ROOMS:
+            message = f"At most {MAX_ROOMS} rooms at once; leave one first."
+            return {"ok": False, "error": "too_many_rooms", "message": message}
         try:
             allowed = await can_join(claims, room)
         except ApiError as exc:  # e.g. the database is busy: say so rather than leave the ack unanswered

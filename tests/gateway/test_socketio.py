@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.context import signing_key
+from shared.auth import sockets
 from shared.auth.tokens import TokenService
 from shared.settings import Settings
 from shared.tenant import TenantContext
@@ -143,6 +144,25 @@ async def second_gateway(settings: Settings) -> AsyncIterator[tuple[Starlette, s
     other = create_app(settings)
     async with serve(other) as url:
         yield other, url
+
+
+async def test_one_connection_is_in_a_bounded_number_of_rooms(
+    server: str,
+    client: httpx.AsyncClient,
+    tenant_ctx: Callable[[str], TenantContext],
+    connect: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sockets, "MAX_ROOMS", 2)  # the same rule, reached with fewer polls
+    _, ann = await member(tenant_ctx("seacalendar"), "Ann")
+    first, second, third = [f"poll:{(await open_poll(client, ann))['id']}" for _ in range(3)]
+    listener = await connect(server, {"token": ann})
+    assert (await listener.join(first))["ok"] and (await listener.join(second))["ok"]
+    full = await listener.join(third)
+    assert full["ok"] is False and full["error"] == "too_many_rooms"
+    assert (await listener.join(first))["ok"] is True  # being in it already takes no room
+    await listener.client.call("leave", {"room": first}, namespace=NS, timeout=5)
+    assert (await listener.join(third))["ok"] is True
 
 
 async def test_a_vote_through_one_gateway_reaches_a_client_of_another(
