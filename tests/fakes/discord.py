@@ -4,7 +4,9 @@ OAuth follows Discord's authorization-code flow with PKCE (``/oauth2/authorize``
 as ``user``, or redirects with ``error=access_denied`` when ``deny`` is set). REST answers with
 Discord's shapes and rate-limit headers; ``rate_limit(route, times, retry_after)`` makes the next
 calls answer 429 with ``retry_after`` in the body, and ``fail(route, times)`` answers 502.
-``enforce_nonce`` is honoured as Discord does: a repeated nonce returns the first message.
+``enforce_nonce`` is honoured as Discord does: a repeated nonce returns the first message, for
+``nonce_ttl_s`` ("the past few minutes"; None: for ever). A channel's history is listed with
+``after`` (a snowflake) and ``limit``, newest first.
 ``sign(body)`` produces the Ed25519 headers Discord puts on interaction webhooks.
 """
 
@@ -17,6 +19,7 @@ import itertools
 import secrets
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -28,6 +31,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 CLIENT_ID = "1100000000000000001"
+BOT_USER = {"id": "1100000000000000002", "username": "onebox", "bot": True}
+DISCORD_EPOCH_MS = 1_420_070_400_000
 CLIENT_SECRET = "fake-client-secret"
 BOT_TOKEN = "fake-bot-token"
 
@@ -58,7 +63,9 @@ class FakeDiscord:
         self.requests: list[tuple[float, str, str, int]] = []  # (time, method, route, status)
         self._limits: dict[str, list[float]] = defaultdict(list)
         self._failures: dict[str, int] = defaultdict(int)
-        self._nonces: dict[str, str] = {}
+        self._nonces: dict[str, tuple[str, float]] = {}  # nonce -> (message id, monotonic time)
+        self.nonce_ttl_s: float | None = None
+        self._created_ms: dict[str, int] = {}  # message id -> when it was posted
         self._dm_hold: tuple[int, asyncio.Event] | None = None
         self.held = 0
         # Channels the bot may not see or post in (403 Missing Access), and which guild a channel is
@@ -79,6 +86,7 @@ class FakeDiscord:
             Route("/guilds/{guild_id}", self.get_guild, methods=["GET"]),
             Route("/guilds/{guild_id}/members/{user_id}", self.get_member, methods=["GET"]),
             Route("/channels/{channel_id}/messages", self.create_message, methods=["POST"]),
+            Route("/channels/{channel_id}/messages", self.list_messages, methods=["GET"]),
             Route("/channels/{channel_id}/messages/{message_id}", self.edit_message, methods=["PATCH"]),
         ]
         self.app = Starlette(routes=[Mount("/api", routes=routes)])
@@ -281,9 +289,13 @@ class FakeDiscord:
                 await release.wait()
         nonce = body.get("nonce")
         if body.get("enforce_nonce") and nonce in self._nonces:
-            return self._log(route, JSONResponse(self.messages[self._nonces[nonce]]))
+            earlier, at = self._nonces[nonce]
+            if self.nonce_ttl_s is None or time.monotonic() - at <= self.nonce_ttl_s:
+                return self._log(route, JSONResponse(self.messages[earlier]))
         message = {
             "id": str(next(self._ids)),
+            "author": BOT_USER,
+            "timestamp": datetime.now(UTC).isoformat(),
             "channel_id": request.path_params["channel_id"],
             "content": body.get("content", ""),
             "embeds": body.get("embeds", []),
@@ -292,9 +304,25 @@ class FakeDiscord:
             "guild_id": self.channel_guilds.get(request.path_params["channel_id"]),
         }
         self.messages[message["id"]] = message
+        self._created_ms[message["id"]] = int(time.time() * 1000)
         if nonce is not None:
-            self._nonces[nonce] = message["id"]
+            self._nonces[nonce] = (message["id"], time.monotonic())
         return self._log(route, JSONResponse(message))
+
+    async def list_messages(self, request: Request) -> Response:
+        route = "GET /channels/messages"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        try:
+            after_ms = (int(request.query_params.get("after", "0")) >> 22) + DISCORD_EPOCH_MS
+            limit = min(max(int(request.query_params.get("limit", "50")), 1), 100)
+        except ValueError:
+            return self._log(route, _api_error(400, "Invalid Form Body", 50035))
+        channel = request.path_params["channel_id"]
+        found = [
+            m for m in self.messages.values() if m["channel_id"] == channel and self._created_ms[m["id"]] >= after_ms
+        ]
+        return self._log(route, JSONResponse(found[::-1][:limit]))
 
     async def edit_message(self, request: Request) -> Response:
         route = "PATCH /channels/messages"

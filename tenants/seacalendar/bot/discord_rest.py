@@ -13,6 +13,7 @@ import asyncio
 import logging
 import re
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -36,6 +37,15 @@ class DiscordError(Exception):
         self.code = code
         self.retry_after = retry_after  # a 429's: how long Discord asked to wait
         self.retryable = status == 0 or status == 429 or status >= 500
+
+
+# Snowflakes count milliseconds from the first second of 2015, shifted past 22 bits of worker and sequence.
+DISCORD_EPOCH_MS = 1_420_070_400_000
+
+
+def snowflake_at(moment: datetime) -> int:
+    """The smallest snowflake of ``moment`` (for ``after=`` on message history)."""
+    return max(0, int(moment.timestamp() * 1000) - DISCORD_EPOCH_MS) << 22
 
 
 def bucket_of(method: str, path: str) -> str:
@@ -98,14 +108,14 @@ class DiscordRest:
             self._global_until = time.monotonic() + seconds
         return seconds
 
-    async def request(self, method: str, path: str, json: Any = None) -> Any:
+    async def request(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         """One call, with waits and retries; returns the decoded JSON body (None for 204)."""
         bucket = bucket_of(method, path)
         failures = 0
         while True:
             await self._wait_for_budget(bucket)
             try:
-                response = await self.http.request(method, path, json=json)
+                response = await self.http.request(method, path, json=json, params=params)
             except httpx.TransportError as exc:
                 failures += 1
                 if failures >= self.attempts:
@@ -140,6 +150,12 @@ class DiscordRest:
         body = {**NO_PINGS, **payload, **({"nonce": nonce, "enforce_nonce": True} if nonce else {})}
         message: dict[str, Any] = await self.request("POST", f"/channels/{channel_id}/messages", body)
         return message
+
+    async def messages_since(self, channel_id: str, moment: datetime) -> list[dict[str, Any]]:
+        """Up to 100 of the channel's messages posted since ``moment``, oldest first."""
+        params = {"after": str(snowflake_at(moment)), "limit": 100}
+        messages: list[dict[str, Any]] = await self.request("GET", f"/channels/{channel_id}/messages", params=params)
+        return messages
 
     async def edit_message(self, channel_id: str, message_id: str, payload: dict[str, Any]) -> None:
         """Replace a message's content and embeds."""

@@ -7,7 +7,9 @@
   ``tally.COUNTED``: someone taken off a private poll is told nothing more about it).
 - Deliveries are claimed (``sending``, committed) before the DM goes out and marked ``sent``
   after. A bot that dies in between leaves a ``sending`` row; once its lease runs out another
-  run sends it again with the same Discord nonce, and Discord returns the first message instead
+  run takes it over. It first looks for the DM in the conversation since the earlier claim (a
+  bot down longer than Discord keeps nonces, "a few minutes", would otherwise post it twice),
+  then sends it with the same Discord nonce, for which Discord returns the first message instead
   of posting a second: each reminder reaches each person once.
 - The question of the week is claimed the same way (``posting``) and posted with a nonce.
 """
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import asyncpg
 
@@ -43,13 +46,15 @@ EXPANSION = f"""WITH due AS (
 UPDATE reminders SET status = 'done', processed_at = now() WHERE id IN (SELECT id FROM due)
 RETURNING (SELECT count(*) FROM inserted)"""
 
-CLAIM = """UPDATE reminder_deliveries d SET status = 'sending', claimed_at = now(), attempts = attempts + 1
-WHERE d.id IN (
-    SELECT id FROM reminder_deliveries
+# ``taken_over_from``: when the row was last claimed by a run that didn't finish it (else NULL).
+CLAIM = """UPDATE reminder_deliveries d SET status = 'sending', claimed_at = now(), attempts = d.attempts + 1
+FROM (
+    SELECT id, CASE WHEN status = 'sending' THEN claimed_at END AS taken_over_from FROM reminder_deliveries
     WHERE (status = 'pending' AND next_attempt_at <= now())
        OR (status = 'sending' AND claimed_at < now() - make_interval(secs => $1))
-    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-RETURNING d.id, d.discord_id, d.attempts, d.reminder_id"""
+    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) c
+WHERE d.id = c.id
+RETURNING d.id, d.discord_id, d.attempts, d.reminder_id, c.taken_over_from"""
 
 # Read at send time, not at expansion: a delivery can wait (a backlog, a retry, a lease) while the
 # invitee votes or is removed from the poll (no invite row: awaits_vote is NULL).
@@ -146,6 +151,13 @@ class Deliveries:
                     *invite,
                 )
 
+    async def _already_sent(self, channel: str, content: str, row: asyncpg.Record) -> bool:
+        """Whether a run that died after sending left this DM in the conversation."""
+        # The clocks of this box and Discord's may differ a little: look from a minute earlier.
+        since = row["taken_over_from"] - timedelta(minutes=1)
+        messages = await self.rest.messages_since(channel, since)
+        return any(m.get("author", {}).get("bot") and m.get("content") == content for m in messages)
+
     async def _deliver(self, row: asyncpg.Record) -> None:
         async with self._slots:
             async with self.pool.acquire() as conn:
@@ -158,11 +170,11 @@ class Deliveries:
             ):
                 await self._finish(row["id"], "skipped")
                 return
+            content = reminder_text(details, self.public_url)
             try:
                 channel = await self.rest.open_dm(row["discord_id"])
-                await self.rest.send_message(
-                    channel, {"content": reminder_text(details, self.public_url)}, nonce=f"rd-{row['id']}"
-                )
+                if row["taken_over_from"] is None or not await self._already_sent(channel, content, row):
+                    await self.rest.send_message(channel, {"content": content}, nonce=f"rd-{row['id']}")
             except DiscordError as exc:
                 if exc.status == 429:
                     # Discord asked for a wait: that is no failed attempt, and no sooner.

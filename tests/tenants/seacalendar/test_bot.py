@@ -164,6 +164,38 @@ async def test_vote_reminders_go_out_once_across_a_restart(
     assert sent == 4
 
 
+async def test_a_reminder_sent_before_a_long_outage_is_not_sent_again(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+    sea_ctx: TenantContext,
+) -> None:
+    # As above, but the bot stays down longer than Discord remembers nonces: the next run finds
+    # the DMs the dead one sent in the conversations instead of relying on the nonce.
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    invitees = [str(910_000_000_000_000_000 + n) for n in range(3)]
+    poll = await create_poll(sea, ann, invitees=invitees, voting_deadline=soon(2))
+    await make_due(sea_ctx, poll["id"])
+    held_before = fake.held
+    release = fake.hold_dms(after=1)
+    try:
+        async with run_bot(crash=True):
+            await wait_for(lambda: fake.held - held_before == 2)
+            await wait_for(lambda: _statuses(sea_ctx, poll["id"], ["sending", "sending", "sent"]))
+    finally:
+        release.set()
+    await wait_for(lambda: sum(len(fake.dms_to(i)) for i in invitees) == 3)
+    fake.nonce_ttl_s = 0.0
+    try:
+        async with run_bot():
+            await wait_for(lambda: _statuses(sea_ctx, poll["id"], ["sent"] * 3))
+    finally:
+        fake.nonce_ttl_s = None
+    assert [len(fake.dms_to(i)) for i in invitees] == [1, 1, 1]
+
+
 async def _statuses(ctx: TenantContext, poll_id: int, expected: list[str]) -> bool:
     return sorted(status for _, status in await deliveries(ctx, poll_id)) == expected
 
