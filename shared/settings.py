@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+S = TypeVar("S", bound=BaseSettings)
 
 
 def env_config() -> SettingsConfigDict:
@@ -100,6 +102,19 @@ class Settings(BaseSettings):
         """Where the embedded PostgreSQL keeps its data and socket."""
         return self.data_dir / "pg"
 
+    @property
+    def env_files(self) -> tuple[Path, str]:
+        """The env files of this box: ``<data_dir>/secrets.env`` (where ``onebox setup`` writes) and ``.env``."""
+        return (self.data_dir / "secrets.env", ".env")
+
+    def load(self, cls: type[S]) -> S:
+        """Another settings class (ops, a tenant's own) read from this box's env files.
+
+        Its own ``env_config()`` names ``var/secrets.env`` under the working directory, which
+        misses the secrets file when ``ONEBOX_DATA_DIR`` points elsewhere.
+        """
+        return cls(_env_file=self.env_files)
+
 
 def load_settings() -> Settings:
     """Settings from the environment, with ``<data_dir>/secrets.env`` wherever the data dir is."""
@@ -107,4 +122,4 @@ def load_settings() -> Settings:
     secrets_file = first.data_dir / "secrets.env"
     if secrets_file.resolve() == Path("var/secrets.env").resolve():
         return first
-    return Settings(_env_file=(secrets_file, ".env"))
+    return Settings(_env_file=first.env_files)

@@ -151,5 +151,5 @@ def run_indexer(settings: Settings) -> None:
     import uvloop
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    indexer = Indexer(settings, FeedSettings())
+    indexer = Indexer(settings, settings.load(FeedSettings))
     run_until_stopped(indexer.run, indexer.stop, uvloop.new_event_loop)
