@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     # None mounts every registered tenant; a comma list mounts just those (the unit of placement).
     tenants: Annotated[list[str] | None, NoDecode] = None
     environment: str = "development"
-    log_format: str = "auto"  # auto | json | console
+    # A misspelt format is a start-up error, not console lines where JSON was asked for.
+    log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
 
     secret_key: SecretStr | None = None
