@@ -12,7 +12,11 @@ S = TypeVar("S", bound=BaseSettings)
 
 
 def env_config() -> SettingsConfigDict:
-    """The settings source every onebox settings class shares: prefix and env files."""
+    """The settings source every onebox settings class shares: prefix and env files.
+
+    The files are relative to the working directory; build instances with :meth:`Settings.load`
+    so that ``<data_dir>/secrets.env`` is read wherever ``ONEBOX_DATA_DIR`` points.
+    """
     return SettingsConfigDict(
         env_prefix="ONEBOX_",
         env_file=("var/secrets.env", ".env"),
