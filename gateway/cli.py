@@ -6,6 +6,7 @@ import gc
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -217,13 +218,18 @@ def _add_workers() -> None:
             continue
         group = typer.Typer(help=f"Workers of the {name} tenant.", no_args_is_help=True)
         for worker_name, worker in tenant.workers.items():
-
-            def command(_worker: Worker = worker) -> None:
-                _worker(_settings())
-
-            command.__doc__ = worker.__doc__
-            group.command(worker_name)(command)
+            group.command(worker_name)(_worker_command(worker))
         app.add_typer(group, name=name)
+
+
+def _worker_command(worker: Worker) -> Callable[[], None]:
+    """A command without parameters running ``worker`` (a closure: typer turns any parameter into an option)."""
+
+    def command() -> None:
+        worker(_settings())
+
+    command.__doc__ = worker.__doc__
+    return command
 
 
 def _operator_errors() -> tuple[type[BaseException], ...]:

@@ -44,7 +44,7 @@ class OpsSettings(BaseSettings):
 
 def load_ops(settings: Settings) -> OpsSettings:
     """Ops settings from the same sources as ``settings`` (environment, var/secrets.env, .env)."""
-    return OpsSettings(_env_file=(settings.data_dir / "secrets.env", ".env"))
+    return settings.load(OpsSettings)
 
 
 @dataclass(frozen=True)

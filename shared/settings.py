@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+S = TypeVar("S", bound=BaseSettings)
+
 
 def env_config() -> SettingsConfigDict:
-    """The settings source every onebox settings class shares: prefix and env files."""
+    """The settings source every onebox settings class shares: prefix and env files.
+
+    The files are relative to the working directory; build instances with :meth:`Settings.load`
+    so that ``<data_dir>/secrets.env`` is read wherever ``ONEBOX_DATA_DIR`` points.
+    """
     return SettingsConfigDict(
         env_prefix="ONEBOX_",
         env_file=("var/secrets.env", ".env"),
@@ -34,7 +40,8 @@ class Settings(BaseSettings):
     port: int = 8000
     # None mounts every registered tenant; a comma list mounts just those (the unit of placement).
     tenants: Annotated[list[str] | None, NoDecode] = None
-    log_format: str = "auto"  # auto | json | console
+    # A misspelt format is a start-up error, not console lines where JSON was asked for.
+    log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "info"
 
     secret_key: SecretStr | None = None
@@ -99,6 +106,19 @@ class Settings(BaseSettings):
         """Where the embedded PostgreSQL keeps its data and socket."""
         return self.data_dir / "pg"
 
+    @property
+    def env_files(self) -> tuple[Path, str]:
+        """The env files of this box: ``<data_dir>/secrets.env`` (where ``onebox setup`` writes) and ``.env``."""
+        return (self.data_dir / "secrets.env", ".env")
+
+    def load(self, cls: type[S]) -> S:
+        """Another settings class (ops, a tenant's own) read from this box's env files.
+
+        Its own ``env_config()`` names ``var/secrets.env`` under the working directory, which
+        misses the secrets file when ``ONEBOX_DATA_DIR`` points elsewhere.
+        """
+        return cls(_env_file=self.env_files)
+
 
 def load_settings() -> Settings:
     """Settings from the environment, with ``<data_dir>/secrets.env`` wherever the data dir is."""
@@ -106,4 +126,4 @@ def load_settings() -> Settings:
     secrets_file = first.data_dir / "secrets.env"
     if secrets_file.resolve() == Path("var/secrets.env").resolve():
         return first
-    return Settings(_env_file=(secrets_file, ".env"))
+    return Settings(_env_file=first.env_files)

@@ -21,7 +21,7 @@ def build_routes(ctx: TenantContext) -> list[BaseRoute]:
     from tenants.astro import auth_routes, routes
     from tenants.astro.settings import AstroSettings
 
-    settings = AstroSettings()
+    settings = ctx.settings.load(AstroSettings)
     config = MastodonConfig(
         app_name=settings.astro_app_name,
         website=settings.astro_public_url,

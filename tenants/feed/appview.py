@@ -94,8 +94,8 @@ class AppView:
 
 def build(ctx: TenantContext) -> AppView:
     """The AppView of one app (settings read now, HTTP client closed by the tenant's lifespan)."""
-    feed = FeedSettings()
-    api = ApiSettings()
+    feed = ctx.settings.load(FeedSettings)
+    api = ctx.settings.load(ApiSettings)
     secret = ctx.settings.require_secret()
     # PDS and DID document URLs come from data anyone can publish: connections go to public addresses only.
     trusted = network_trusted(feed)

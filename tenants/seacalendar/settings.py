@@ -31,6 +31,6 @@ def sea_settings(ctx: TenantContext) -> SeaCalendarSettings:
     """The tenant's settings, read from the environment once per context."""
     value = ctx.state.get("settings")
     if not isinstance(value, SeaCalendarSettings):
-        value = SeaCalendarSettings()
+        value = ctx.settings.load(SeaCalendarSettings)
         ctx.state["settings"] = value
     return value

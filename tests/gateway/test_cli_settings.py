@@ -17,6 +17,7 @@ ONEBOX = str(Path(sys.executable).parent / "onebox")
     [
         ("ONEBOX_PORT", "abc", "ONEBOX_PORT: Input should be a valid integer"),
         ("ONEBOX_POOL_SIZES", "feed:8", 'error parsing value for field "pool_sizes"'),
+        ("ONEBOX_LOG_FORMAT", "JSON", "ONEBOX_LOG_FORMAT: Input should be 'auto', 'json' or 'console'"),
     ],
 )
 def test_a_bad_setting_is_named(tmp_path: Path, variable: str, value: str, said: str) -> None:

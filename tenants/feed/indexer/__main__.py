@@ -1,6 +1,6 @@
 """``python -m tenants.feed.indexer``: the indexer without the CLI (settings from the environment)."""
 
-from shared.settings import Settings
+from shared.settings import load_settings
 from tenants.feed.indexer import run_indexer
 
-run_indexer(Settings())
+run_indexer(load_settings())

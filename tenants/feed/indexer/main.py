@@ -150,6 +150,8 @@ def run_indexer(settings: Settings) -> None:
     """`onebox feed indexer`: consume Jetstream into the feed database until SIGTERM, then exit."""
     import uvloop
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    indexer = Indexer(settings, FeedSettings())
+    from gateway.logs import configure
+
+    configure(settings.log_format, settings.log_level)
+    indexer = Indexer(settings, settings.load(FeedSettings))
     run_until_stopped(indexer.run, indexer.stop, uvloop.new_event_loop)

@@ -211,7 +211,7 @@ def run(settings: Settings) -> None:
     async def main() -> None:
         pool = await open_pool(dsn)
         try:
-            await Bot(pool, tenant_bus(settings, dsn), SeaCalendarSettings()).run(stop)
+            await Bot(pool, tenant_bus(settings, dsn), settings.load(SeaCalendarSettings)).run(stop)
         finally:
             await pool.close()
 
