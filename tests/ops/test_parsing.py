@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import configparser
 from pathlib import Path
 
 from gateway import backup, pgcheck, supervision
 from gateway.bootstrap import POSTGRES_CONF
 from gateway.opsconfig import OpsSettings
 from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LOG = """\
 2026-11-25 11:52:26,898 WARN exited: gateway (exit status 1; not expected)
@@ -79,3 +82,19 @@ def test_rotation_keeps_the_newest(tmp_path: Path) -> None:
     assert [p.name for p in removed] == names[:3]
     # A dump named by hand is the operator's: kept, and not counted among the newest.
     assert sorted(p.name for p in tmp_path.glob("*.dump")) == [*names[3:], "wishlist-before-upgrade.dump"]
+
+
+def test_every_program_and_listener_restarts_with_backoff_and_rotated_logs() -> None:
+    # Read as supervisord's own parser sees it: a [program:...] or [eventlistener:...] left at
+    # supervisor's defaults gives up after 3 quick failures, or keeps its log for ever.
+    parser = configparser.RawConfigParser()
+    parser.read(ROOT / "ops" / "supervisord.conf")
+    sections = [s for s in parser.sections() if s.startswith(("program:", "eventlistener:"))]
+    assert len(sections) == 6
+    for section in sections:
+        assert parser.get(section, "autorestart") == "true", section
+        assert parser.getint(section, "startretries") == 20, section
+        # Programs send stderr to their stdout log; listeners keep stdout for supervisor's protocol.
+        stream = "stdout" if parser.has_option(section, "redirect_stderr") else "stderr"
+        assert parser.get(section, f"{stream}_logfile").startswith("%(ENV_ONEBOX_VAR)s/log/"), section
+        assert parser.get(section, f"{stream}_logfile_backups"), section
