@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import IO, Any
 
 import asyncpg
 import pytest
@@ -135,3 +139,32 @@ async def members_synced(db: asyncpg.Connection) -> bool:
     return not await db.fetchval(
         "SELECT count(*) FROM members m LEFT JOIN profiles p ON p.did = m.did WHERE p.is_member IS NOT TRUE"
     )
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@contextmanager
+def indexer_process(
+    settings: Settings, cwd: Path, stderr: IO[bytes] | None = None, **env: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The indexer as supervisor runs it (``gateway.worker``): its own process, configured by the
+    box's database settings and the ``ONEBOX_*`` values in ``env`` (none from the developer's)."""
+    assert settings.secret_key is not None
+    full = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ONEBOX_")},
+        "PYTHONPATH": str(ROOT),
+        "ONEBOX_DATABASE_URL": settings.database_url or "",
+        "ONEBOX_DB_PREFIX": settings.db_prefix,
+        "ONEBOX_SECRET_KEY": settings.secret_key.get_secret_value(),
+        **env,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.worker", "feed", "indexer"], cwd=cwd, env=full, stderr=stderr
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,9 +17,7 @@ from tests.fakes.firehose import POST, Firehose, realistic
 from tests.fakes.jetstream import FakeJetstream
 from tests.fakes.pds import FakePds
 from tests.support.waiting import wait_for
-from tests.tenants.feed.conftest import EMPTY_ALL, cursor_of, settled, start_at
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.tenants.feed.conftest import EMPTY_ALL, cursor_of, indexer_process, settled, start_at
 
 # Everything the indexer decides, without ids and write timestamps (which differ run to run).
 SNAPSHOT = {
@@ -51,32 +47,22 @@ async def snapshot(db: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @contextmanager
-def indexer_process(
+def crash_indexer(
     settings: Settings, jetstream: FakeJetstream, pds: FakePds, cwd: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """The indexer as supervisor runs it (``gateway.worker``): its own process, configured by environment."""
-    assert settings.secret_key is not None
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "ONEBOX_DATABASE_URL": settings.database_url or "",
-        "ONEBOX_DB_PREFIX": settings.db_prefix,
-        "ONEBOX_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "ONEBOX_JETSTREAM_URL": jetstream.url,
-        "ONEBOX_PLC_URL": pds.plc_url,
-        "ONEBOX_FEED_HANDLE_RESOLVER": pds.url,
-        "ONEBOX_FEED_TAGS": "cannabis",
-        "ONEBOX_FEED_BATCH_OPS": "40",
-        "ONEBOX_FEED_BATCH_MS": "20",
-        "ONEBOX_LOG_LEVEL": "warning",
-    }
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.worker", "feed", "indexer"], cwd=cwd, env=env)
-    try:
+    """The indexer process, reading ``jetstream`` in small, quick batches."""
+    with indexer_process(
+        settings,
+        cwd,
+        ONEBOX_JETSTREAM_URL=jetstream.url,
+        ONEBOX_PLC_URL=pds.plc_url,
+        ONEBOX_FEED_HANDLE_RESOLVER=pds.url,
+        ONEBOX_FEED_TAGS="cannabis",
+        ONEBOX_FEED_BATCH_OPS="40",
+        ONEBOX_FEED_BATCH_MS="20",
+        ONEBOX_LOG_LEVEL="warning",
+    ) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(10)
 
 
 async def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -114,18 +100,18 @@ async def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(
     last = events[-1]["time_us"]
 
     await prepare(db, members, start)
-    with indexer_process(settings, jetstream, pds, tmp_path) as proc:
+    with crash_indexer(settings, jetstream, pds, tmp_path) as proc:
         await wait_for(lambda: settled(db, last), timeout=60)
         await stop(proc)
     uninterrupted = await snapshot(db)
 
     await prepare(db, members, start)
-    with indexer_process(settings, jetstream, pds, tmp_path) as proc:
+    with crash_indexer(settings, jetstream, pds, tmp_path) as proc:
         await wait_for(lambda: _past(db, start + (last - start) * 2 // 5), timeout=30, interval=0.005)
         proc.kill()  # SIGKILL: no chance to finish anything
         proc.wait(10)
     assert await cursor_of(db) < last, "the kill should land mid-stream"
-    with indexer_process(settings, jetstream, pds, tmp_path) as proc:
+    with crash_indexer(settings, jetstream, pds, tmp_path) as proc:
         await wait_for(lambda: settled(db, last), timeout=60)
         await stop(proc)
     recovered = await snapshot(db)
