@@ -35,6 +35,7 @@ def build_context(
         timeout=settings.pool_timeout,
         app_name=f"onebox-{role}:{tenant.name}",
         raw_share=tenant.raw_share,
+        idle_close_s=settings.pool_idle_timeout,
     )
     return TenantContext(
         name=tenant.name,

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # time), so the default pool is fixed-size; raise it only for bursty, rarely-hot tenants.
     pool_overflow: int = 0
     pool_timeout: float = 3.0
+    # Seconds a pooled connection may idle before it is closed (a quiet box keeps few backends).
+    pool_idle_timeout: float = Field(default=300.0, ge=1.0)
     pool_sizes: dict[str, int] = Field(default_factory=dict)
 
     body_limit: int = 1_000_000

@@ -6,19 +6,26 @@ when the tenant asks for it (``raw_share``), asyncpg's own pool for hot reads th
 hop to return the connection) cost a third of the gateway's CPU on a feed page (0.38 ->
 0.28 ms per request with asyncpg's pool, measured with bench/feed_timeline.py). The two parts
 add up to the tenant's pool size, so the connection budget is unchanged.
+
+Connections a quiet tenant no longer needs are closed, so an idle box holds few backends (each
+a few MB of PostgreSQL's memory): asyncpg's pool closes its own after ``idle_close_s``; for
+SQLAlchemy's, the server ends sessions idle that long (``idle_session_timeout``), the pool hands
+out the most recently used connection first (LIFO, so a light load keeps one warm and lets the
+rest age), and a checkout discards a connection idle nearly that long before anyone uses it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -29,7 +36,14 @@ class TenantDatabase:
     """One tenant's connection pool and the helpers requests use."""
 
     def __init__(
-        self, url: URL, size: int, overflow: int, timeout: float, app_name: str, raw_share: float = 0.0
+        self,
+        url: URL,
+        size: int,
+        overflow: int,
+        timeout: float,
+        app_name: str,
+        raw_share: float = 0.0,
+        idle_close_s: float = 300.0,
     ) -> None:
         self.url = url
         self.size = size
@@ -47,6 +61,7 @@ class TenantDatabase:
         self._raw_turns = _Gate(self.raw_size, timeout)
         self._raw_pool: asyncpg.Pool | None = None
         self._raw_pool_ready = asyncio.Lock()
+        self.idle_close_s = idle_close_s
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=orm_size,
@@ -56,12 +71,25 @@ class TenantDatabase:
             # died with the server fails its request (503) and invalidates the pool instead.
             pool_pre_ping=False,
             pool_recycle=1800,
+            pool_use_lifo=True,
             connect_args={
-                "server_settings": {"application_name": app_name},
+                "server_settings": {
+                    "application_name": app_name,
+                    "idle_session_timeout": f"{int(idle_close_s * 1000)}ms",
+                },
                 "timeout": 5,
                 "command_timeout": 30,
             },
         )
+        event.listen(self.engine.sync_engine.pool, "checkin", _stamp_idle)
+        event.listen(self.engine.sync_engine.pool, "checkout", self._discard_if_closing)
+
+    def _discard_if_closing(self, _dbapi: Any, record: Any, _proxy: Any) -> None:
+        """Refuse a connection the server ends (or is about to end) for idling; the pool opens another."""
+        since = record.info.get(IDLE_SINCE)
+        # A margin for the time between the server's last query end and our checkin.
+        if since is not None and time.monotonic() - since > self.idle_close_s - min(10.0, self.idle_close_s / 10):
+            raise DisconnectionError("idle past idle_session_timeout")
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
@@ -126,7 +154,7 @@ class TenantDatabase:
                     self.url.set(drivername="postgresql").render_as_string(hide_password=False),
                     min_size=0,
                     max_size=self.raw_size,
-                    max_inactive_connection_lifetime=300,
+                    max_inactive_connection_lifetime=self.idle_close_s,
                     reset=_rollback,
                     # Hot reads are prepared once per connection and run thousands of times. In
                     # "auto" mode PostgreSQL keeps re-planning a statement whose first runs looked
@@ -170,6 +198,14 @@ class TenantDatabase:
             await self._raw_pool.close()
             self._raw_pool = None
         await self.engine.dispose()
+
+
+IDLE_SINCE = "onebox_idle_since"
+
+
+def _stamp_idle(_dbapi: Any, record: Any) -> None:
+    """Note when a pooled connection went back to the pool (``record.info`` lives with the connection)."""
+    record.info[IDLE_SINCE] = time.monotonic()
 
 
 DRIVER_FAILURES = (

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from gateway.app import create_app
 from shared.db.pool import TenantDatabase
+from shared.db.urls import libpq
 from shared.errors import ApiError
 from shared.settings import Settings
 from tests.support.server import serve
@@ -79,5 +83,48 @@ async def test_raw_share_serves_hot_reads_from_asyncpg_pool(make_settings: Calla
             async with db.connect():  # SQLAlchemy's part is untouched
                 pass
     finally:
+        await db.close()
+        await shared.close()
+
+
+async def test_connections_a_quiet_tenant_no_longer_needs_are_closed(
+    make_settings: Callable[..., Settings], admin_url: str
+) -> None:
+    """After a burst, light use keeps one connection warm and the server ends the rest; none that
+    the server ended (or is about to end) is ever handed to a request."""
+    app = create_app(make_settings(tenants=["wishlist"]))
+    shared = app.state.contexts["wishlist"].db
+    name = "onebox-test-idle"
+    db = TenantDatabase(shared.url, size=4, overflow=0, timeout=2, app_name=name, idle_close_s=1.5)
+    admin = await asyncpg.connect(libpq(make_url(admin_url)))
+
+    async def backends() -> int:
+        count = await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name)
+        return int(count)
+
+    async def burst() -> None:
+        async def query() -> None:
+            async with db.connect() as conn:
+                await conn.execute(text("SELECT pg_sleep(0.1)"))
+
+        await asyncio.gather(*(query() for _ in range(3)))
+
+    async def one_query_then(expected: int) -> bool:
+        async with db.connect() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+        return await backends() == expected
+
+    async def backends_are(expected: int) -> bool:
+        return await backends() == expected
+
+    try:
+        await burst()
+        assert await backends() == 3
+        await wait_for(lambda: one_query_then(1), timeout=15)  # light use: the rest aged out
+        await wait_for(lambda: backends_are(0), timeout=15)  # no use at all: none left
+        await burst()  # every checkout finds a live connection, or a new one
+        assert await one_query_then(3)
+    finally:
+        await admin.close()
         await db.close()
         await shared.close()
