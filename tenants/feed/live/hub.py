@@ -3,7 +3,8 @@
 Events come from the indexer and from API writes alike (section 7 of the design). A frame is
 built and serialised once per event; the audience rule then picks peers: post events go to
 every signed-in member who has not blocked (or been blocked by) the author, notifications to
-their recipient, profile changes to the account and its connected followers.
+their recipient, profile changes to the account and its connected followers (blocks either way
+excepted there too).
 """
 
 from __future__ import annotations
@@ -129,7 +130,11 @@ class Hub:
             elif event.event == "post_deleted" and isinstance(data.get("uri"), str):
                 uri = data["uri"]
                 out = frame("post_deleted", {"uri": uri})
-                self._send((p for p in self._signed_in() if p.wants_post(uri, data.get("root"))), out)
+                author = did_of(uri)
+                self._send(
+                    (p for p in self._signed_in() if author not in p.blocked and p.wants_post(uri, data.get("root"))),
+                    out,
+                )
             elif event.event == "reply_added" and isinstance(data.get("uri"), str):
                 view = await conn.fetchval(REPLY, data["uri"])
                 if view is None:
@@ -149,7 +154,9 @@ class Hub:
                 did = data["did"]
                 rows = await conn.fetch(FOLLOWERS, did, list(self.members))
                 audience = {did, *(row["viewer_did"] for row in rows)}
-                watching = self._live(p for member in audience for p in self.members.get(member, ()))
+                # A follow record outlives a block made later: the block decides, as for posts.
+                connected = (peer for member in audience for peer in self.members.get(member, ()))
+                watching = [p for p in self._live(connected) if did not in p.blocked]
                 if watching:
                     profile = orjson.loads(await conn.fetchval(PROFILE, did))
                     self._send(watching, frame("profile_updated", {"did": did, "profile": profile}))
