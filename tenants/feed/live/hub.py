@@ -2,9 +2,9 @@
 
 Events come from the indexer and from API writes alike (section 7 of the design). A frame is
 built and serialised once per event; the audience rule then picks peers: post events go to
-every signed-in member who has not blocked (or been blocked by) the author, notifications to
-their recipient, profile changes to the account and its connected followers (blocks either way
-excepted there too).
+every signed-in member who has not blocked (or been blocked by) the author (of a reply, nor the
+authors of its parent and root), notifications to their recipient, profile changes to the
+account and its connected followers (blocks either way excepted there too).
 """
 
 from __future__ import annotations
@@ -139,10 +139,13 @@ class Hub:
                 view = await conn.fetchval(REPLY, data["uri"])
                 if view is None:
                     return
-                parent, root, author = data.get("parent"), data.get("root"), did_of(data["uri"])
+                parent, root = data.get("parent"), data.get("root")
+                # The feeds hide a reply by an account blocked either way, and one on its thread too.
+                accounts = {did_of(uri) for uri in (data["uri"], parent, root) if isinstance(uri, str)}
                 out = frame("reply_added", {"parentUri": parent, "rootUri": root, "reply": orjson.loads(view)})
                 self._send(
-                    (p for p in self._signed_in() if author not in p.blocked and p.wants_post(parent, root)), out
+                    (p for p in self._signed_in() if p.blocked.isdisjoint(accounts) and p.wants_post(parent, root)),
+                    out,
                 )
             elif event.event == "notification" and isinstance(data.get("id"), int) and event.room:
                 recipient = event.room.removeprefix("user:")

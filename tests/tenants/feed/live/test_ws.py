@@ -264,3 +264,22 @@ async def test_blocks_either_way_hide_profile_changes_and_deletes_of_the_account
     finally:
         await ws.close()
         await watcher.close()
+
+
+async def test_replies_to_a_blocked_accounts_post_are_hidden_as_the_feeds_hide_them(
+    feed_server: FeedServer, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    # Carol's reply is by an account Alice sees, but it is on Bob's thread, whom Alice blocks:
+    # the feeds leave such replies out (as Bluesky's AppView does), so the socket must too.
+    alice, carol = await member("alice"), await member("carol")
+    post = await bob_post(feed_db, hose)
+    await index(feed_db, [hose.follow(alice.did, BOB, collection=BLOCK)])
+    watcher, ws = await signed_in(feed_server, carol), await signed_in(feed_server, alice)
+    try:
+        await index(feed_db, [hose.post(carol.did, "carol replies", reply_to=(post, post))])
+        assert (await next_frame(watcher, "reply_added"))["parentUri"] == post  # the event went out
+        kinds = [f["type"] for f in await frames_until_pong(ws)]
+        assert "reply_added" not in kinds, "a reply on a blocked account's thread reached the socket"
+    finally:
+        await ws.close()
+        await watcher.close()
