@@ -2,8 +2,9 @@
 
 Events come from the indexer and from API writes alike (section 7 of the design). A frame is
 built and serialised once per event; the audience rule then picks peers: post events go to
-every signed-in member who has not blocked (or been blocked by) the author, notifications to
-their recipient, profile changes to the account and its connected followers.
+every signed-in member who has not blocked (or been blocked by) the author (of a reply, nor the
+authors of its parent and root), notifications to their recipient, profile changes to the
+account and its connected followers (blocks either way excepted there too).
 """
 
 from __future__ import annotations
@@ -129,15 +130,22 @@ class Hub:
             elif event.event == "post_deleted" and isinstance(data.get("uri"), str):
                 uri = data["uri"]
                 out = frame("post_deleted", {"uri": uri})
-                self._send((p for p in self._signed_in() if p.wants_post(uri, data.get("root"))), out)
+                author = did_of(uri)
+                self._send(
+                    (p for p in self._signed_in() if author not in p.blocked and p.wants_post(uri, data.get("root"))),
+                    out,
+                )
             elif event.event == "reply_added" and isinstance(data.get("uri"), str):
                 view = await conn.fetchval(REPLY, data["uri"])
                 if view is None:
                     return
-                parent, root, author = data.get("parent"), data.get("root"), did_of(data["uri"])
+                parent, root = data.get("parent"), data.get("root")
+                # The feeds hide a reply by an account blocked either way, and one on its thread too.
+                accounts = {did_of(uri) for uri in (data["uri"], parent, root) if isinstance(uri, str)}
                 out = frame("reply_added", {"parentUri": parent, "rootUri": root, "reply": orjson.loads(view)})
                 self._send(
-                    (p for p in self._signed_in() if author not in p.blocked and p.wants_post(parent, root)), out
+                    (p for p in self._signed_in() if p.blocked.isdisjoint(accounts) and p.wants_post(parent, root)),
+                    out,
                 )
             elif event.event == "notification" and isinstance(data.get("id"), int) and event.room:
                 recipient = event.room.removeprefix("user:")
@@ -149,7 +157,9 @@ class Hub:
                 did = data["did"]
                 rows = await conn.fetch(FOLLOWERS, did, list(self.members))
                 audience = {did, *(row["viewer_did"] for row in rows)}
-                watching = self._live(p for member in audience for p in self.members.get(member, ()))
+                # A follow record outlives a block made later: the block decides, as for posts.
+                connected = (peer for member in audience for peer in self.members.get(member, ()))
+                watching = [p for p in self._live(connected) if did not in p.blocked]
                 if watching:
                     profile = orjson.loads(await conn.fetchval(PROFILE, did))
                     self._send(watching, frame("profile_updated", {"did": did, "profile": profile}))

@@ -37,20 +37,23 @@ SELECT d.uri, d.parent, feed_post(p, $1)::text AS view FROM down d JOIN posts p 
 WHERE NOT feed_blocked($1, p.author_did) ORDER BY d.depth, d.sort_at, d.uri LIMIT 1000
 """
 
+# Accounts blocked either way are left out, as Bluesky's AppView does; the cursor is the
+# skeleton's, so pages stay gap-free however many were left out.
 ENGAGERS = {
     "likes": """
         WITH skeleton AS (SELECT l.created_at, l.uri, l.author_did FROM likes l
             WHERE l.subject_uri = $5 AND (l.created_at, l.uri) < {key} ORDER BY l.created_at DESC, l.uri DESC LIMIT $4)
         SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('indexedAt', feed_ts(s.created_at),
                     'createdAt', feed_ts(s.created_at), 'actor', feed_profile(s.author_did, $1, 1))
-                    ORDER BY s.created_at DESC, s.uri DESC), '[]')::text FROM skeleton s) AS items,
+                    ORDER BY s.created_at DESC, s.uri DESC), '[]')::text
+                FROM skeleton s WHERE NOT feed_blocked($1, s.author_did)) AS items,
                (SELECT count(*) FROM skeleton) AS n,
                (SELECT array[created_at::text, uri] FROM skeleton ORDER BY created_at, uri LIMIT 1) AS last""",
     "reposts": """
         WITH skeleton AS (SELECT r.created_at, r.uri, r.author_did FROM reposts r
             WHERE r.subject_uri = $5 AND (r.created_at, r.uri) < {key} ORDER BY r.created_at DESC, r.uri DESC LIMIT $4)
         SELECT (SELECT coalesce(jsonb_agg(feed_profile(s.author_did, $1, 1) ORDER BY s.created_at DESC, s.uri DESC),
-                    '[]')::text FROM skeleton s) AS items,
+                    '[]')::text FROM skeleton s WHERE NOT feed_blocked($1, s.author_did)) AS items,
                (SELECT count(*) FROM skeleton) AS n,
                (SELECT array[created_at::text, uri] FROM skeleton ORDER BY created_at, uri LIMIT 1) AS last""",
 }

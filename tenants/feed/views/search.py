@@ -147,5 +147,7 @@ async def search_actors(
 ) -> Page:
     """profileViews whose handle, name or description has words starting with those of ``q``."""
     offset = (cursors.decode(cursor, int) or [0])[0]
-    row = await _run(conn, ACTORS, viewer, prefix_query(q), offset, limit, q)
+    # A handle is typed as Bluesky shows it, "@alice.example.com", and still matches exactly.
+    handle = q.strip().removeprefix("@")
+    row = await _run(conn, ACTORS, viewer, prefix_query(q), offset, limit, handle)
     return Page(row["items"], cursors.encode(offset + limit) if row["n"] == limit else None)

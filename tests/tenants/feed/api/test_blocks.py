@@ -15,7 +15,7 @@ import orjson
 from atproto import AsyncClient, models
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.fakes.firehose import BLOCK, POST, REPOST, Firehose, uri
+from tests.fakes.firehose import BLOCK, LIKE, POST, REPOST, Firehose, uri
 from tests.tenants.feed.api.fixtures import FeedServer, Member, MemberFactory, index, name_accounts
 
 BOB, CAROL, DAVE, ERIN = "did:plc:bob", "did:plc:carol", "did:plc:dave", "did:plc:erin"
@@ -152,3 +152,24 @@ async def test_blocks_hide_both_ways_until_the_records_are_deleted(
     listed = (await http.get("/api/notifications", headers=alice.auth)).json()["notifications"]
     assert sorted(n["author"]["did"] for n in listed) == [BOB, DAVE]  # stored all along, shown again
     assert (await http.get("/api/notifications/count", headers=alice.auth)).json() == {"count": 2}
+
+
+async def test_likers_and_reposters_lists_leave_out_accounts_blocked_either_way(
+    http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    # As Bluesky's AppView does for getLikes and getRepostedBy, and as followers lists do here.
+    alice = await member("alice")
+    event = hose.post(DAVE, "liked by many")
+    post = uri(DAVE, POST, event["commit"]["rkey"])
+    engage = [hose.like(did, post, collection=kind) for did in (BOB, CAROL, ERIN) for kind in (LIKE, REPOST)]
+    await index(feed_db, [event, *engage])
+    await index(
+        feed_db, [hose.follow(alice.did, BOB, collection=BLOCK), hose.follow(CAROL, alice.did, collection=BLOCK)]
+    )
+    auth = alice.auth
+    likes = (await http.get(f"/xrpc/app.bsky.feed.getLikes?uri={post}", headers=auth)).json()["likes"]
+    assert [like["actor"]["did"] for like in likes] == [ERIN]
+    reposted = (await http.get(f"/xrpc/app.bsky.feed.getRepostedBy?uri={post}", headers=auth)).json()["repostedBy"]
+    assert [actor["did"] for actor in reposted] == [ERIN]
+    anonymous = (await http.get(f"/xrpc/app.bsky.feed.getLikes?uri={post}")).json()["likes"]
+    assert len(anonymous) == 3

@@ -10,7 +10,7 @@ import pytest
 
 from tenants.feed.views import search
 from tests.fakes.firehose import Firehose
-from tests.tenants.feed.api.fixtures import MemberFactory, index
+from tests.tenants.feed.api.fixtures import MemberFactory, index, name_accounts
 
 
 async def test_a_common_word_ranks_the_newest_matches(
@@ -141,3 +141,17 @@ async def test_bad_search_filters(
         assert rest.status_code == 400 and rest.json()["error"]["details"]["parameter"] == parameter, rest.text
     assert xrpc.status_code == 400 and xrpc.json()["error"] == "InvalidRequest", xrpc.text
     assert parameter in xrpc.json()["message"]
+
+
+async def test_a_handle_typed_with_its_at_sign_finds_the_account_first(
+    http: httpx.AsyncClient, feed_db: asyncpg.Connection
+) -> None:
+    # People type handles as Bluesky shows them, "@bob.test": the exact handle still ranks first.
+    await name_accounts(feed_db, {"did:plc:zbob": "bob.test", "did:plc:abob": "bob.test.example"})
+    await feed_db.execute("UPDATE profiles SET followers_count = 50 WHERE did = 'did:plc:abob'")
+    for path in ("/api/search?type=users&q=", "/xrpc/app.bsky.actor.searchActors?q="):
+        for q in ("bob.test", "@bob.test", "@BOB.test"):
+            response = await http.get(path + q.replace("@", "%40"))
+            assert response.status_code == 200, response.text
+            found = [actor["did"] for actor in response.json()["users" if "api" in path else "actors"]]
+            assert found[:1] == ["did:plc:zbob"], (path, q, found)

@@ -229,3 +229,57 @@ async def test_one_socket_cannot_make_the_server_hold_megabytes_of_topics(
         assert held <= 64 * 1024, f"one socket holds {held / 1e3:.0f} KB of subscribed URIs"
     finally:
         await ws.close()
+
+
+async def frames_until_pong(ws: ClientConnection) -> list[dict[str, Any]]:
+    """Every frame before the answer to a ping sent now (what the server had queued for this socket)."""
+    await ws.send('{"type": "ping"}')
+    frames: list[dict[str, Any]] = []
+    async with asyncio.timeout(5):
+        while (frame := orjson.loads(await ws.recv()))["type"] != "pong":
+            frames.append(frame)
+    return frames
+
+
+async def test_blocks_either_way_hide_profile_changes_and_deletes_of_the_account(
+    feed_server: FeedServer, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    # Alice follows Bob and Carol but blocks Bob; Carol blocks Alice. Follow records stay when
+    # a block is made, so following is not what decides who hears about an account.
+    alice, carol = await member("alice"), await member("carol")
+    posts = [hose.post(BOB, "bob's post"), hose.post(carol.did, "carol's post")]
+    await index(feed_db, [*posts, hose.follow(alice.did, BOB), hose.follow(alice.did, carol.did)])
+    await index(
+        feed_db, [hose.follow(alice.did, BOB, collection=BLOCK), hose.follow(carol.did, alice.did, collection=BLOCK)]
+    )
+    watcher, ws = await signed_in(feed_server, carol), await signed_in(feed_server, alice)
+    try:
+        await index(feed_db, [hose.profile(BOB, "Bob B."), hose.profile(carol.did, "Carol C.")])
+        await index(feed_db, [hose.delete(str(p["did"]), POST, p["commit"]["rkey"]) for p in posts])
+        for _ in posts:  # Carol hears of both deletes: every event has gone out
+            await next_frame(watcher, "post_deleted")
+        seen = [(f["type"], f.get("did") or f.get("uri")) for f in await frames_until_pong(ws)]
+        leaked = [f for f in seen if f[0] in ("profile_updated", "post_deleted")]
+        assert not leaked, f"events of accounts blocked either way reached the socket: {leaked}"
+    finally:
+        await ws.close()
+        await watcher.close()
+
+
+async def test_replies_to_a_blocked_accounts_post_are_hidden_as_the_feeds_hide_them(
+    feed_server: FeedServer, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    # Carol's reply is by an account Alice sees, but it is on Bob's thread, whom Alice blocks:
+    # the feeds leave such replies out (as Bluesky's AppView does), so the socket must too.
+    alice, carol = await member("alice"), await member("carol")
+    post = await bob_post(feed_db, hose)
+    await index(feed_db, [hose.follow(alice.did, BOB, collection=BLOCK)])
+    watcher, ws = await signed_in(feed_server, carol), await signed_in(feed_server, alice)
+    try:
+        await index(feed_db, [hose.post(carol.did, "carol replies", reply_to=(post, post))])
+        assert (await next_frame(watcher, "reply_added"))["parentUri"] == post  # the event went out
+        kinds = [f["type"] for f in await frames_until_pong(ws)]
+        assert "reply_added" not in kinds, "a reply on a blocked account's thread reached the socket"
+    finally:
+        await ws.close()
+        await watcher.close()
