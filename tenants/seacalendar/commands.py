@@ -17,6 +17,7 @@ from shared.auth.discord import DiscordIdentity
 from shared.errors import ApiError
 from shared.tenant import TenantContext
 from tenants.seacalendar import poll_writes
+from tenants.seacalendar.bot.discord_rest import NO_PINGS
 from tenants.seacalendar.qotw import save_response
 from tenants.seacalendar.reminders import schedule_vote_reminders
 from tenants.seacalendar.schemas import MAX_OPTIONS, OptionIn, Snowflake
@@ -29,8 +30,9 @@ DATED = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\s+(\d{1,2}:\d{2})(?:\s*-\s*(\d{1,2}
 
 
 def reply(content: str) -> dict[str, Any]:
-    """An interaction response (type 4) only the caller sees."""
-    return {"type": 4, "data": {"content": content[:2000], "flags": EPHEMERAL}}
+    """An interaction response (type 4) only the caller sees, pinging no one."""
+    # Replies quote members' text (poll titles, questions): "@everyone" in one stays text.
+    return {"type": 4, "data": {"content": content[:2000], "flags": EPHEMERAL, **NO_PINGS}}
 
 
 class _Loose(BaseModel):

@@ -116,7 +116,9 @@ def routes(ctx: TenantContext) -> list[Route]:
             if body.invitees is not None:
                 await poll_writes.set_invitees(conn, poll.id, body.invitees)
             published = poll.status == "draft" and body.status == "voting"
-            if published or "voting_deadline" in fields:
+            # Not while a draft: the bot would pass (and spend) a reminder that fell due then, and
+            # publishing with a later deadline would never schedule it again.
+            if published or ("voting_deadline" in fields and poll.status == "voting"):
                 await schedule_vote_reminders(conn, poll.id)
             if published:
                 await ctx.bus.publish(conn, "poll_created", None, {"poll_id": poll.id})

@@ -210,6 +210,15 @@ async function start() {
   }
   socket.onstatus = (text) => { $("live").textContent = text; };
   socket.onrefused = refreshTokens;
+  socket.onreconnect = async () => {
+    if (!state.poll || $("poll").hidden) return;
+    try {
+      const poll = await api(`/polls/${state.poll.id}`);
+      // Only the tally, unless the poll itself changed: unsaved ticks in the vote form stay.
+      if (poll.status !== state.poll.status || poll.updated_at !== state.poll.updated_at) renderPoll(poll);
+      else { state.poll.tally = poll.tally; renderTally(poll.tally); }
+    } catch (error) { $("poll-error").textContent = error.message; }
+  };
   socket.on("vote_updated", (data) => {
     if (state.poll && data.poll_id === state.poll.id) { state.poll.tally = data.tally; renderTally(data.tally); }
   });

@@ -13,6 +13,8 @@ class TenantSocket {
     this.connected = false;
     this.onstatus = () => {};
     this.onrefused = async () => false;
+    this.onreconnect = () => {};
+    this.wasConnected = false;
   }
 
   on(event, handler) { this.handlers[event] = handler; }
@@ -42,12 +44,18 @@ class TenantSocket {
       this.connected = true;
       this.onstatus("live");
       this.rooms.forEach((room) => this.emit("join", { room }));
+      // Events sent while this client was away never arrive: the page reads its state again.
+      if (this.wasConnected) this.onreconnect();
+      this.wasConnected = true;
+    } else if (type === "1") {
+      // The server closed the namespace: the access token expired. It closes the whole socket
+      // only seconds later, and events until then would be lost; connect again at once.
+      this.connected = false;
+      this.onstatus("reconnecting…");
+      this.reconnect();
     } else if (type === "4") {
       this.onstatus("not connected: " + (JSON.parse(body).message || "refused"));
-      // Usually an expired access token: refresh it and ask for the namespace again.
-      this.onrefused().then((retry) => {
-        if (retry) this.ws.send(`40${this.ns},${JSON.stringify({ token: this.getToken() })}`);
-      });
+      this.reconnect();
     } else if (type === "2") {
       const [event, payload] = JSON.parse(body);
       if (this.handlers[event]) this.handlers[event](payload);
@@ -56,6 +64,13 @@ class TenantSocket {
       const resolve = match && this.acks.get(Number(match[1]));
       if (resolve) { this.acks.delete(Number(match[1])); resolve(JSON.parse(match[2])[0]); }
     }
+  }
+
+  reconnect() {
+    // Usually an expired access token: refresh it and ask for the namespace again.
+    this.onrefused().then((retry) => {
+      if (retry) this.ws.send(`40${this.ns},${JSON.stringify({ token: this.getToken() })}`);
+    });
   }
 
   emit(event, payload) {

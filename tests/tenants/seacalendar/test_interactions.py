@@ -126,3 +126,15 @@ async def test_qotw_answer(
             )
         ).scalar()
     assert text == "Tea"
+
+
+async def test_replies_quoting_a_title_ping_no_one(
+    sea: httpx.AsyncClient, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    for payload in (
+        command("poll", "create", title="@everyone party", options="chips, fruit"),
+        command("poll", "list"),
+    ):
+        data = (await send(sea, fake, payload)).json()["data"]
+        assert "@everyone party" in data["content"] and data["allowed_mentions"] == {"parse": []}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
 
+from shared.settings import Settings
 from shared.tenant import TenantContext
+from tenants.seacalendar.bot import scheduler
+from tenants.seacalendar.bot.main import bot_dsn, open_pool
 from tests.tenants.seacalendar.conftest import API, SignIn, assert_error, create_poll, vote
 
 
@@ -178,3 +182,29 @@ async def test_finalize_schedules_event_reminders_and_cancels_vote_reminders(
         "event_1d": "pending",
         "event_2h": "pending",
     }
+
+
+async def test_a_draft_keeps_its_vote_reminders_for_when_it_is_published(
+    sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext, make_settings: Callable[..., Settings]
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    draft = await create_poll(sea, ann, status="draft", invitees=[bob.discord_id], voting_deadline=None)
+    url, days = f"{API}/polls/{draft['id']}", lambda n: (datetime.now(UTC) + timedelta(days=n)).isoformat()
+    # A deadline set while drafting, whose 3-day reminder falls due while it is still a draft...
+    assert (await sea.put(url, json={"voting_deadline": days(3.5)}, headers=ann.auth)).status_code == 200
+    async with sea_ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE reminders SET scheduled_for = now() - interval '1 second' WHERE poll_id = :p"),
+            {"p": draft["id"]},
+        )
+    pool = await open_pool(bot_dsn(make_settings(tenants=["seacalendar"])))
+    try:
+        await scheduler.expand_due_reminders(pool)  # the bot's pass
+    finally:
+        await pool.close()
+    # ...then moved and published: the invitee is still reminded 3 days and 1 day before it.
+    answer = await sea.put(url, json={"voting_deadline": days(10), "status": "voting"}, headers=ann.auth)
+    assert answer.status_code == 200, answer.text
+    async with sea_ctx.db.connect() as conn:
+        rows = await conn.execute(sa.text("SELECT type, status FROM reminders WHERE poll_id = :p"), {"p": draft["id"]})
+        assert {r.type: r.status for r in rows} == {"vote_3d": "pending", "vote_1d": "pending"}
