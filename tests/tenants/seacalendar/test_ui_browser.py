@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from shared.tenant import TenantContext
+from tests.support.browser import CHROMIUM, browser_page
 from tests.tenants.seacalendar.conftest import SignIn, create_poll, vote
-from tests.tenants.wishlist.browser import CHROMIUM, browser_page
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tenants.wishlist.browser import CHROMIUM, browser_page
+from tests.support.browser import CHROMIUM, browser_page
 from tests.tenants.wishlist.conftest import PASSWORD, unique_email
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
