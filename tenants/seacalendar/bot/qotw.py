@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -30,6 +32,26 @@ UPDATE questions q SET status = 'posting', channel_id = picked.channel_id FROM p
 
 
 REQUEUE = "UPDATE questions SET status = 'queued', channel_id = NULL WHERE id = $1"
+# Questions claimed and not yet recorded as posted (this tick's, or a run's that died), with when
+# their guild's slot was claimed.
+POSTING = """SELECT q.id, q.text, q.channel_id, c.last_posted_at AS claimed_at
+FROM questions q LEFT JOIN qotw_configs c USING (guild_id) WHERE q.status = 'posting' ORDER BY q.id"""
+
+
+async def _posted_since(
+    rest: DiscordRest, channel: str, content: str, claimed_at: datetime | None
+) -> dict[str, Any] | None:
+    """The question's message if a run that died after posting it left it in the channel.
+
+    Its nonce would catch that only for "the past few minutes"; a weekly look at the channel's
+    history since the claim (a minute earlier, for the clocks) catches it after any outage.
+    """
+    if claimed_at is None:
+        return None
+    for message in await rest.messages_since(channel, claimed_at - timedelta(minutes=1)):
+        if message.get("author", {}).get("bot") and message.get("content") == content:
+            return message
+    return None
 
 
 async def post_due_questions(pool: asyncpg.Pool, rest: DiscordRest, report: Callable[[BaseException], None]) -> int:
@@ -42,12 +64,14 @@ async def post_due_questions(pool: asyncpg.Pool, rest: DiscordRest, report: Call
     async with pool.acquire() as conn:
         async with conn.transaction():
             await conn.execute(CLAIM)
-        rows = await conn.fetch("SELECT id, text, channel_id FROM questions WHERE status = 'posting' ORDER BY id")
+        rows = await conn.fetch(POSTING)
     posted = 0
     for row in rows:
         content = f"❓ **Question of the week:** {row['text']}\nAnswer with `/qotw answer`."
         try:
-            message = await rest.send_message(row["channel_id"], {"content": content}, nonce=f"q-{row['id']}")
+            message = await _posted_since(
+                rest, row["channel_id"], content, row["claimed_at"]
+            ) or await rest.send_message(row["channel_id"], {"content": content}, nonce=f"q-{row['id']}")
         except DiscordError as exc:
             report(exc)
             if not exc.retryable:

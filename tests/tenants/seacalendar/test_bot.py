@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from shared.settings import Settings
 from shared.tenant import TenantContext
-from tenants.seacalendar.bot import scheduler
+from tenants.seacalendar.bot import qotw, scheduler
 from tenants.seacalendar.bot.discord_rest import DiscordError, DiscordRest
 from tenants.seacalendar.bot.main import Bot, bot_dsn, open_pool, tenant_bus
 from tenants.seacalendar.settings import SeaCalendarSettings
@@ -354,6 +354,54 @@ async def test_expiry_and_question_of_the_week(
     assert [m["content"].count("Favourite boat?") for m in fake.channel_messages(channel)] == [1]
     listed = (await sea.get(f"{API}/qotw/questions", params={"guild_id": guild}, headers=ann.auth)).json()
     assert [q["status"] for q in listed["questions"]] == ["queued", "posted"]
+
+
+async def test_a_question_posted_before_a_long_outage_is_not_posted_again(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    make_settings: Callable[..., Settings],
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+    sea_ctx: TenantContext,
+) -> None:
+    # A run claimed the question and posted it, then died before recording it; the bot is down
+    # longer than Discord remembers the nonce, so only the channel's history tells.
+    fake, url = fake_discord
+    ann = await sign_in("Ann")
+    guild, channel = "820000000000000001", "820000000000000002"
+    await schedule_qotw_now(sea, fake, ann, sea_ctx, guild, channel)
+    await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Best knot?"}, headers=ann.auth)
+    pool = await open_pool(bot_dsn(make_settings(tenants=["seacalendar"])))
+    rest = DiscordRest(f"{url}/api", BOT_TOKEN)
+    try:
+        async with pool.acquire() as conn:
+            await conn.execute(qotw.CLAIM)
+            (row,) = await conn.fetch(qotw.POSTING)
+        content = f"❓ **Question of the week:** {row['text']}\nAnswer with `/qotw answer`."
+        earlier = await rest.send_message(channel, {"content": content}, nonce=f"q-{row['id']}")
+    finally:
+        await rest.close()
+        await pool.close()
+    fake.nonce_ttl_s = 0.0
+    try:
+        async with run_bot():
+            await wait_for(lambda: _question_posted(sea_ctx, row["id"]))
+    finally:
+        fake.nonce_ttl_s = None
+    assert [m["id"] for m in fake.channel_messages(channel)] == [earlier["id"]]
+    async with sea_ctx.db.connect() as conn:
+        message_id = (
+            await conn.execute(sa.text("SELECT message_id FROM questions WHERE id = :q"), {"q": row["id"]})
+        ).scalar()
+    assert message_id == earlier["id"]
+
+
+async def _question_posted(ctx: TenantContext, question_id: int) -> bool:
+    async with ctx.db.connect() as conn:
+        status = (
+            await conn.execute(sa.text("SELECT status FROM questions WHERE id = :q"), {"q": question_id})
+        ).scalar()
+    return bool(status == "posted")
 
 
 async def _status(sea: httpx.AsyncClient, member: Any, poll_id: int, status: str) -> bool:
