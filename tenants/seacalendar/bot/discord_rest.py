@@ -151,11 +151,15 @@ class DiscordRest:
         message: dict[str, Any] = await self.request("POST", f"/channels/{channel_id}/messages", body)
         return message
 
-    async def messages_since(self, channel_id: str, moment: datetime) -> list[dict[str, Any]]:
-        """Up to 100 of the channel's messages posted since ``moment``, oldest first."""
+    async def sent_since(self, channel_id: str, content: str, moment: datetime) -> dict[str, Any] | None:
+        """A message with ``content`` that a bot posted in the channel since ``moment`` (of its last 100).
+
+        What a run that died after posting left behind: its nonce protects only "the past few
+        minutes", and a bot can be down for longer.
+        """
         params = {"after": str(snowflake_at(moment)), "limit": 100}
         messages: list[dict[str, Any]] = await self.request("GET", f"/channels/{channel_id}/messages", params=params)
-        return messages
+        return next((m for m in messages if m.get("author", {}).get("bot") and m.get("content") == content), None)
 
     async def edit_message(self, channel_id: str, message_id: str, payload: dict[str, Any]) -> None:
         """Replace a message's content and embeds."""

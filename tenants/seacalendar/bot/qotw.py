@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import asyncpg
 
@@ -38,20 +37,9 @@ POSTING = """SELECT q.id, q.text, q.channel_id, c.last_posted_at AS claimed_at
 FROM questions q LEFT JOIN qotw_configs c USING (guild_id) WHERE q.status = 'posting' ORDER BY q.id"""
 
 
-async def _posted_since(
-    rest: DiscordRest, channel: str, content: str, claimed_at: datetime | None
-) -> dict[str, Any] | None:
-    """The question's message if a run that died after posting it left it in the channel.
-
-    Its nonce would catch that only for "the past few minutes"; a weekly look at the channel's
-    history since the claim (a minute earlier, for the clocks) catches it after any outage.
-    """
-    if claimed_at is None:
-        return None
-    for message in await rest.messages_since(channel, claimed_at - timedelta(minutes=1)):
-        if message.get("author", {}).get("bot") and message.get("content") == content:
-            return message
-    return None
+def question_text(text: str) -> str:
+    """The message that posts a question."""
+    return f"❓ **Question of the week:** {text}\nAnswer with `/qotw answer`."
 
 
 async def post_due_questions(pool: asyncpg.Pool, rest: DiscordRest, report: Callable[[BaseException], None]) -> int:
@@ -67,11 +55,16 @@ async def post_due_questions(pool: asyncpg.Pool, rest: DiscordRest, report: Call
         rows = await conn.fetch(POSTING)
     posted = 0
     for row in rows:
-        content = f"❓ **Question of the week:** {row['text']}\nAnswer with `/qotw answer`."
+        content = question_text(row["text"])
         try:
-            message = await _posted_since(
-                rest, row["channel_id"], content, row["claimed_at"]
-            ) or await rest.send_message(row["channel_id"], {"content": content}, nonce=f"q-{row['id']}")
+            # A run that died after posting it left it in the channel (a minute earlier, for the clocks).
+            claimed = row["claimed_at"]
+            earlier = (
+                await rest.sent_since(row["channel_id"], content, claimed - timedelta(minutes=1)) if claimed else None
+            )
+            message = earlier or await rest.send_message(
+                row["channel_id"], {"content": content}, nonce=f"q-{row['id']}"
+            )
         except DiscordError as exc:
             report(exc)
             if not exc.retryable:

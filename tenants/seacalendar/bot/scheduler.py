@@ -151,13 +151,6 @@ class Deliveries:
                     *invite,
                 )
 
-    async def _already_sent(self, channel: str, content: str, row: asyncpg.Record) -> bool:
-        """Whether a run that died after sending left this DM in the conversation."""
-        # The clocks of this box and Discord's may differ a little: look from a minute earlier.
-        since = row["taken_over_from"] - timedelta(minutes=1)
-        messages = await self.rest.messages_since(channel, since)
-        return any(m.get("author", {}).get("bot") and m.get("content") == content for m in messages)
-
     async def _deliver(self, row: asyncpg.Record) -> None:
         async with self._slots:
             async with self.pool.acquire() as conn:
@@ -173,7 +166,11 @@ class Deliveries:
             content = reminder_text(details, self.public_url)
             try:
                 channel = await self.rest.open_dm(row["discord_id"])
-                if row["taken_over_from"] is None or not await self._already_sent(channel, content, row):
+                # The clocks of this box and Discord's may differ a little: look from a minute earlier.
+                taken_over = row["taken_over_from"]
+                if taken_over is None or not await self.rest.sent_since(
+                    channel, content, taken_over - timedelta(minutes=1)
+                ):
                     await self.rest.send_message(channel, {"content": content}, nonce=f"rd-{row['id']}")
             except DiscordError as exc:
                 if exc.status == 429:

@@ -377,8 +377,7 @@ async def test_a_question_posted_before_a_long_outage_is_not_posted_again(
         async with pool.acquire() as conn:
             await conn.execute(qotw.CLAIM)
             (row,) = await conn.fetch(qotw.POSTING)
-        content = f"❓ **Question of the week:** {row['text']}\nAnswer with `/qotw answer`."
-        earlier = await rest.send_message(channel, {"content": content}, nonce=f"q-{row['id']}")
+        earlier = await rest.send_message(channel, {"content": qotw.question_text(row["text"])}, nonce=f"q-{row['id']}")
     finally:
         await rest.close()
         await pool.close()
