@@ -5,6 +5,10 @@ const API = "/astro/api";
 const $ = (selector) => document.querySelector(selector);
 let profile = null;
 let pendingPlace = null; // a candidate picked after an ambiguous city
+// What was saved, so saving again (another visibility, say) doesn't ask again which Paris or
+// which of a repeated hour was meant: {geonameid, city, country} and {date, time, fold}.
+let savedPlace = null;
+let savedMoment = null;
 
 function tokens() {
   return { access: localStorage.getItem("astro.access"), refresh: localStorage.getItem("astro.refresh") };
@@ -82,12 +86,16 @@ function birthPayload(form, extra) {
   const data = new FormData(form);
   const unknown = data.get("time_unknown") === "on";
   let place;
+  const sameCity = savedPlace && data.get("city") === savedPlace.city && data.get("country") === savedPlace.country;
   if (pendingPlace) place = { geonameid: pendingPlace };
+  else if (data.get("place_kind") !== "coords" && sameCity) place = { geonameid: savedPlace.geonameid };
   else if (data.get("place_kind") === "coords") place = { lat: Number(data.get("lat")), lon: Number(data.get("lon")) };
   else place = data.get("country") ? { city: data.get("city"), country: data.get("country") } : { city: data.get("city") };
   const payload = { birth_date: data.get("birth_date"), birth_place: place, visibility: data.get("visibility") };
   if (unknown) payload.time_known = false;
   else payload.birth_time = data.get("birth_time");
+  const sameMoment = savedMoment && !unknown && payload.birth_date === savedMoment.date && payload.birth_time === savedMoment.time;
+  if (sameMoment && savedMoment.fold !== null) payload.fold = savedMoment.fold;
   return { ...payload, ...extra };
 }
 
@@ -136,12 +144,18 @@ async function saveBirth(event, extra) {
 function fillForm(doc) {
   const form = $("#birth-form");
   form.visibility.value = doc.visibility;
+  savedPlace = null;
+  savedMoment = null;
   if (!doc.birth) return;
+  savedMoment = { date: doc.birth.date, time: doc.birth.time, fold: doc.birth.fold ?? null };
   form.birth_date.value = doc.birth.date;
   form.birth_time.value = doc.birth.time || "";
   form.time_unknown.checked = !doc.birth.time_known;
   const place = doc.birth_location;
-  if (place.geonameid) { form.city.value = place.city; form.country.value = place.country; }
+  if (place.geonameid) {
+    form.city.value = place.city; form.country.value = place.country;
+    savedPlace = { geonameid: place.geonameid, city: place.city, country: place.country };
+  }
   else {
     form.querySelector('input[value="coords"]').checked = true;
     form.lat.value = place.lat; form.lon.value = place.lon;

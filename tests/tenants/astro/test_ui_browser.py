@@ -1,0 +1,50 @@
+"""The join wizard in a real browser: saving again keeps the place and hour picked (skipped without Chromium)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.support.browser import CHROMIUM, browser_page
+from tests.tenants.astro.conftest import SignIn
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+
+
+async def test_saving_again_keeps_the_city_and_the_repeated_hour_that_were_picked(
+    astro: httpx.AsyncClient, astro_url: str, sign_in: SignIn
+) -> None:
+    me = await sign_in("texan")
+    # 01:30 on 2021-11-07 happened twice in Paris, Texas (CDT, then CST): both city and hour were chosen.
+    body = {"birth_date": "2021-11-07", "birth_time": "01:30", "visibility": "private", "fold": 1}
+    asked = await astro.put(
+        "/astro/api/profile", json={**body, "birth_place": {"city": "Paris"}}, headers=me["headers"]
+    )
+    texas = next(c for c in asked.json()["error"]["details"]["candidates"] if c["timezone"] == "America/Chicago")
+    saved = await astro.put(
+        "/astro/api/profile", json={**body, "birth_place": {"geonameid": texas["geonameid"]}}, headers=me["headers"]
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["birth"]["utc"] == "2021-11-07T07:30:00+00:00"
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{astro_url}/astro/")
+        await page.until("document.readyState === 'complete'")
+        await page.js(
+            f"localStorage.setItem('astro.access', {json.dumps(me['access_token'])});"
+            f"localStorage.setItem('astro.refresh', {json.dumps(me['refresh_token'])});"
+            "location.reload(); true"
+        )
+        await page.until("document.querySelector('#birth-form')?.city.value === 'Paris'")
+        await page.js(
+            "const form = document.querySelector('#birth-form');"
+            "form.visibility.value = 'members'; form.requestSubmit(); true"
+        )
+        await page.until("document.getElementById('message').textContent.startsWith('Saved')")
+        assert await page.js("document.getElementById('choices').hidden") is True
+        assert page.errors == []
+    again = (await astro.get("/astro/api/profile", headers=me["headers"])).json()
+    assert again["visibility"] == "members"
+    assert again["birth_location"]["geonameid"] == texas["geonameid"]
+    assert again["birth"]["utc"] == "2021-11-07T07:30:00+00:00"
