@@ -91,8 +91,6 @@ def routes(ctx: TenantContext) -> list[Route]:
             poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id, lock=True)
             store.require_creator(poll, user_id)
             store.require_status(poll, "draft", "voting")
-            if body.options is not None:
-                await poll_writes.replace_options(conn, poll.id, poll.type, body.options, body.clear_votes)
             await conn.execute(
                 sa.text(
                     "UPDATE polls SET title = COALESCE(:title, title), description = COALESCE(:description, "
@@ -115,6 +113,9 @@ def routes(ctx: TenantContext) -> list[Route]:
                 await poll_writes.set_venue(conn, poll.id, body.venue, user_id)
             if body.invitees is not None:
                 await poll_writes.set_invitees(conn, poll.id, body.invitees)
+            # After the invitees and privacy: which votes hold an option is judged on the poll as it will be.
+            if body.options is not None:
+                await poll_writes.replace_options(conn, poll.id, poll.type, body.options, body.clear_votes)
             published = poll.status == "draft" and body.status == "voting"
             # Not while a draft: the bot would pass (and spend) a reminder that fell due then, and
             # publishing with a later deadline would never schedule it again.

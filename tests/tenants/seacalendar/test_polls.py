@@ -159,6 +159,34 @@ async def test_voted_options_need_clear_votes_to_be_removed(sea: httpx.AsyncClie
     )
 
 
+async def test_a_vote_that_no_longer_counts_does_not_hold_an_option(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, cy.discord_id])
+    keep, drop = (o["id"] for o in poll["options"])
+    await vote(sea, bob, poll["id"], available=[keep, drop])
+    url = f"{API}/polls/{poll['id']}"
+    assert (await sea.put(url, json={"invitees": [cy.discord_id]}, headers=ann.auth)).json()["tally"]["voters"] == 0
+    # Bob's kept vote is not in the tally, so nobody has voted for ``drop``: no clear_votes needed.
+    options = [{"id": keep, "date": "2030-06-01"}]
+    updated = await sea.put(url, json={"options": options}, headers=ann.auth)
+    assert updated.status_code == 200, updated.text
+    assert [o["id"] for o in updated.json()["options"]] == [keep]
+    # Invited again, his vote counts again, for the options that remain.
+    again = (await sea.put(url, json={"invitees": [bob.discord_id, cy.discord_id]}, headers=ann.auth)).json()
+    assert again["tally"]["voters"] == 1
+    assert again["tally"]["options"] == [{"option_id": keep, "available": 1, "maybe": 0}]
+    assert (await sea.get(url, headers=bob.auth)).json()["my_vote"]["available"] == [keep]
+    # The rule is applied to the poll as the update leaves it: taking Bob off and removing the
+    # option he chose, in one request, needs no clear_votes.
+    second = {"date": "2030-06-02"}
+    added = (await sea.put(url, json={"options": [*options, second]}, headers=ann.auth)).json()["options"]
+    await vote(sea, bob, poll["id"], available=[added[1]["id"]])
+    both = [{"id": keep, "date": "2030-06-01"}]
+    assert_error(await sea.put(url, json={"options": both}, headers=ann.auth), 409, "option_has_votes")
+    removed = await sea.put(url, json={"options": both, "invitees": [cy.discord_id]}, headers=ann.auth)
+    assert removed.status_code == 200, removed.text
+
+
 async def test_finalize_schedules_event_reminders_and_cancels_vote_reminders(
     sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext
 ) -> None:
