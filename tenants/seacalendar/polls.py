@@ -24,9 +24,7 @@ LIST = f"""SELECT COALESCE(json_agg(json_build_object(
     'voters', (SELECT count(*) {VOTES.format(poll="p.id")}),
     'has_voted', EXISTS (SELECT 1 FROM votes v WHERE v.poll_id = p.id AND v.user_id = :uid)
 ) ORDER BY p.id DESC), '[]'::json)::text FROM (
-    SELECT p.* FROM polls p WHERE (p.creator_id = :uid OR (p.status <> 'draft' AND EXISTS (
-        SELECT 1 FROM invites i JOIN users me ON me.discord_id = i.discord_id
-        WHERE i.poll_id = p.id AND me.id = :uid)))
+    SELECT p.* FROM polls p WHERE (p.creator_id = :uid OR (p.status <> 'draft' AND {store.INVITED}))
       AND (CAST(:status AS text) IS NULL OR p.status = :status)
       AND (CAST(:before AS bigint) IS NULL OR p.id < :before)
     ORDER BY p.id DESC LIMIT :limit) p"""
@@ -76,7 +74,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         return raw_json_response(doc, status=201)
 
     async def get_poll(request: Request) -> Response:
-        """One poll with its options, live tally, my vote and invitees."""
+        """One poll with its options, live tally, my vote, and its invitees if I created it or am one."""
         user_id = await current_user_id(ctx, request)
         async with ctx.db.connect() as conn:
             doc = await store.poll_document(conn, request.path_params["poll_id"], user_id)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+import socketio
 import sqlalchemy as sa
 
 from shared.settings import Settings
 from shared.tenant import TenantContext
 from tenants.seacalendar.bot import scheduler
 from tenants.seacalendar.bot.main import bot_dsn, open_pool
+from tests.support.waiting import wait_for
 from tests.tenants.seacalendar.conftest import API, SignIn, assert_error, create_poll, vote
 
 
@@ -236,3 +240,42 @@ async def test_a_draft_keeps_its_vote_reminders_for_when_it_is_published(
     async with sea_ctx.db.connect() as conn:
         rows = await conn.execute(sa.text("SELECT type, status FROM reminders WHERE poll_id = :p"), {"p": draft["id"]})
         assert {r.type: r.status for r in rows} == {"vote_3d": "pending", "vote_1d": "pending"}
+
+
+async def test_who_was_invited_is_for_the_creator_and_invitees(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    poll = await create_poll(sea, ann, is_private=False, invitees=[bob.discord_id])
+    url = f"{API}/polls/{poll['id']}"
+    invited = [{"discord_id": bob.discord_id, "has_voted": False}]
+    assert poll["invitees"] == invited and poll["invitee_count"] == 1
+    assert (await sea.get(url, headers=bob.auth)).json()["invitees"] == invited
+    # Cy may see and vote in the public poll, but learns only how many were invited.
+    seen = (await sea.get(url, headers=cy.auth)).json()
+    assert seen["invitees"] is None and seen["invitee_count"] == 1
+    client = socketio.AsyncClient(reconnection=False)
+    events: list[tuple[str, Any]] = []
+    for name in ("vote_updated", "poll_updated", "poll_finalized"):
+        client.on(name, lambda data, name=name: events.append((name, data)), namespace="/seacalendar")
+    await client.connect(sea_url, auth={"token": cy.access}, namespaces=["/seacalendar"], transports=["websocket"],
+                         wait_timeout=5)  # fmt: skip
+    try:
+        joined = await client.call("join", {"room": f"poll:{poll['id']}"}, namespace="/seacalendar", timeout=5)
+        assert joined["ok"], joined
+        option = poll["options"][0]["id"]
+        assert (await vote(sea, bob, poll["id"], available=[option])).status_code == 200
+        assert (await vote(sea, cy, poll["id"], available=[option])).status_code == 200
+        assert (await sea.put(url, json={"title": "Moved"}, headers=ann.auth)).status_code == 200
+        finalized = await sea.post(f"{url}/finalize", json={"option_id": option}, headers=ann.auth)
+        assert finalized.status_code == 200 and finalized.json()["invitees"] is not None
+        await wait_for(lambda: [name for name, _ in events][-1:] == ["poll_finalized"])
+    finally:
+        await client.disconnect()
+    # Nor do the live events, which reach everyone watching the poll, nor anyone's list of polls.
+    assert [name for name, _ in events] == ["vote_updated", "vote_updated", "poll_updated", "poll_finalized"]
+    assert bob.discord_id not in json.dumps(events)
+    after = (await sea.get(url, headers=cy.auth)).json()
+    assert after["invitees"] is None and after["tally"]["voters"] == 2
+    listed = (await sea.get(f"{API}/polls", headers=ann.auth)).text
+    assert str(poll["id"]) in listed and bob.discord_id not in listed
