@@ -3,8 +3,11 @@
 The bot posts polls and questions of the week where members point it. Without asking Discord,
 anyone signed in could have it post into any channel of any server that installed it (private
 ones included), and the first person to configure a server's question of the week kept it from
-its admins. The bot's token answers these questions; the answers are not cached, as they are
-asked only when a poll or a schedule names a channel.
+its admins, and anyone knowing a server's id could read its questions of the week and answer
+them. The bot's token answers these questions. The answers are not cached: they are asked when a
+poll or a schedule names a channel and when someone reads or answers a server's questions, at a
+person's pace (the web UI never polls them), and a remembered "yes" would let someone removed
+from a server go on acting as its member.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.errors import ApiError
 from tenants.seacalendar import store
 from tenants.seacalendar.schemas import OptionIn, VenueIn
+from tenants.seacalendar.tally import VOTES
 
 INSERT_OPTION = (
     "INSERT INTO poll_options (poll_id, label, date, start_time, end_time, position) VALUES (:p, :l, :d, :s, :e, :i)"
@@ -73,7 +74,8 @@ async def set_invitees(conn: AsyncConnection, poll_id: int, discord_ids: list[st
 async def replace_options(
     conn: AsyncConnection, poll_id: int, poll_type: str, options: list[OptionIn], clear_votes: bool
 ) -> None:
-    """Make the poll's options ``options`` (kept by id, new without); removing voted ones needs ``clear_votes``."""
+    """Make the poll's options ``options`` (kept by id, new without); removing ones with counted votes
+    (see tally.COUNTED) needs ``clear_votes``. Run it after the poll's invitees and privacy are set."""
     if poll_type == "event" and any(o.date is None for o in options):
         raise ApiError(422, "validation_error", "Every option of an event poll needs a date.")
     existing = await store.option_ids(conn, poll_id)
@@ -82,11 +84,13 @@ async def replace_options(
         raise ApiError(422, "unknown_option", "An option id is repeated or belongs to another poll.")
     removed = sorted(existing - set(kept))
     if removed:
+        # Only votes the tally counts: a vote kept for someone taken off the invitees doesn't hold
+        # an option in place (it loses its choice of it, as every vote does).
         voted = (
             await conn.execute(
                 sa.text(
-                    "SELECT count(*) FROM votes WHERE poll_id = :p "
-                    "AND (available_option_ids && CAST(:r AS bigint[]) OR maybe_option_ids && CAST(:r AS bigint[]))"
+                    f"SELECT count(*) {VOTES.format(poll=':p')} AND (v.available_option_ids && CAST(:r AS bigint[]) "
+                    "OR v.maybe_option_ids && CAST(:r AS bigint[]))"
                 ),
                 {"p": poll_id, "r": removed},
             )

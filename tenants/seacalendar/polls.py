@@ -24,9 +24,7 @@ LIST = f"""SELECT COALESCE(json_agg(json_build_object(
     'voters', (SELECT count(*) {VOTES.format(poll="p.id")}),
     'has_voted', EXISTS (SELECT 1 FROM votes v WHERE v.poll_id = p.id AND v.user_id = :uid)
 ) ORDER BY p.id DESC), '[]'::json)::text FROM (
-    SELECT p.* FROM polls p WHERE (p.creator_id = :uid OR (p.status <> 'draft' AND EXISTS (
-        SELECT 1 FROM invites i JOIN users me ON me.discord_id = i.discord_id
-        WHERE i.poll_id = p.id AND me.id = :uid)))
+    SELECT p.* FROM polls p WHERE (p.creator_id = :uid OR (p.status <> 'draft' AND {store.INVITED}))
       AND (CAST(:status AS text) IS NULL OR p.status = :status)
       AND (CAST(:before AS bigint) IS NULL OR p.id < :before)
     ORDER BY p.id DESC LIMIT :limit) p"""
@@ -76,7 +74,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         return raw_json_response(doc, status=201)
 
     async def get_poll(request: Request) -> Response:
-        """One poll with its options, live tally, my vote and invitees."""
+        """One poll with its options, live tally, my vote, and its invitees if I created it or am one."""
         user_id = await current_user_id(ctx, request)
         async with ctx.db.connect() as conn:
             doc = await store.poll_document(conn, request.path_params["poll_id"], user_id)
@@ -91,8 +89,6 @@ def routes(ctx: TenantContext) -> list[Route]:
             poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id, lock=True)
             store.require_creator(poll, user_id)
             store.require_status(poll, "draft", "voting")
-            if body.options is not None:
-                await poll_writes.replace_options(conn, poll.id, poll.type, body.options, body.clear_votes)
             await conn.execute(
                 sa.text(
                     "UPDATE polls SET title = COALESCE(:title, title), description = COALESCE(:description, "
@@ -115,6 +111,9 @@ def routes(ctx: TenantContext) -> list[Route]:
                 await poll_writes.set_venue(conn, poll.id, body.venue, user_id)
             if body.invitees is not None:
                 await poll_writes.set_invitees(conn, poll.id, body.invitees)
+            # After the invitees and privacy: which votes hold an option is judged on the poll as it will be.
+            if body.options is not None:
+                await poll_writes.replace_options(conn, poll.id, poll.type, body.options, body.clear_votes)
             published = poll.status == "draft" and body.status == "voting"
             # Not while a draft: the bot would pass (and spend) a reminder that fell due then, and
             # publishing with a later deadline would never schedule it again.

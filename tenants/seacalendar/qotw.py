@@ -1,8 +1,9 @@
 """Question of the week: per-guild schedule, queued questions, members' responses.
 
 Discord is asked (guilds.py) who may do what: a server's schedule is set by those who may manage
-the server, in one of its channels; questions are queued by its members. Anyone signed in may
-respond to a question that was asked.
+the server, in one of its channels; only its members read the schedule and the questions, queue
+questions and answer those asked (others get 403 ``not_in_guild``). A member's answers are
+private to the server, so knowing a guild or question id is not enough.
 """
 
 from __future__ import annotations
@@ -59,10 +60,18 @@ def routes(ctx: TenantContext) -> list[Route]:
     """Routes under ``/api/qotw``."""
     guilds = Guilds(sea_settings(ctx))
 
+    async def require_member(user_id: int, guild_id: str) -> None:
+        """403 unless the caller is a member of the guild. Asked anew each time (no cache): someone
+        who left or was removed from the server stops seeing its questions at once."""
+        async with ctx.db.connect() as conn:
+            discord_id = (await load_user(conn, user_id))["discord_id"]
+        await guilds.require_member(guild_id, discord_id)
+
     async def get_config(request: Request) -> Response:
-        """A guild's question-of-the-week schedule (``?guild_id=``)."""
-        await current_user_id(ctx, request)
+        """A guild's question-of-the-week schedule (``?guild_id=``); for its members."""
+        user_id = await current_user_id(ctx, request)
         query = parse_model(GuildQuery, dict(request.query_params))
+        await require_member(user_id, query.guild_id)
         async with ctx.db.connect() as conn:
             row = (
                 await conn.execute(
@@ -105,9 +114,10 @@ def routes(ctx: TenantContext) -> list[Route]:
         return json_response(dict(row._mapping))
 
     async def list_questions(request: Request) -> Response:
-        """A guild's questions, newest first, with response counts and my answer (``?guild_id=``)."""
+        """A guild's questions, newest first, with response counts and my answer (``?guild_id=``); for its members."""
         user_id = await current_user_id(ctx, request)
         query = parse_model(GuildQuery, dict(request.query_params))
+        await require_member(user_id, query.guild_id)
         async with ctx.db.connect() as conn:
             text = (await conn.execute(sa.text(QUESTIONS), {"g": query.guild_id, "uid": user_id})).scalar_one()
         return raw_json_response(f'{{"questions": {text}}}')
@@ -116,9 +126,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         """Queue a question; the bot asks the oldest queued one at the guild's scheduled time."""
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, QuestionIn)
-        async with ctx.db.connect() as conn:
-            discord_id = (await load_user(conn, user_id))["discord_id"]
-        await guilds.require_member(body.guild_id, discord_id)
+        await require_member(user_id, body.guild_id)
         async with ctx.db.transaction() as conn:
             await load_user(conn, user_id)
             row = (
@@ -133,10 +141,15 @@ def routes(ctx: TenantContext) -> list[Route]:
         return json_response(dict(row._mapping), status=201)
 
     async def respond(request: Request) -> Response:
-        """Answer a question that has been asked (answering again replaces the answer)."""
+        """Answer a question that has been asked, as a member of its guild (again: replaces the answer)."""
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, ResponseIn)
         question_id = store.check_id(request.path_params["question_id"], "question")
+        async with ctx.db.connect() as conn:
+            guild_id = await conn.scalar(sa.text("SELECT guild_id FROM questions WHERE id = :q"), {"q": question_id})
+        if guild_id is None:
+            raise not_found("question")
+        await require_member(user_id, guild_id)
         async with ctx.db.transaction() as conn:
             await load_user(conn, user_id)
             return json_response(await save_response(conn, question_id, user_id, body.text), status=201)

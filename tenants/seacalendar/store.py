@@ -17,14 +17,17 @@ from tenants.seacalendar.tally import TALLY, tally_query
 
 MAX_ID = 2**63 - 1
 
+# Whether ``:uid`` is one of poll ``p``'s invitees.
+INVITED = """EXISTS (SELECT 1 FROM invites i JOIN users me ON me.discord_id = i.discord_id
+    WHERE i.poll_id = p.id AND me.id = :uid)"""
 # Who may see a poll: its creator; once out of draft, anyone if it is public, else its invitees.
-VISIBLE = """(p.creator_id = :uid OR (p.status <> 'draft' AND (NOT p.is_private OR EXISTS (
-    SELECT 1 FROM invites i JOIN users me ON me.discord_id = i.discord_id
-    WHERE i.poll_id = p.id AND me.id = :uid))))"""
+VISIBLE = f"""(p.creator_id = :uid OR (p.status <> 'draft' AND (NOT p.is_private OR {INVITED})))"""
 
 OPTION = """json_build_object('id', o.id, 'label', o.label, 'date', o.date, 'start_time', o.start_time,
     'end_time', o.end_time, 'position', o.position)"""
 
+# Who was invited, and which of them voted, is for the creator and the invitees: anyone else who
+# may see a public poll gets ``invitees: null`` and the count, not a list of Discord accounts.
 POLL_DOCUMENT = f"""SELECT json_build_object(
     'id', p.id, 'type', p.type, 'title', p.title, 'description', p.description, 'status', p.status,
     'is_private', p.is_private, 'timezone', p.timezone, 'voting_deadline', p.voting_deadline,
@@ -40,8 +43,10 @@ POLL_DOCUMENT = f"""SELECT json_build_object(
     'my_vote', (SELECT json_build_object('available', v.available_option_ids, 'maybe', v.maybe_option_ids,
                                          'note', v.note, 'updated_at', v.updated_at)
                 FROM votes v WHERE v.poll_id = p.id AND v.user_id = :uid),
-    'invitees', COALESCE((SELECT json_agg(json_build_object('discord_id', i.discord_id, 'has_voted', i.has_voted)
-                          ORDER BY i.discord_id) FROM invites i WHERE i.poll_id = p.id), '[]'::json)
+    'invitee_count', (SELECT count(*) FROM invites i WHERE i.poll_id = p.id),
+    'invitees', CASE WHEN p.creator_id = :uid OR {INVITED} THEN COALESCE((SELECT json_agg(json_build_object(
+        'discord_id', i.discord_id, 'has_voted', i.has_voted) ORDER BY i.discord_id)
+        FROM invites i WHERE i.poll_id = p.id), '[]'::json) END
 )::text FROM polls p JOIN users u ON u.id = p.creator_id WHERE p.id = :id AND {VISIBLE}"""
 
 
@@ -70,7 +75,7 @@ async def can_see(conn: AsyncConnection, poll_id: int, user_id: int) -> bool:
 
 
 async def poll_document(conn: AsyncConnection, poll_id: int, user_id: int) -> str:
-    """The full poll (options, live tally, my vote, invitees) as JSON text, or 404."""
+    """The full poll (options, live tally, my vote, invitees for those entitled to them) as JSON text, or 404."""
     text = (await conn.execute(sa.text(POLL_DOCUMENT), {"id": check_id(poll_id), "uid": user_id})).scalar()
     if text is None:
         raise not_found("poll")

@@ -2,6 +2,19 @@
 // token, emit with acknowledgement, receive events, answer pings, reconnect and rejoin rooms.
 "use strict";
 
+// Waits before asking again for a namespace the server refused with rate_limited: its retry hint,
+// else doubling from BACKOFF_MS up to BACKOFF_CAP_MS. Jitter spreads out the many tabs a server
+// restart or a burst refused at once, so they don't all come back in the same instant.
+const BACKOFF_MS = 1000;
+const BACKOFF_CAP_MS = 60000;
+
+function retryDelay(error, attempt) {
+  const hint = Number(error && error.details && error.details.retry_after);
+  if (hint > 0) return hint * 1000 + Math.random() * BACKOFF_MS;
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_MS * 2 ** attempt);
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
 class TenantSocket {
   constructor(namespace, getToken) {
     this.ns = namespace;
@@ -15,23 +28,32 @@ class TenantSocket {
     this.onrefused = async () => false;
     this.onreconnect = () => {};
     this.wasConnected = false;
+    this.limited = 0; // rate_limited refusals in a row
+    this.retryTimer = null;
   }
 
   on(event, handler) { this.handlers[event] = handler; }
 
   open() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    this.ws = new WebSocket(`${scheme}://${location.host}/socket.io/?EIO=4&transport=websocket`);
-    this.ws.onmessage = (message) => this.engine(message.data);
-    this.ws.onclose = () => {
+    const ws = new WebSocket(`${scheme}://${location.host}/socket.io/?EIO=4&transport=websocket`);
+    this.ws = ws;
+    ws.onmessage = (message) => this.engine(message.data);
+    ws.onclose = () => {
+      if (ws !== this.ws) return; // a socket already replaced (a backoff opened the next one)
       this.connected = false;
       this.onstatus("reconnecting…");
-      setTimeout(() => this.open(), 2000);
+      // A backoff under way opens the next socket itself (the server closes one left idle).
+      if (!this.retryTimer) setTimeout(() => this.open(), 2000);
     };
   }
 
+  connectNamespace() {
+    this.ws.send(`40${this.ns},${JSON.stringify({ token: this.getToken() })}`);
+  }
+
   engine(data) {
-    if (data[0] === "0") this.ws.send(`40${this.ns},${JSON.stringify({ token: this.getToken() })}`);
+    if (data[0] === "0") this.connectNamespace();
     else if (data[0] === "2") this.ws.send("3");
     else if (data[0] === "4") this.packet(data.slice(1));
   }
@@ -42,6 +64,9 @@ class TenantSocket {
     if (body.startsWith(`${this.ns},`)) body = body.slice(this.ns.length + 1);
     if (type === "0") {
       this.connected = true;
+      this.limited = 0;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
       this.onstatus("live");
       this.rooms.forEach((room) => this.emit("join", { room }));
       // Events sent while this client was away never arrive: the page reads its state again.
@@ -54,8 +79,10 @@ class TenantSocket {
       this.onstatus("reconnecting…");
       this.reconnect();
     } else if (type === "4") {
-      this.onstatus("not connected: " + (JSON.parse(body).message || "refused"));
-      this.reconnect();
+      const refusal = JSON.parse(body);
+      this.onstatus("not connected: " + (refusal.message || "refused"));
+      if (refusal.data && refusal.data.code === "rate_limited") this.backOff(refusal.data);
+      else this.reconnect();
     } else if (type === "2") {
       const [event, payload] = JSON.parse(body);
       if (this.handlers[event]) this.handlers[event](payload);
@@ -69,8 +96,18 @@ class TenantSocket {
   reconnect() {
     // Usually an expired access token: refresh it and ask for the namespace again.
     this.onrefused().then((retry) => {
-      if (retry) this.ws.send(`40${this.ns},${JSON.stringify({ token: this.getToken() })}`);
+      if (retry) this.connectNamespace();
     });
+  }
+
+  backOff(error) {
+    // Asking again at once would only be refused again (and keep the server's limit spent).
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.ws.readyState === WebSocket.OPEN) this.connectNamespace();
+      else this.open();
+    }, retryDelay(error, this.limited++));
   }
 
   emit(event, payload) {

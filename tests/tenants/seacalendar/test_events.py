@@ -122,3 +122,37 @@ async def test_question_of_the_week(
     assert (await sea.post(respond, json={"text": "Diavola"}, headers=bob.auth)).json()["text"] == "Diavola"
     listed = (await sea.get(f"{API}/qotw/questions", params={"guild_id": guild}, headers=bob.auth)).json()
     assert listed["questions"][0]["responses"] == 1 and listed["questions"][0]["my_response"] == "Diavola"
+
+
+async def test_question_of_the_week_is_read_and_answered_by_the_servers_members_only(
+    sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann, bob, dee = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Dee")
+    guild, channel = "900000000000000011", "900000000000000012"
+    fake.add_guild(guild, (channel,), {ann.discord_id: MANAGE_GUILD, bob.discord_id: 0})
+    config = {"guild_id": guild, "channel_id": channel, "weekday": 2, "hour": 9}
+    assert (await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)).status_code == 200
+    question = (
+        await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Tea or coffee?"}, headers=ann.auth)
+    ).json()
+    async with sea_ctx.db.transaction() as conn:
+        await conn.execute(
+            sa.text("UPDATE questions SET status = 'posted', posted_at = now() WHERE id = :q"), {"q": question["id"]}
+        )
+    respond = f"{API}/qotw/questions/{question['id']}/responses"
+    assert (await sea.post(respond, json={"text": "Tea"}, headers=bob.auth)).status_code == 201
+    # Dee knows the server's id and the question's, but is not in the server.
+    by_guild = {"guild_id": guild}
+    assert_error(await sea.get(f"{API}/qotw/config", params=by_guild, headers=dee.auth), 403, "not_in_guild")
+    assert_error(await sea.get(f"{API}/qotw/questions", params=by_guild, headers=dee.auth), 403, "not_in_guild")
+    assert_error(await sea.post(respond, json={"text": "Coffee"}, headers=dee.auth), 403, "not_in_guild")
+    # Not even whether a server has a schedule: a stranger's 403 comes before the 404.
+    elsewhere = {"guild_id": "900000000000000013"}
+    assert_error(await sea.get(f"{API}/qotw/config", params=elsewhere, headers=dee.auth), 403, "not_in_guild")
+    listed = (await sea.get(f"{API}/qotw/questions", params=by_guild, headers=ann.auth)).json()["questions"]
+    assert [(q["id"], q["responses"]) for q in listed] == [(question["id"], 1)]
+    # Membership is asked anew: someone removed from the server is refused at once.
+    del fake.guilds[guild]["members"][bob.discord_id]
+    assert_error(await sea.get(f"{API}/qotw/questions", params=by_guild, headers=bob.auth), 403, "not_in_guild")
+    assert_error(await sea.post(respond, json={"text": "Both"}, headers=bob.auth), 403, "not_in_guild")

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+import socketio
 import sqlalchemy as sa
 
 from shared.settings import Settings
 from shared.tenant import TenantContext
 from tenants.seacalendar.bot import scheduler
 from tenants.seacalendar.bot.main import bot_dsn, open_pool
+from tests.support.waiting import wait_for
 from tests.tenants.seacalendar.conftest import API, SignIn, assert_error, create_poll, vote
 
 
@@ -159,6 +163,34 @@ async def test_voted_options_need_clear_votes_to_be_removed(sea: httpx.AsyncClie
     )
 
 
+async def test_a_vote_that_no_longer_counts_does_not_hold_an_option(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, cy.discord_id])
+    keep, drop = (o["id"] for o in poll["options"])
+    await vote(sea, bob, poll["id"], available=[keep, drop])
+    url = f"{API}/polls/{poll['id']}"
+    assert (await sea.put(url, json={"invitees": [cy.discord_id]}, headers=ann.auth)).json()["tally"]["voters"] == 0
+    # Bob's kept vote is not in the tally, so nobody has voted for ``drop``: no clear_votes needed.
+    options = [{"id": keep, "date": "2030-06-01"}]
+    updated = await sea.put(url, json={"options": options}, headers=ann.auth)
+    assert updated.status_code == 200, updated.text
+    assert [o["id"] for o in updated.json()["options"]] == [keep]
+    # Invited again, his vote counts again, for the options that remain.
+    again = (await sea.put(url, json={"invitees": [bob.discord_id, cy.discord_id]}, headers=ann.auth)).json()
+    assert again["tally"]["voters"] == 1
+    assert again["tally"]["options"] == [{"option_id": keep, "available": 1, "maybe": 0}]
+    assert (await sea.get(url, headers=bob.auth)).json()["my_vote"]["available"] == [keep]
+    # The rule is applied to the poll as the update leaves it: taking Bob off and removing the
+    # option he chose, in one request, needs no clear_votes.
+    second = {"date": "2030-06-02"}
+    added = (await sea.put(url, json={"options": [*options, second]}, headers=ann.auth)).json()["options"]
+    await vote(sea, bob, poll["id"], available=[added[1]["id"]])
+    both = [{"id": keep, "date": "2030-06-01"}]
+    assert_error(await sea.put(url, json={"options": both}, headers=ann.auth), 409, "option_has_votes")
+    removed = await sea.put(url, json={"options": both, "invitees": [cy.discord_id]}, headers=ann.auth)
+    assert removed.status_code == 200, removed.text
+
+
 async def test_finalize_schedules_event_reminders_and_cancels_vote_reminders(
     sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext
 ) -> None:
@@ -208,3 +240,42 @@ async def test_a_draft_keeps_its_vote_reminders_for_when_it_is_published(
     async with sea_ctx.db.connect() as conn:
         rows = await conn.execute(sa.text("SELECT type, status FROM reminders WHERE poll_id = :p"), {"p": draft["id"]})
         assert {r.type: r.status for r in rows} == {"vote_3d": "pending", "vote_1d": "pending"}
+
+
+async def test_who_was_invited_is_for_the_creator_and_invitees(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    poll = await create_poll(sea, ann, is_private=False, invitees=[bob.discord_id])
+    url = f"{API}/polls/{poll['id']}"
+    invited = [{"discord_id": bob.discord_id, "has_voted": False}]
+    assert poll["invitees"] == invited and poll["invitee_count"] == 1
+    assert (await sea.get(url, headers=bob.auth)).json()["invitees"] == invited
+    # Cy may see and vote in the public poll, but learns only how many were invited.
+    seen = (await sea.get(url, headers=cy.auth)).json()
+    assert seen["invitees"] is None and seen["invitee_count"] == 1
+    client = socketio.AsyncClient(reconnection=False)
+    events: list[tuple[str, Any]] = []
+    for name in ("vote_updated", "poll_updated", "poll_finalized"):
+        client.on(name, lambda data, name=name: events.append((name, data)), namespace="/seacalendar")
+    await client.connect(sea_url, auth={"token": cy.access}, namespaces=["/seacalendar"], transports=["websocket"],
+                         wait_timeout=5)  # fmt: skip
+    try:
+        joined = await client.call("join", {"room": f"poll:{poll['id']}"}, namespace="/seacalendar", timeout=5)
+        assert joined["ok"], joined
+        option = poll["options"][0]["id"]
+        assert (await vote(sea, bob, poll["id"], available=[option])).status_code == 200
+        assert (await vote(sea, cy, poll["id"], available=[option])).status_code == 200
+        assert (await sea.put(url, json={"title": "Moved"}, headers=ann.auth)).status_code == 200
+        finalized = await sea.post(f"{url}/finalize", json={"option_id": option}, headers=ann.auth)
+        assert finalized.status_code == 200 and finalized.json()["invitees"] is not None
+        await wait_for(lambda: [name for name, _ in events][-1:] == ["poll_finalized"])
+    finally:
+        await client.disconnect()
+    # Nor do the live events, which reach everyone watching the poll, nor anyone's list of polls.
+    assert [name for name, _ in events] == ["vote_updated", "vote_updated", "poll_updated", "poll_finalized"]
+    assert bob.discord_id not in json.dumps(events)
+    after = (await sea.get(url, headers=cy.auth)).json()
+    assert after["invitees"] is None and after["tally"]["voters"] == 2
+    listed = (await sea.get(f"{API}/polls", headers=ann.auth)).text
+    assert str(poll["id"]) in listed and bob.discord_id not in listed

@@ -1,4 +1,5 @@
-"""The web UI in a real browser: the live tally across an access token's expiry (skipped without Chromium)."""
+"""The web UI in a real browser: the live tally across an access token's expiry, backing off a refused connect
+(skipped without Chromium)."""
 
 from __future__ import annotations
 
@@ -41,4 +42,35 @@ async def test_the_live_tally_keeps_moving_after_the_access_token_expires(
         cell = f"document.querySelector('[data-tally=\"{option}\"] span').textContent"
         await page.until(f"{cell}.startsWith('✅ 1')", timeout=5)
         assert await page.js("document.getElementById('live').textContent") == "live"
+        assert page.errors == []
+
+
+async def test_a_connect_refused_as_rate_limited_is_retried_later_not_at_once(sea_url: str) -> None:
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{sea_url}/seacalendar/")
+        await page.until("document.readyState === 'complete' && typeof TenantSocket === 'function'")
+        refusal = {"message": "Too many connect attempts; slow down.", "data": {"code": "rate_limited"}}
+        hinted = {**refusal, "data": {"code": "rate_limited", "details": {"retry_after": 1}}}
+        # A client whose socket records what it sends, refused the way gateway/sio_server.py refuses
+        # (and whose other refusals would be retried at once, as a refreshed token is).
+        await page.js(
+            "window.probe = { sent: [] }; probe.socket = new TenantSocket('/seacalendar', () => 'token');"
+            "probe.socket.onrefused = async () => true;"
+            "probe.socket.ws = { readyState: WebSocket.OPEN, send: (m) => probe.sent.push([m, performance.now()]) };"
+            f"probe.at = performance.now(); probe.socket.packet('4/seacalendar,' + {json.dumps(json.dumps(hinted))});"
+            "true"
+        )
+        await page.until("probe.sent.length === 1", timeout=5)
+        waited = await page.js("probe.sent[0][1] - probe.at")
+        assert 1000 <= waited < 2500, waited
+        assert await page.js("probe.sent[0][0]") == '40/seacalendar,{"token":"token"}'
+        # Without a hint: doubling from a second, with jitter, capped at a minute; a connect resets it.
+        delays = await page.js("[0, 1, 2, 5, 20].map((n) => retryDelay({}, n))")
+        for attempt, delay in zip([0, 1, 2, 5, 20], delays, strict=True):
+            ceiling = min(60_000, 1000 * 2**attempt)
+            assert ceiling / 2 <= delay <= ceiling, (attempt, delay)
+        await page.js(f"probe.socket.packet('4/seacalendar,' + {json.dumps(json.dumps(refusal))}); true")
+        assert await page.js("probe.socket.limited") == 2 and await page.js("probe.socket.retryTimer !== null")
+        await page.js('probe.socket.packet(\'0/seacalendar,{"sid":"x"}\'); true')
+        assert await page.js("probe.socket.limited === 0 && probe.socket.retryTimer === null")
         assert page.errors == []
