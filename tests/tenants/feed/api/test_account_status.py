@@ -5,19 +5,30 @@ everything back (nothing was deleted). XRPC reads go through the real ``atproto`
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
 import httpx
+import orjson
 import pytest
 from atproto import AsyncClient, models
 from atproto.exceptions import BadRequestError
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.fakes.firehose import POST, REPOST, Firehose, uri
 from tests.tenants.feed.api.fixtures import FeedServer, Member, MemberFactory, index, name_accounts
 
 BOB, CAROL = "did:plc:bob", "did:plc:carol"
 NOT_FOUND = "app.bsky.feed.defs#notFoundPost"
+
+
+async def next_frame(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    """The next frame of ``kind`` (other frames skipped)."""
+    async with asyncio.timeout(10):
+        while (frame := orjson.loads(await ws.recv()))["type"] != kind:
+            pass
+    return dict(frame)
 
 
 async def seed(db: asyncpg.Connection, hose: Firehose, alice: str) -> dict[str, str]:
@@ -198,3 +209,29 @@ async def test_statuses_that_leave_the_repository_hosted_change_nothing(
     assert (await http.get("/xrpc/app.bsky.actor.getProfile?actor=bob.test")).status_code == 200
     await index(feed_db, [hose.account(BOB, False, "takendown"), hose.account(BOB, False, "throttled")])
     assert await feed_db.fetchval("SELECT account_status FROM profiles WHERE did = $1", BOB) == "takendown"
+
+
+async def test_live_frames_skip_an_inactive_account(
+    feed_server: FeedServer, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    """Bob is taken down: his like and reply reach Alice's socket as nothing; Carol's that follow do."""
+    alice = await member("alice")
+    mine = hose.post(alice.did, "alice's post")
+    post = uri(alice.did, POST, mine["commit"]["rkey"])
+    await index(feed_db, [mine, hose.post(BOB, "bob was here")])  # an account event updates a stored account
+    await index(feed_db, [hose.account(BOB, False, "takendown")])
+    ws = await connect(f"{feed_server.url.replace('http', 'ws')}/feed/ws")
+    await ws.send(orjson.dumps({"type": "auth", "token": alice.token}).decode())
+    assert (await next_frame(ws, "auth_ok"))["did"] == alice.did
+    await index(feed_db, [hose.like(BOB, post), hose.post(BOB, "from bob", reply_to=(post, post))])
+    await index(feed_db, [hose.like(CAROL, post), hose.post(CAROL, "from carol", reply_to=(post, post))])
+    reasons: list[str] = []
+    async with asyncio.timeout(10):
+        while len(reasons) < 3:  # Carol's like and reply notifications, and her reply_added
+            frame = orjson.loads(await ws.recv())
+            if frame["type"] in ("notification", "reply_added"):
+                view = frame["notification"]["author"] if frame["type"] == "notification" else frame["reply"]["author"]
+                assert view["did"] == CAROL, frame
+                reasons.append(frame["notification"]["reason"] if frame["type"] == "notification" else "reply_added")
+    assert sorted(reasons) == ["like", "reply", "reply_added"]
+    await ws.close()
