@@ -74,3 +74,35 @@ def integer(params: QueryParams, name: str, default: int, low: int, high: int) -
     if value is None or not low <= value <= high:
         raise invalid(name, f"must be an integer from {low} to {high}")
     return value
+
+
+# Lexicon ``knownValues`` are open lists: a value outside them is no error (Bluesky's AppView
+# falls back to the default, or matches nothing). A value longer than this is no value at all.
+MAX_OPEN_VALUE = 100
+MAX_OPEN_VALUES = 50
+
+
+def open_value(params: QueryParams, name: str) -> str | None:
+    """A single-valued string (None when absent or empty); repeated, it is the wrong type (as atproto's xrpc-server)."""
+    values = params.getlist(name)
+    if len(values) > 1:
+        raise invalid(name, "must be a single value")
+    if values and len(values[0]) > MAX_OPEN_VALUE:
+        raise invalid(name, f"is longer than {MAX_OPEN_VALUE} characters")
+    return values[0] if values and values[0] else None
+
+
+def open_choice(params: QueryParams, name: str, known: tuple[str, ...], default: str) -> str:
+    """A ``knownValues`` string: one of ``known``, else ``default`` (also for a value not known)."""
+    value = open_value(params, name)
+    return value if value in known else default
+
+
+def open_list(params: QueryParams, name: str) -> list[str] | None:
+    """A repeated ``knownValues`` parameter, every value kept (an unknown one matches nothing); None when absent."""
+    values = params.getlist(name)
+    if len(values) > MAX_OPEN_VALUES:
+        raise invalid(name, f"accepts at most {MAX_OPEN_VALUES} values")
+    if any(len(value) > MAX_OPEN_VALUE for value in values):
+        raise invalid(name, f"values are at most {MAX_OPEN_VALUE} characters")
+    return values or None

@@ -16,18 +16,17 @@ from tenants.feed.appview import AppView
 from tenants.feed.db import acquire
 from tenants.feed.views import notifications as views
 
-REASONS = ("like", "repost", "follow", "reply", "mention", "quote")
-
 
 def routes(av: AppView) -> list[Route]:
     """Notification routes."""
 
     async def listing(request: Request) -> Response:
-        """Newest first; ``type`` narrows to one reason."""
+        """Newest first; ``type`` narrows to one reason (one not stored, such as a newer lexicon's, matches nothing)."""
         viewer = await av.viewer(request)
         query = request.query_params
         limit = params.limit(query)
-        reasons = [params.choice(query, "type", REASONS, "like")] if query.get("type") else None
+        reason = params.open_value(query, "type")
+        reasons = None if reason is None else [reason]
         async with acquire(av.ctx) as conn:
             page, _seen = await views.listing(conn, av.cursors, viewer, limit, query.get("cursor"), reasons)
         return raw_json_response(page.body("notifications"))

@@ -16,10 +16,11 @@ from tenants.feed.indexer.stats import Stats
 from tenants.feed.push_delivery import Delivered, PushDelivery
 from tenants.feed.settings import FeedSettings
 
-# A notice's recipient's devices; none when either account blocks the other (the notification
-# list hides those, so their pushes would show what the member can't find).
+# A notice's recipient's devices; none when either account blocks the other, or the actor is
+# inactive (the notification list hides those, so their pushes would show what the member can't find).
 SUBSCRIPTIONS = """
 SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE member_did = $1 AND NOT feed_blocked($1, $2)
+AND NOT EXISTS (SELECT 1 FROM profiles ia WHERE ia.did = $2 AND ia.account_status IS NOT NULL)
 """
 
 

@@ -22,12 +22,15 @@ from tenants.feed.db import acquire
 from tenants.feed.indexer.records import did_of
 from tenants.feed.live.peer import Frame, Peer
 from tenants.feed.views import notifications
+from tenants.feed.views.present import active
 
 log = logging.getLogger("onebox.feed.live")
 
-COUNTS = "SELECT like_count, repost_count, reply_count, quote_count FROM posts WHERE uri = $1"
-REPLY = "SELECT feed_post(p, NULL)::text FROM posts p WHERE p.uri = $1"
-PROFILE = "SELECT feed_profile($1, NULL, 2)::text"
+# Nothing is sent about an inactive account's posts and profile, as the views show none of them.
+COUNTS = f"""SELECT like_count, repost_count, reply_count, quote_count FROM posts p
+WHERE uri = $1 AND {active("p.author_did")}"""
+REPLY = f"SELECT feed_post(p, NULL)::text FROM posts p WHERE p.uri = $1 AND {active('p.author_did')}"
+PROFILE = f"SELECT CASE WHEN {active('$1::text')} THEN feed_profile($1, NULL, 2)::text END"
 FOLLOWERS = """
 SELECT viewer_did FROM viewer_actor_state WHERE subject_did = $1 AND follow_uri IS NOT NULL
 AND viewer_did = ANY($2::text[])
@@ -160,6 +163,6 @@ class Hub:
                 # A follow record outlives a block made later: the block decides, as for posts.
                 connected = (peer for member in audience for peer in self.members.get(member, ()))
                 watching = [p for p in self._live(connected) if did not in p.blocked]
-                if watching:
-                    profile = orjson.loads(await conn.fetchval(PROFILE, did))
-                    self._send(watching, frame("profile_updated", {"did": did, "profile": profile}))
+                view = await conn.fetchval(PROFILE, did) if watching else None
+                if view is not None:
+                    self._send(watching, frame("profile_updated", {"did": did, "profile": orjson.loads(view)}))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from tenants.feed.cursor import Cursors
 from tenants.feed.views.pages import KEY, NO_CURSOR, Page
+from tenants.feed.views.present import active
 
-BY_DID = "SELECT did FROM profiles WHERE did = $1"
-BY_HANDLE = "SELECT did FROM profiles WHERE lower(handle) = lower($1) ORDER BY updated_at DESC LIMIT 1"
+BY_DID = "SELECT did, account_status FROM profiles WHERE did = $1"
+BY_HANDLE = "SELECT did, account_status FROM profiles WHERE lower(handle) = lower($1) ORDER BY updated_at DESC LIMIT 1"
 PROFILES = """
 SELECT coalesce(jsonb_agg(feed_profile(p.did, $1, $3) ORDER BY array_position($2::text[], p.did)), '[]')::text
 FROM profiles p WHERE p.did = ANY($2::text[])
@@ -23,10 +26,11 @@ GRAPH = {
         SELECT f.created_at, f.uri, f.subject_did FROM follows f
         WHERE f.author_did = $5 AND (f.created_at, f.uri) < {key} ORDER BY f.created_at DESC, f.uri DESC LIMIT $4""",
 }
-GRAPH_PAGE = """
-WITH skeleton (k_at, k_uri, did) AS ({skeleton})
+# Accounts blocked either way and inactive ones are left out of the lists.
+GRAPH_PAGE = f"""
+WITH skeleton (k_at, k_uri, did) AS ({{skeleton}})
 SELECT (SELECT coalesce(jsonb_agg(feed_profile(s.did, $1, 1) ORDER BY s.k_at DESC, s.k_uri DESC), '[]')::text
-        FROM skeleton s WHERE NOT feed_blocked($1, s.did)) AS items,
+        FROM skeleton s WHERE NOT feed_blocked($1, s.did) AND {active("s.did")}) AS items,
        (SELECT count(*) FROM skeleton) AS n,
        (SELECT array[k_at::text, k_uri] FROM skeleton ORDER BY k_at, k_uri LIMIT 1) AS last
 """
@@ -40,12 +44,26 @@ def looks_like_actor(actor: str) -> bool:
     return 3 <= len(actor) <= 253 and len(labels) >= 2 and all(0 < len(label) <= 63 for label in labels)
 
 
-async def resolve(conn: asyncpg.Connection, actor: str) -> str | None:
-    """The DID of a stored account named by DID or handle."""
+@dataclass(frozen=True)
+class Account:
+    """A stored account and its status (None when active; else takendown, suspended, deactivated or deleted)."""
+
+    did: str
+    status: str | None
+
+
+async def lookup(conn: asyncpg.Connection, actor: str) -> Account | None:
+    """The stored account named by DID or handle, whatever its status."""
     if not looks_like_actor(actor):
         return None
-    did: str | None = await conn.fetchval(BY_DID if actor.startswith("did:") else BY_HANDLE, actor.removeprefix("@"))
-    return did
+    row = await conn.fetchrow(BY_DID if actor.startswith("did:") else BY_HANDLE, actor.removeprefix("@"))
+    return None if row is None else Account(row["did"], row["account_status"])
+
+
+async def resolve(conn: asyncpg.Connection, actor: str) -> str | None:
+    """The DID of a stored, active account named by DID or handle (an inactive one is not found)."""
+    account = await lookup(conn, actor)
+    return account.did if account is not None and account.status is None else None
 
 
 async def profiles(conn: asyncpg.Connection, dids: list[str], viewer: str | None, level: int = 2) -> str:

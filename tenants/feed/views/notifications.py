@@ -6,6 +6,7 @@ import asyncpg
 
 from tenants.feed.cursor import Cursors
 from tenants.feed.views.pages import Page
+from tenants.feed.views.present import active
 
 # The notification's record: likes, reposts and follows are stored as rows, so their records are rebuilt.
 VIEW = """
@@ -28,23 +29,27 @@ LEFT JOIN reposts r ON n.type = 'repost' AND r.uri = n.record_uri
 LEFT JOIN follows f ON n.type = 'follow' AND f.uri = n.record_uri
 LEFT JOIN posts p ON n.type IN ('reply', 'mention', 'quote') AND p.uri = n.record_uri
 """
+# Notifications from inactive accounts are left out (kept, and back when the account is).
+HIDDEN = active("n.actor_did")
 LIST = f"""
 WITH skeleton AS (
     SELECT * FROM notifications WHERE recipient_did = $1
       AND (created_at, id) < (CAST($2::text AS timestamptz), $3::bigint) AND ($5::text[] IS NULL OR type = ANY($5))
     ORDER BY created_at DESC, id DESC LIMIT $4)
 SELECT (SELECT coalesce(jsonb_agg({VIEW} ORDER BY n.created_at DESC, n.id DESC), '[]')::text
-        FROM skeleton n {JOINS} WHERE NOT feed_blocked(n.recipient_did, n.actor_did)) AS items,
+        FROM skeleton n {JOINS} WHERE NOT feed_blocked(n.recipient_did, n.actor_did) AND {HIDDEN}) AS items,
        (SELECT count(*) FROM skeleton) AS n,
        (SELECT array[created_at::text, id::text] FROM skeleton ORDER BY created_at, id LIMIT 1) AS last,
        (SELECT feed_ts(notifications_seen_at) FROM members WHERE did = $1) AS seen_at
 """
-# Live delivery follows the list's rule: nothing from an account blocked either way.
+# Live delivery follows the list's rule: nothing from an account blocked either way, or inactive.
 ONE = f"""
-SELECT {VIEW}::text FROM notifications n {JOINS} WHERE n.id = $1 AND NOT feed_blocked(n.recipient_did, n.actor_did)
+SELECT {VIEW}::text FROM notifications n {JOINS}
+WHERE n.id = $1 AND NOT feed_blocked(n.recipient_did, n.actor_did) AND {HIDDEN}
 """
-UNREAD = """
-SELECT count(*) FROM notifications WHERE recipient_did = $1 AND NOT is_read AND NOT feed_blocked($1, actor_did)
+UNREAD = f"""
+SELECT count(*) FROM notifications n
+WHERE n.recipient_did = $1 AND NOT n.is_read AND NOT feed_blocked($1, n.actor_did) AND {HIDDEN}
 """
 MARK_READ = """
 UPDATE notifications SET is_read = true

@@ -10,12 +10,16 @@ import orjson
 
 from tenants.feed.cursor import Cursors
 from tenants.feed.views.pages import KEY, NO_CURSOR, Page
+from tenants.feed.views.present import active
 
-POSTS = """
+# Posts by inactive accounts (taken down, deactivated...) are left out, as if not stored.
+POSTS = f"""
 SELECT coalesce(jsonb_agg(feed_post(p, $1) ORDER BY array_position($2::text[], p.uri)), '[]')::text
-FROM posts p WHERE p.uri = ANY($2::text[]) AND NOT feed_blocked($1, p.author_did)
+FROM posts p WHERE p.uri = ANY($2::text[]) AND NOT feed_blocked($1, p.author_did) AND {active("p.author_did")}
 """
-ONE = "SELECT feed_post_ref($2, $1)::text AS view, EXISTS (SELECT 1 FROM posts WHERE uri = $2) AS stored"
+ONE = f"""SELECT feed_post_ref($2, $1)::text AS view,
+    EXISTS (SELECT 1 FROM posts p WHERE p.uri = $2 AND {active("p.author_did")}) AS stored"""
+NOT_FOUND = "app.bsky.feed.defs#notFoundPost"
 
 ANCESTORS = """
 WITH RECURSIVE up (uri, parent, height) AS (
@@ -26,7 +30,7 @@ WITH RECURSIVE up (uri, parent, height) AS (
 )
 SELECT height, v::text AS view, v ->> '$type' AS type FROM up, feed_post_ref(up.uri, $1) v ORDER BY height
 """
-DESCENDANTS = """
+DESCENDANTS = f"""
 WITH RECURSIVE down (uri, parent, depth, sort_at) AS (
     SELECT p.uri, p.reply_parent_uri, 1, p.sort_at FROM posts p WHERE p.reply_parent_uri = $2
     UNION ALL
@@ -34,11 +38,11 @@ WITH RECURSIVE down (uri, parent, depth, sort_at) AS (
     WHERE down.depth < $3
 )
 SELECT d.uri, d.parent, feed_post(p, $1)::text AS view FROM down d JOIN posts p ON p.uri = d.uri
-WHERE NOT feed_blocked($1, p.author_did) ORDER BY d.depth, d.sort_at, d.uri LIMIT 1000
+WHERE NOT feed_blocked($1, p.author_did) AND {active("p.author_did")} ORDER BY d.depth, d.sort_at, d.uri LIMIT 1000
 """
 
-# Accounts blocked either way are left out, as Bluesky's AppView does; the cursor is the
-# skeleton's, so pages stay gap-free however many were left out.
+# Accounts blocked either way, and inactive ones, are left out, as Bluesky's AppView does; the
+# cursor is the skeleton's, so pages stay gap-free however many were left out.
 ENGAGERS = {
     "likes": """
         WITH skeleton AS (SELECT l.created_at, l.uri, l.author_did FROM likes l
@@ -46,14 +50,14 @@ ENGAGERS = {
         SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('indexedAt', feed_ts(s.created_at),
                     'createdAt', feed_ts(s.created_at), 'actor', feed_profile(s.author_did, $1, 1))
                     ORDER BY s.created_at DESC, s.uri DESC), '[]')::text
-                FROM skeleton s WHERE NOT feed_blocked($1, s.author_did)) AS items,
+                FROM skeleton s WHERE NOT feed_blocked($1, s.author_did) AND {active}) AS items,
                (SELECT count(*) FROM skeleton) AS n,
                (SELECT array[created_at::text, uri] FROM skeleton ORDER BY created_at, uri LIMIT 1) AS last""",
     "reposts": """
         WITH skeleton AS (SELECT r.created_at, r.uri, r.author_did FROM reposts r
             WHERE r.subject_uri = $5 AND (r.created_at, r.uri) < {key} ORDER BY r.created_at DESC, r.uri DESC LIMIT $4)
         SELECT (SELECT coalesce(jsonb_agg(feed_profile(s.author_did, $1, 1) ORDER BY s.created_at DESC, s.uri DESC),
-                    '[]')::text FROM skeleton s WHERE NOT feed_blocked($1, s.author_did)) AS items,
+                    '[]')::text FROM skeleton s WHERE NOT feed_blocked($1, s.author_did) AND {active}) AS items,
                (SELECT count(*) FROM skeleton) AS n,
                (SELECT array[created_at::text, uri] FROM skeleton ORDER BY created_at, uri LIMIT 1) AS last""",
 }
@@ -83,9 +87,13 @@ def _plain(node: dict[str, Any]) -> Any:
 async def thread(
     conn: asyncpg.Connection, uri: str, viewer: str | None, depth: int, parent_height: int
 ) -> bytes | None:
-    """``{"thread": threadViewPost | blockedPost}`` of ``uri``; None when the post is not stored."""
+    """``{"thread": threadViewPost | blockedPost}`` of ``uri``; None when the post is not stored.
+
+    An inactive author's post is not found, as Bluesky's AppView answers; ancestors by one are
+    notFoundPost and replies by one are left out, with the replies under them.
+    """
     chain = await conn.fetch(ANCESTORS, viewer, uri, parent_height)
-    if not chain:
+    if not chain or chain[0]["type"] == NOT_FOUND:
         return None
     nodes = [_node(row["view"], row["type"]) for row in chain]
     anchor = nodes[0]
@@ -113,6 +121,8 @@ async def engagers(
 ) -> Page:
     """Who liked (``likes``: {indexedAt, createdAt, actor}) or reposted (profileViews) ``uri``, newest first."""
     key = cursors.decode(cursor, str, str) or NO_CURSOR
-    row = await conn.fetchrow(ENGAGERS[kind].format(key=KEY), viewer, key[0], key[1], limit, uri)
+    row = await conn.fetchrow(
+        ENGAGERS[kind].format(key=KEY, active=active("s.author_did")), viewer, key[0], key[1], limit, uri
+    )
     assert row is not None
     return Page(row["items"], cursors.encode(*row["last"]) if row["n"] == limit and row["last"] else None)

@@ -43,6 +43,15 @@ def post_view(post: str, author: str, state: str, mine: str) -> str:
     )
 
 
+def active(did: str) -> str:
+    """Whether the account ``did`` is active: no takedown, suspension, deactivation or deletion.
+
+    The subquery reads ``profiles_inactive_idx`` (migration 0014), which holds inactive accounts
+    only: a probe of a few pages per row, or an anti-join against a hash of its rows.
+    """
+    return f"NOT EXISTS (SELECT 1 FROM profiles ia WHERE ia.did = {did} AND ia.account_status IS NOT NULL)"
+
+
 def blocked(state: str) -> str:
     """Whether a viewer-actor row says either side blocks the other."""
     return f"({state}.blocking_uri IS NOT NULL OR {state}.blocked_by_uri IS NOT NULL)"
@@ -61,9 +70,10 @@ def _joins(post: str, prefix: str) -> str:
 def post_ref(uri: str, alias: str) -> str:
     """A scalar subquery: the union member for a referenced post (postView, blockedPost or notFoundPost)."""
     post, state = alias, f"{alias}s"
+    # An inactive author's post is not found (the profile row is joined already: no extra read).
     view = (
-        f"CASE WHEN {post}.uri IS NULL THEN json_build_object('$type', 'app.bsky.feed.defs#notFoundPost', "
-        f"'uri', x.uri, 'notFound', true)::text "
+        f"CASE WHEN {post}.uri IS NULL OR {alias}a.account_status IS NOT NULL "
+        f"THEN json_build_object('$type', 'app.bsky.feed.defs#notFoundPost', 'uri', x.uri, 'notFound', true)::text "
         f'WHEN {blocked(state)} THEN \'{{"$type":"app.bsky.feed.defs#blockedPost","uri":\' '
         f'|| to_json({post}.uri)::text || \',"blocked":true,"author":{{"did":\' '
         f"|| to_json({post}.author_did)::text "
@@ -97,10 +107,14 @@ FEED_ITEM = (
 )
 FEED_JOINS = "JOIN posts p ON p.uri = s.post_uri " + _joins("p", "p")
 # Hidden: posts by an account blocked either way, reposts by one, and (as Bluesky's AppView does)
-# replies to one, at the parent or the root; the author DID is the uri's authority.
+# replies to one, at the parent or the root; the author DID is the uri's authority. Posts and
+# reposts by inactive accounts too (replies to them stay, their parent shown as notFoundPost):
+# the author's status is read from the profile row joined already, so a page of posts by active
+# accounts costs nothing more; only reposts probe the reposter's (index of inactive accounts).
 FEED_RULES = (
-    f"NOT {blocked('ps')} AND (s.repost_uri IS NULL OR NOT EXISTS (SELECT 1 FROM viewer_actor_state b "
-    f"WHERE b.viewer_did = {VIEWER} AND b.subject_did = s.by_did AND {blocked('b')})) "
+    f"NOT {blocked('ps')} AND pa.account_status IS NULL "
+    f"AND (s.repost_uri IS NULL OR NOT EXISTS (SELECT 1 FROM viewer_actor_state b "
+    f"WHERE b.viewer_did = {VIEWER} AND b.subject_did = s.by_did AND {blocked('b')}) AND {active('s.by_did')}) "
     f"AND (p.reply_parent_uri IS NULL OR NOT EXISTS (SELECT 1 FROM viewer_actor_state b "
     f"WHERE b.viewer_did = {VIEWER} AND b.subject_did IN (split_part(p.reply_parent_uri, '/', 3), "
     f"split_part(p.reply_root_uri, '/', 3)) AND {blocked('b')}))"

@@ -12,6 +12,7 @@ from tenants.feed.cursor import Cursors
 from tenants.feed.params import invalid
 from tenants.feed.search_filters import PostFilters
 from tenants.feed.views.pages import Page
+from tenants.feed.views.present import active
 
 # How many matching posts are ranked: the newest ones. PostgreSQL finds them from the full-text
 # index for a rare word and by walking posts newest first (posts_sort_idx) for a common one, so a
@@ -48,7 +49,7 @@ hits AS (
     SELECT m.uri, m.sort_at,
            CASE WHEN $5 OR $2 IS NULL THEN 0
                 ELSE ts_rank(to_tsvector('simple', m.text), websearch_to_tsquery('simple', $2)) END AS rank
-    FROM matches m WHERE NOT feed_blocked($1, m.author_did)
+    FROM matches m WHERE NOT feed_blocked($1, m.author_did) AND {active("m.author_did")}
     ORDER BY rank DESC, m.sort_at DESC, m.uri OFFSET $3 LIMIT $4)
 SELECT coalesce(jsonb_agg(feed_post(p, $1) ORDER BY h.rank DESC, h.sort_at DESC, h.uri), '[]')::text AS items,
        count(*) AS n
@@ -69,7 +70,7 @@ WITH matches AS MATERIALIZED (
     SELECT p.did FROM profiles p WHERE lower(p.handle) = lower($5)),
 hits AS (
     SELECT p.did, (lower(p.handle) = lower($5)) AS exact, ts_rank({DOC}, to_tsquery('simple', $2)) AS rank
-    FROM matches m JOIN profiles p ON p.did = m.did WHERE NOT feed_blocked($1, p.did)
+    FROM matches m JOIN profiles p ON p.did = m.did WHERE NOT feed_blocked($1, p.did) AND p.account_status IS NULL
     ORDER BY exact DESC, rank DESC, p.did OFFSET $3 LIMIT $4)
 SELECT coalesce(jsonb_agg(feed_profile(h.did, $1, 1) ORDER BY h.exact DESC, h.rank DESC, h.did), '[]')::text AS items,
        count(*) AS n

@@ -65,14 +65,21 @@ class Call:
     def limit(self, default: int = 50, maximum: int = 100) -> int:
         return params.limit(self.params, default, maximum)
 
-    async def actor(self, name: str = "actor") -> str:
-        """The DID of the stored account named by the ``actor`` parameter."""
+    async def account(self, name: str = "actor") -> actors.Account:
+        """The stored account named by the ``actor`` parameter, whatever its status."""
         value = params.required(self.params, name, max_length=2048)
         async with acquire(self.av.ctx) as conn:
-            did = await actors.resolve(conn, value)
-        if did is None:
+            account = await actors.lookup(conn, value)
+        if account is None:
             raise invalid("Profile not found")
-        return did
+        return account
+
+    async def actor(self, name: str = "actor") -> str:
+        """The DID of the stored, active account named by ``actor`` (an inactive one is not found, as in Bluesky)."""
+        account = await self.account(name)
+        if account.status is not None:
+            raise invalid("Profile not found")
+        return account.did
 
 
 @dataclass(frozen=True)

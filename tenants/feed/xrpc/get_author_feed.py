@@ -21,7 +21,7 @@ async def handle(call: Call) -> Response:
     viewer = await call.maybe_viewer()
     did = await call.actor()
     limit = call.limit()
-    kind = params.choice(call.params, "filter", FILTERS, "posts_with_replies")
+    kind = params.open_choice(call.params, "filter", FILTERS, "posts_with_replies")
     async with acquire(call.av.ctx) as conn:
         block = await conn.fetchrow(BLOCKS, viewer, did) if viewer else None
         if block is not None and block["blocking"]:

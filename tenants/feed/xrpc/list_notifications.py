@@ -6,19 +6,17 @@ import orjson
 from starlette.responses import Response
 
 from shared.http.responses import raw_json_response
+from tenants.feed import params
 from tenants.feed.db import acquire
 from tenants.feed.views import notifications
-from tenants.feed.xrpc.base import Call, Method, invalid
-
-REASONS = {"like", "repost", "follow", "reply", "mention", "quote"}
+from tenants.feed.xrpc.base import Call, Method
 
 
 async def handle(call: Call) -> Response:
     viewer = await call.viewer()
     limit = call.limit()
-    reasons = call.params.getlist("reasons") or None
-    if reasons is not None and not set(reasons) <= REASONS:
-        raise invalid(f"reasons: each must be one of {', '.join(sorted(REASONS))}")
+    # An open list: a reason we never store (a newer lexicon's) simply matches nothing, as in Bluesky.
+    reasons = params.open_list(call.params, "reasons")
     async with acquire(call.av.ctx) as conn:
         page, seen = await notifications.listing(
             conn, call.av.cursors, viewer, limit, call.params.get("cursor"), reasons

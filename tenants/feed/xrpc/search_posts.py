@@ -16,7 +16,7 @@ from tenants.feed.xrpc.base import Call, Method
 async def handle(call: Call) -> Response:
     viewer = await call.maybe_viewer()
     q = params.required(call.params, "q", max_length=300)
-    latest = params.choice(call.params, "sort", ("top", "latest"), "latest") == "latest"
+    latest = params.open_choice(call.params, "sort", ("top", "latest"), "latest") == "latest"
     words, filters = search_filters.parse(call.params, q)
     limit = call.limit(default=25)
     async with acquire(call.av.ctx) as conn:

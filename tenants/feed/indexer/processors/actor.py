@@ -126,6 +126,9 @@ ON CONFLICT (did) DO UPDATE SET
     generation = backfill_jobs.generation + 1
 """
 
+# The statuses that take an account's content out of every view (as Bluesky's AppView does; it
+# ignores the others, throttled and desynchronized, whose repositories are still hosted).
+INACTIVE = frozenset({"takendown", "suspended", "deactivated", "deleted"})
 ACCOUNTS = """
 UPDATE profiles p SET account_status = x.status, updated_at = now()
 FROM unnest($1::text[], $2::text[]) AS x(did, status)
@@ -141,7 +144,11 @@ async def identities(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> No
 
 
 async def accounts(conn: asyncpg.Connection, ops: list[Op], fx: Effects) -> None:
-    """Account status changes (takedown, deactivation, deletion; None when active again)."""
+    """Account status changes (takedown, suspension, deactivation, deletion; None when active again).
+
+    Nothing is deleted: the views hide an inactive account's records, so reactivation restores them.
+    """
+    ops = [op for op in ops if op.value is None or op.value in INACTIVE]
     if ops:
         for row in await conn.fetch(ACCOUNTS, [op.did for op in ops], [op.value for op in ops]):
             fx.emit("profile_updated", f"user:{row['did']}", {"did": row["did"], "status": row["account_status"]})

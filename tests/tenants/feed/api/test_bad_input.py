@@ -46,7 +46,8 @@ CASES = [
     ("GET", "/api/search", None, 400, "invalid_parameter"),
     ("GET", "/api/search?q=weed&type=places", None, 400, "invalid_parameter"),
     ("GET", "/api/search?q=weed&cursor=abc", None, 400, "invalid_cursor"),
-    ("GET", "/api/notifications?type=hug", None, 400, "invalid_parameter"),
+    ("GET", "/api/notifications?type=" + "x" * 101, None, 400, "invalid_parameter"),
+    ("GET", "/api/notifications?type=like&type=follow", None, 400, "invalid_parameter"),
     ("POST", "/api/notifications/read", {"ids": "all"}, 422, "validation_error"),
     ("POST", "/api/push/subscribe", {"endpoint": "nope"}, 422, "validation_error"),
     # The indexer would POST there for the member: the box's loopback, the LAN, a metadata address.
