@@ -12,6 +12,7 @@ from a server go on acting as its member.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import httpx
@@ -23,6 +24,15 @@ from tenants.seacalendar.settings import SeaCalendarSettings
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
 ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
+
+
+def _retry_after(response: httpx.Response) -> int:
+    """Whole seconds Discord asks to wait (body ``retry_after``, else the header), 1 to 60."""
+    try:
+        seconds = float(response.json().get("retry_after"))
+    except (ValueError, TypeError, AttributeError):
+        seconds = float(ascii_int(response.headers.get("retry-after", ""), max_digits=4) or 1)
+    return min(max(math.ceil(seconds), 1), 60) if math.isfinite(seconds) else 60
 
 
 class Guilds:
@@ -46,6 +56,11 @@ class Guilds:
             raise ApiError(502, "discord_unavailable", "Discord could not be reached; try again.") from None
         if response.status_code in (403, 404):
             return None
+        if response.status_code == 429:
+            raise ApiError(
+                503, "discord_busy", "Discord asks the bot to slow down; try again shortly.",
+                headers={"Retry-After": str(_retry_after(response))},
+            )  # fmt: skip
         if response.status_code != 200:
             raise ApiError(502, "discord_unavailable", f"Discord answered {response.status_code}; try again.")
         try:

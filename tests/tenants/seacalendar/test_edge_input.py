@@ -168,3 +168,17 @@ async def test_a_poll_is_posted_only_in_a_channel_of_a_server_its_creator_is_in(
     created = await sea.post(f"{API}/polls", json=body, headers=mallory.auth)
     assert created.status_code == 201, created.text
     assert created.json()["guild_id"] == guild  # taken from Discord when not given
+
+
+async def test_discord_rate_limiting_a_membership_check_answers_503_with_its_wait(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    guild = "820000000000000080"
+    fake.add_guild(guild, channels=("820000000000000081",), members={ann.discord_id: 0})
+    fake.rate_limit("GET /guilds/members", retry_after=2.2)
+    busy = await sea.get(f"{API}/qotw/questions", params={"guild_id": guild}, headers=ann.auth)
+    assert_error(busy, 503, "discord_busy")
+    assert busy.headers["retry-after"] == "3"  # Discord's wait, rounded up
+    assert (await sea.get(f"{API}/qotw/questions", params={"guild_id": guild}, headers=ann.auth)).status_code == 200
