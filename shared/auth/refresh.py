@@ -118,3 +118,7 @@ class RefreshTokens:
             sa.text("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = :f AND revoked_at IS NULL"),
             {"f": family},
         )
+
+    async def forget_subject(self, conn: AsyncConnection, subject: str) -> None:
+        """Delete every refresh token of ``subject``, spent or not (its account is being deleted)."""
+        await conn.execute(sa.text("DELETE FROM refresh_tokens WHERE subject = :s"), {"s": subject})

@@ -24,17 +24,29 @@ from tenants.astro.settings import AstroSettings
 
 
 async def member_id(ctx: TenantContext, request: Request) -> uuid.UUID:
-    """The signed-in member's id from the bearer token, or 401."""
+    """The signed-in member's id from the bearer token, or 401 (also once the account is deleted).
+
+    Access tokens outlive an account deletion by up to their 15 minutes, so the member is looked
+    up: one primary-key probe, on a tenant whose requests are few.
+    """
     claims = await ctx.tokens.authenticate(request)
     try:
-        return uuid.UUID(claims.subject)
+        member = uuid.UUID(claims.subject)
     except ValueError:
         raise unauthorized("The access token does not name a member.") from None
+    async with ctx.db.connect() as conn:
+        if not await profiles.exists(conn, member):
+            raise unauthorized("This account was deleted; sign in again to start afresh.")
+    return member
 
 
-async def load_account(_conn: AsyncConnection, subject: str) -> dict[str, Any] | None:
-    """A refreshed sign-in names the member."""
-    return {"member_id": subject}
+async def load_account(conn: AsyncConnection, subject: str) -> dict[str, Any] | None:
+    """A refreshed sign-in names the member; None once the account is deleted."""
+    try:
+        member = uuid.UUID(subject)
+    except ValueError:
+        return None
+    return {"member_id": subject} if await profiles.exists(conn, member) else None
 
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -114,6 +114,18 @@ async def clear_profile(conn: AsyncConnection, member: uuid.UUID) -> None:
     )
 
 
+async def exists(conn: AsyncConnection, member: uuid.UUID) -> bool:
+    """Whether the member's account exists (it is gone once deleted)."""
+    return bool(
+        await conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM astro_profiles WHERE id = :id)"), {"id": member})
+    )
+
+
+async def delete_member(conn: AsyncConnection, member: uuid.UUID) -> None:
+    """Delete the member's row: Mastodon identity, birth data and charts alike."""
+    await conn.execute(sa.text("DELETE FROM astro_profiles WHERE id = :id"), {"id": member})
+
+
 def moon_facts(longitude: float, uncertain: bool) -> dict[str, Any]:
     """What others may know of a member's Moon: sign and nakshatra, no degrees."""
     return {

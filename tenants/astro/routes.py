@@ -83,6 +83,14 @@ def routes(ctx: TenantContext, settings: AstroSettings) -> list[Route]:
             await profiles.clear_profile(conn, member)
         return Response(status_code=204)
 
+    async def delete_account(request: Request) -> Response:
+        """Delete your account: Mastodon link, birth data, charts and every sign-in, at once."""
+        member = await member_id(ctx, request)
+        async with ctx.db.transaction() as conn:
+            await profiles.delete_member(conn, member)
+            await ctx.refresh.forget_subject(conn, str(member))
+        return Response(status_code=204)
+
     async def get_member(request: Request) -> Response:
         """A visible member's chart summary (signs only, never birth data)."""
         await member_id(ctx, request)
@@ -141,6 +149,7 @@ def routes(ctx: TenantContext, settings: AstroSettings) -> list[Route]:
         Route("/api/profile", get_profile, methods=["GET"]),
         Route("/api/profile", put_profile, methods=["PUT"]),
         Route("/api/profile", delete_profile, methods=["DELETE"]),
+        Route("/api/account", delete_account, methods=["DELETE"]),
         Route("/api/members/{member_id}", get_member, methods=["GET"]),
         Route("/api/match/{member_id}", get_match, methods=["GET"]),
         Route("/api/matches", get_matches, methods=["GET"]),

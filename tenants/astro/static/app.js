@@ -267,6 +267,13 @@ async function start() {
     forgetTokens();
     location.reload();
   });
+  $("#delete-account").addEventListener("click", async () => {
+    if (!confirm("Delete your StarMeet account: your Mastodon link, birth data and charts?")) return;
+    const { status } = await call("DELETE", "/account");
+    if (status !== 204) { say("Your account could not be deleted; try again.", true); return; }
+    forgetTokens();
+    location.reload();
+  });
   if (!tokens().access) { show("#step-link", true); return; }
   const { status, body } = await call("GET", "/profile");
   if (status === 200) render(body);

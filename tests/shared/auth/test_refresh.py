@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 
 from shared.errors import ApiError
 from shared.tenant import TenantContext
@@ -116,3 +117,17 @@ async def test_expired_refresh_token(tenant_ctx: Callable[[str], TenantContext])
             "UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE subject = 'user-3'"
         )
     await expect_refused(ctx, token, "invalid_refresh_token")
+
+
+async def test_forgetting_a_subject_deletes_every_sign_in_of_it_only(
+    tenant_ctx: Callable[[str], TenantContext],
+) -> None:
+    ctx = tenant_ctx("wishlist")
+    first, second, other = await issue(ctx, "user-gone"), await issue(ctx, "user-gone"), await issue(ctx, "user-stays")
+    async with ctx.db.transaction() as conn:
+        await ctx.refresh.forget_subject(conn, "user-gone")
+        left = await conn.scalar(sa.text("SELECT count(*) FROM refresh_tokens WHERE subject = 'user-gone'"))
+    assert left == 0
+    for token in (first, second):
+        await expect_refused(ctx, token, "invalid_refresh_token")  # not even "reused": nothing is kept
+    assert (await rotate(ctx, other))[0] == "user-stays"

@@ -232,3 +232,45 @@ async def test_a_callback_started_in_another_browser_is_refused(
         assert (await victim.get(callback + "%C3%A9")).status_code == 400  # non-ASCII state: 400, not 500
     # Mallory's own browser still completes it.
     assert (await astro.get(callback)).status_code == 303
+
+
+async def test_deleting_the_account_forgets_the_member_and_every_sign_in(
+    astro: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_mastodon: tuple[FakeMastodon, Any],
+    tenant_ctx: Callable[[str], TenantContext],
+) -> None:
+    fake, _ = fake_mastodon
+    me, friend = await sign_in("leaver"), await sign_in("friend")
+    body = {"birth_date": "1990-05-01", "birth_time": "08:00", "birth_place": {"city": "Kochi", "country": "IN"}}
+    for who in (me, friend):
+        saved = await astro.put("/astro/api/profile", json={**body, "visibility": "members"}, headers=who["headers"])
+        assert saved.status_code == 200, saved.text
+    second = await astro.post("/astro/api/auth/refresh", json={"refresh_token": me["refresh_token"]})
+    # Bad input first: no token, another tenant's token for the same id, a wrong method.
+    assert (await astro.delete("/astro/api/account")).status_code == 401
+    foreign = tenant_ctx("wishlist").tokens.issue_access(me["id"])
+    refused = await astro.delete("/astro/api/account", headers={"Authorization": f"Bearer {foreign}"})
+    assert refused.status_code == 401 and error_code(refused) == "unauthorized"
+    wrong = await astro.post("/astro/api/account", headers=me["headers"])
+    assert wrong.status_code == 405 and "error" in wrong.json()
+
+    assert (await astro.delete("/astro/api/account", headers=me["headers"])).status_code == 204
+    # The access token still within its 15 minutes is refused, and so is every refresh token.
+    for path in ("/astro/api/profile", "/astro/api/matches"):
+        gone = await astro.get(path, headers=me["headers"])
+        assert gone.status_code == 401 and error_code(gone) == "unauthorized", gone.text
+    assert (await astro.delete("/astro/api/account", headers=me["headers"])).status_code == 401
+    for token in (me["refresh_token"], second.json()["refresh_token"]):
+        spent = await astro.post("/astro/api/auth/refresh", json={"refresh_token": token})
+        assert spent.status_code == 401 and error_code(spent) == "invalid_refresh_token"
+    # Nobody finds the member any more.
+    assert (await astro.get(f"/astro/api/members/{me['id']}", headers=friend["headers"])).status_code == 404
+    matches = (await astro.get("/astro/api/matches", headers=friend["headers"])).json()["matches"]
+    assert me["id"] not in {m["member"]["id"] for m in matches}
+    # Linking the same Mastodon account again starts a new, empty member.
+    fake.account = {**fake.account, "id": me["account_id"], "username": "leaver", "acct": "leaver"}
+    again = await follow_sign_in(astro, fake)
+    fragment = {k: v[0] for k, v in parse_qs(urlsplit(again.headers["location"]).fragment).items()}
+    fresh = await astro.get("/astro/api/profile", headers={"Authorization": f"Bearer {fragment['access_token']}"})
+    assert fresh.status_code == 200 and fresh.json()["id"] != me["id"] and fresh.json()["birth"] is None

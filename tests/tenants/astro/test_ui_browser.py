@@ -1,4 +1,4 @@
-"""The join wizard in a real browser: saving again keeps the place and hour picked (skipped without Chromium)."""
+"""The join wizard in a real browser: saving again, deleting the account (skipped without Chromium)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.tenants.astro.conftest import SignIn
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
 
-async def test_saving_again_keeps_the_city_and_the_repeated_hour_that_were_picked(
+async def test_saving_again_keeps_the_city_and_hour_picked_and_the_account_can_be_deleted(
     astro: httpx.AsyncClient, astro_url: str, sign_in: SignIn
 ) -> None:
     me = await sign_in("texan")
@@ -43,8 +43,12 @@ async def test_saving_again_keeps_the_city_and_the_repeated_hour_that_were_picke
         )
         await page.until("document.getElementById('message').textContent.startsWith('Saved')")
         assert await page.js("document.getElementById('choices').hidden") is True
+        again = (await astro.get("/astro/api/profile", headers=me["headers"])).json()
+        assert again["visibility"] == "members"
+        assert again["birth_location"]["geonameid"] == texas["geonameid"]
+        assert again["birth"]["utc"] == "2021-11-07T07:30:00+00:00"
+        # Deleting the account (confirmed) signs the tab out and leaves nothing behind.
+        await page.js("window.confirm = () => true; document.getElementById('delete-account').click(); true")
+        await page.until("!document.getElementById('step-link').hidden && !localStorage.getItem('astro.access')")
         assert page.errors == []
-    again = (await astro.get("/astro/api/profile", headers=me["headers"])).json()
-    assert again["visibility"] == "members"
-    assert again["birth_location"]["geonameid"] == texas["geonameid"]
-    assert again["birth"]["utc"] == "2021-11-07T07:30:00+00:00"
+    assert (await astro.get("/astro/api/profile", headers=me["headers"])).status_code == 401
