@@ -88,8 +88,8 @@ function birthPayload(form, extra) {
   let place;
   const sameCity = savedPlace && data.get("city") === savedPlace.city && data.get("country") === savedPlace.country;
   if (pendingPlace) place = { geonameid: pendingPlace };
-  else if (data.get("place_kind") !== "coords" && sameCity) place = { geonameid: savedPlace.geonameid };
   else if (data.get("place_kind") === "coords") place = { lat: Number(data.get("lat")), lon: Number(data.get("lon")) };
+  else if (sameCity) place = { geonameid: savedPlace.geonameid };
   else place = data.get("country") ? { city: data.get("city"), country: data.get("country") } : { city: data.get("city") };
   const payload = { birth_date: data.get("birth_date"), birth_place: place, visibility: data.get("visibility") };
   if (unknown) payload.time_known = false;
