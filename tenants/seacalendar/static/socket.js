@@ -28,7 +28,8 @@ class TenantSocket {
     this.onrefused = async () => false;
     this.onreconnect = () => {};
     this.wasConnected = false;
-    this.limited = 0; // rate_limited refusals in a row
+    this.limited = 0; // refusals in a row answered by waiting (the backoff's attempt count)
+    this.refused = 0; // other refusals since the namespace was last joined
     this.retryTimer = null;
   }
 
@@ -65,6 +66,7 @@ class TenantSocket {
     if (type === "0") {
       this.connected = true;
       this.limited = 0;
+      this.refused = 0;
       clearTimeout(this.retryTimer);
       this.retryTimer = null;
       this.onstatus("live");
@@ -82,6 +84,9 @@ class TenantSocket {
       const refusal = JSON.parse(body);
       this.onstatus("not connected: " + (refusal.message || "refused"));
       if (refusal.data && refusal.data.code === "rate_limited") this.backOff(refusal.data);
+      // Refused again with a freshly refreshed token: the token is not the reason, and asking
+      // at once would only repeat the refusal (and spend a refresh) as fast as the network allows.
+      else if (this.refused++ > 0) this.backOff(refusal.data, () => this.reconnect());
       else this.reconnect();
     } else if (type === "2") {
       const [event, payload] = JSON.parse(body);
@@ -100,12 +105,12 @@ class TenantSocket {
     });
   }
 
-  backOff(error) {
+  backOff(error, ask = () => this.connectNamespace()) {
     // Asking again at once would only be refused again (and keep the server's limit spent).
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      if (this.ws.readyState === WebSocket.OPEN) this.connectNamespace();
+      if (this.ws.readyState === WebSocket.OPEN) ask();
       else this.open();
     }, retryDelay(error, this.limited++));
   }
