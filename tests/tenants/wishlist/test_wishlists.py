@@ -79,6 +79,9 @@ async def test_a_token_that_outlived_its_account_is_401(client: httpx.AsyncClien
     ghost = {"Authorization": "Bearer " + app.state.contexts["wishlist"].tokens.issue_access(str(alice.id + 10**9))}
     assert_error(await client.post(f"{API}/wishlists", json={"title": "T"}, headers=ghost), 401, "unauthorized")
     assert_error(await client.post(f"{API}/tags", json={"name": "t"}, headers=ghost), 401, "unauthorized")
+    # Reads too, which used to answer an empty list or a 404 for it.
+    for path in ("/wishlists", "/wishlists/1", "/tags", "/reservations"):
+        assert_error(await client.get(API + path, headers=ghost), 401, "unauthorized")
 
 
 async def test_update_is_partial(client: httpx.AsyncClient, alice: User) -> None:
