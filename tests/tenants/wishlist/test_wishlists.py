@@ -228,4 +228,6 @@ async def test_openapi_lists_every_route(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/wishlist/openapi.json")).json()["paths"]
     assert set(paths["/wishlist/api/wishlists/{id}"]) == {"get", "put", "patch", "delete"}
     assert "post" in paths["/wishlist/api/shared/{token}/items/{item_id}/reservation"]
+    assert set(paths["/wishlist/api/users/me"]) == {"get", "put", "patch", "delete"}
+    assert set(paths["/wishlist/api/auth/password"]) == {"post"}
     assert not any("{path}" in path for path in paths)  # the JSON 404 fallback stays out of the document
