@@ -39,8 +39,9 @@ async def load_user(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
 async def confirm_password(ctx: TenantContext, user_id: int, password: str) -> dict[str, Any]:
     """The account (with ``email``) once ``password`` is its password, else 403 ``wrong_password``.
 
-    Wrong guesses count against the account's sign-in budget (keyed by email, as login is), so a
-    stolen access token cannot be used to guess the password faster than the login form allows.
+    Wrong guesses count against the account's sign-in budget (keyed by email, as login is, and by
+    id), so a stolen access token cannot be used to guess the password faster than the login form
+    allows, not even by changing the email between guesses.
     """
     async with ctx.db.connect() as conn:
         row = (
@@ -50,11 +51,14 @@ async def confirm_password(ctx: TenantContext, user_id: int, password: str) -> d
         ).first()
     if row is None:
         raise signed_out()
-    key = row.email.lower()
-    ctx.login_limiter.hit(key, "Too many wrong passwords for this account; wait a while.")
+    # Login's key, and one an email change cannot reset (no email lacks an "@").
+    keys = (row.email.lower(), f"#{user_id}")
+    for key in keys:
+        ctx.login_limiter.hit(key, "Too many wrong passwords for this account; wait a while.")
     if not await verify_password(row.password_hash, password):
         raise ApiError(403, "wrong_password", "The password is wrong.")
-    ctx.login_limiter.reset(key)
+    for key in keys:
+        ctx.login_limiter.reset(key)
     return {name: getattr(row, name) for name in ("id", "email", "name")}
 
 

@@ -163,6 +163,18 @@ async def test_password_checks_share_the_sign_in_budget(
     limiter.reset(alice.email.lower())
 
 
+async def test_changing_the_email_does_not_refill_the_password_budget(
+    client: httpx.AsyncClient, alice: User, tenant_ctx: Callable[[str], TenantContext]
+) -> None:
+    limiter = tenant_ctx("wishlist").login_limiter
+    body = {"current_password": "Guess-Number-1", "new_password": NEW_PASSWORD}
+    limiter.allow(f"#{alice.id}", cost=limiter.capacity)  # the account's budget, guessed away
+    # A new email is a key login has never counted; the account's own key still remembers.
+    assert (await client.patch(ME, json={"email": unique_email("fresh")}, headers=alice.auth)).status_code == 200
+    assert_error(await client.post(f"{API}/auth/password", json=body, headers=alice.auth), 429, "rate_limited")
+    limiter.reset(f"#{alice.id}")
+
+
 async def test_delete_with_the_wrong_password_is_403(client: httpx.AsyncClient, alice: User) -> None:
     response = await client.request("DELETE", ME, json={"password": "Not-The-One-1"}, headers=alice.auth)
     assert_error(response, 403, "wrong_password")
