@@ -17,6 +17,7 @@ from shared.errors import ApiError
 from shared.http.body import read_json
 from shared.http.responses import json_response
 from shared.tenant import TenantContext
+from tenants.wishlist.account_routes import email_taken
 from tenants.wishlist.schemas import Login, Register
 
 
@@ -49,7 +50,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                 user = dict(row._mapping)
                 refresh = await ctx.refresh.issue(conn, str(user["id"]))
         except IntegrityError:
-            raise ApiError(409, "email_taken", "An account with this email already exists.") from None
+            raise email_taken() from None
         return json_response(token_pair(ctx, str(user["id"]), refresh, user=user), status=201)
 
     async def login(request: Request) -> Response:

@@ -17,7 +17,15 @@ from shared.tenant import TenantContext
 from tenants.wishlist import queries
 from tenants.wishlist.pagination import Cursors
 from tenants.wishlist.schemas import BIGINT_MAX, PageQuery, WishlistCreate, WishlistUpdate
-from tenants.wishlist.web import account_gone, caller_id, path_id, query, signed_out
+from tenants.wishlist.web import (
+    account_exists,
+    account_gone,
+    caller_id,
+    claimed_caller_id,
+    path_id,
+    query,
+    signed_out,
+)
 
 
 def new_share_token() -> str:
@@ -66,10 +74,14 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
 
     async def get_wishlist(request: Request) -> Response:
         """One own wishlist with its items and their tags (no reservation details: gifts stay a surprise)."""
-        owner = await caller_id(ctx, request)
+        # The hot path stays one round trip: a found document proves the account (lists cascade
+        # with it), so the account is only looked up when there is none.
+        owner = await claimed_caller_id(ctx, request)
         wishlist_id = path_id(request, "wishlist")
         async with ctx.db.raw() as db:
             doc = await queries.wishlist_document(db, wishlist_id, owner)
+            if doc is None and not await account_exists(db, owner):
+                raise signed_out()
         if doc is None:
             raise not_found("wishlist")
         return raw_json_response(doc)

@@ -53,6 +53,15 @@ def _unique(ids: list[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def _strong(value: str) -> str:
+    # Length carries most of the strength; also refuse single-character-class passwords.
+    checks = (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+    classes = sum(any(check(c) for c in value) for check in checks)
+    if classes < 2:
+        raise ValueError("use at least two of: lower case, upper case, digits, symbols")
+    return value
+
+
 def not_null(value: Any) -> Any:
     """Refuse an explicit ``null`` for a field that can be left out but not emptied."""
     if value is None:
@@ -70,6 +79,11 @@ Priority = Annotated[StrictInt, Field(ge=1, le=5)]
 TagIds = Annotated[list[Id], Field(max_length=20), AfterValidator(_unique)]
 TagName = Annotated[str, Field(min_length=1, max_length=40)]
 Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
+Email = Annotated[EmailStr, Field(max_length=254)]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+# A password being set (register, change) must be strong; one being checked need only be sent.
+NewPassword = Annotated[str, Field(min_length=8, max_length=256), AfterValidator(_strong)]
+GivenPassword = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class Strict(BaseModel):
@@ -81,24 +95,33 @@ class Strict(BaseModel):
 
 
 class Register(Strict):
-    email: EmailStr = Field(max_length=254)
-    password: str = Field(min_length=8, max_length=256)
-    name: str = Field(min_length=1, max_length=100)
-
-    @field_validator("password")
-    @classmethod
-    def _strong(cls, value: str) -> str:
-        # Length carries most of the strength; also refuse single-character-class passwords.
-        checks = (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
-        classes = sum(any(check(c) for c in value) for check in checks)
-        if classes < 2:
-            raise ValueError("use at least two of: lower case, upper case, digits, symbols")
-        return value
+    email: Email
+    password: NewPassword
+    name: Name
 
 
 class Login(Strict):
     email: str = Field(min_length=1, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
+    password: GivenPassword
+
+
+class AccountUpdate(Strict):
+    name: Name | None = None
+    email: Email | None = None
+
+    @field_validator("name", "email", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        return not_null(value)
+
+
+class PasswordChange(Strict):
+    current_password: GivenPassword
+    new_password: NewPassword
+
+
+class AccountDelete(Strict):
+    password: GivenPassword
 
 
 class WishlistCreate(Strict):

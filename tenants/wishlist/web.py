@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import asyncpg
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
@@ -17,12 +18,34 @@ M = TypeVar("M", bound=BaseModel)
 FOREIGN_KEY_VIOLATION = "23503"
 
 
-async def caller_id(ctx: TenantContext, request: Request) -> int:
-    """The signed-in user's id from the bearer token, or 401."""
+async def claimed_caller_id(ctx: TenantContext, request: Request) -> int:
+    """The user id a valid bearer token names, or 401; whether the account still exists is unchecked.
+
+    Only for reads whose answer proves the account (an own wishlist found); use :func:`caller_id`.
+    """
     claims = await ctx.tokens.authenticate(request)
-    if not claims.subject.isdigit():
+    if not claims.subject.isdigit() or int(claims.subject) > BIGINT_MAX:
         raise unauthorized("The access token is invalid.")
     return int(claims.subject)
+
+
+async def account_exists(db: asyncpg.Connection, user_id: int) -> bool:
+    """Whether the account exists (a primary-key probe)."""
+    return bool(await db.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)", user_id))
+
+
+async def caller_id(ctx: TenantContext, request: Request) -> int:
+    """The signed-in user's id from the bearer token, or 401 (also once the account is deleted).
+
+    An access token outlives its account's deletion by up to its 15 minutes, so the account is
+    looked up: one primary-key probe on the asyncpg driver. No cache: another gateway process may
+    have deleted the account, and a cache would keep answering for it.
+    """
+    user_id = await claimed_caller_id(ctx, request)
+    async with ctx.db.raw() as db:
+        if not await account_exists(db, user_id):
+            raise signed_out()
+    return user_id
 
 
 async def optional_caller_id(ctx: TenantContext, request: Request) -> int | None:
@@ -35,7 +58,7 @@ async def optional_caller_id(ctx: TenantContext, request: Request) -> int | None
 def account_gone(exc: IntegrityError) -> bool:
     """Whether a write failed on the owner's foreign key: the caller's account no longer exists.
 
-    A valid token can outlive its account for its few minutes (a restore from an older backup).
+    :func:`caller_id` checked the account, but it may be deleted before the write commits.
     """
     return getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION
 

@@ -6,7 +6,7 @@ import httpx
 from starlette.applications import Starlette
 
 from tenants.feed.xrpc.registry import METHODS
-from tests.support.sweep import report, sweep
+from tests.support.sweep import report, sweep, tokens
 
 # XRPC methods are one route; each method, one we don't serve and a NUL are swept by name.
 XRPC = [f"/feed/xrpc/{nsid}" for nsid in METHODS] + ["/feed/xrpc/com.example.nothing", "/feed/xrpc/%00"]
@@ -15,3 +15,12 @@ XRPC = [f"/feed/xrpc/{nsid}" for nsid in METHODS] + ["/feed/xrpc/com.example.not
 async def test_every_route_answers_hostile_input_with_a_shaped_4xx(app: Starlette, client: httpx.AsyncClient) -> None:
     failures = await sweep(app, client, XRPC)
     assert not failures, report(failures)
+
+
+async def test_the_sweeps_own_wishlist_token_gets_past_authentication(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    # Wishlist refuses a token whose account is gone; a ghost's token would stop every body at 401.
+    own = (await tokens(app, client))["wishlist"]["own"]
+    response = await client.get("/wishlist/api/wishlists", headers={"Authorization": f"Bearer {own}"})
+    assert response.status_code == 200, response.text

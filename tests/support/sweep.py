@@ -4,7 +4,8 @@ The routes are read from the app itself, so a route added later is swept too. Ea
 with path parameters a client could send by mistake or on purpose (huge numbers, NUL bytes, very
 long text, not-a-number, traversal, bytes that are not UTF-8) and hostile query strings (limits
 out of range, tampered cursors, NUL bytes, bytes that are not UTF-8); without a token, with
-another tenant's token, with a valid token of the tenant itself, and with Authorization headers
+another tenant's token, with a valid token of the tenant itself (of a real account where routes
+look the account up), and with Authorization headers
 that are no token of ours (an unsigned ``alg: none`` JWT, another scheme, 8 KB). Methods that take
 a body also get malformed JSON, and objects with the fields the route's own 422 names set to
 hostile values (NUL, integers past 64 bits, wrong types, 100 KB).
@@ -20,7 +21,7 @@ import base64
 import itertools
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -115,21 +116,35 @@ def unconfigured(response: httpx.Response) -> bool:
     return str(response.json()["error"]["code"]).endswith("_not_configured")
 
 
-def tokens(app: Starlette) -> dict[str, dict[str, str]]:
-    """Per mounted tenant: a valid token of its own for :data:`GHOSTS`, and one of another tenant."""
+async def _wishlist_account(client: httpx.AsyncClient) -> str:
+    email = f"sweeper-{uuid.uuid4().hex[:12]}@example.com"
+    body = {"email": email, "password": "Sweep-Password-1", "name": "Sweeper"}
+    response = await client.post("/wishlist/api/auth/register", json=body)
+    response.raise_for_status()
+    return str(response.json()["user"]["id"])
+
+
+# Tenants whose routes look the caller's account up (401 once it is gone): their own token names
+# a real account, or every route would refuse it before reading the hostile body.
+ACCOUNTS: dict[str, Callable[[httpx.AsyncClient], Awaitable[str]]] = {"wishlist": _wishlist_account}
+
+
+async def tokens(app: Starlette, client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
+    """Per mounted tenant: a valid token of its own (a real account, or :data:`GHOSTS`), and one of another tenant."""
     secret = app.state.settings.secret_key.get_secret_value()
     issued = {}
     for name, ctx in app.state.contexts.items():
         other = next(o for o in registry.TENANTS if o != name)
         foreign = TokenService(signing_key(secret, other), other).issue_access(GHOSTS[other])
-        issued[name] = {"own": ctx.tokens.issue_access(GHOSTS[name]), "foreign": foreign}
+        subject = await ACCOUNTS[name](client) if name in ACCOUNTS else GHOSTS[name]
+        issued[name] = {"own": ctx.tokens.issue_access(subject), "foreign": foreign}
     return issued
 
 
 async def sweep(app: Starlette, client: httpx.AsyncClient, extra_paths: Sequence[str] = ()) -> list[str]:
     """Send the hostile input to every route of ``app`` (and ``extra_paths``, GET and POST); the failures."""
     failures: list[str] = []
-    issued = tokens(app)
+    issued = await tokens(app, client)
     # Also bytes that are not UTF-8 (a lone surrogate, 0xFF), which no encoder would produce.
     query = "?" + str(httpx.QueryParams(QUERY)) + "&q=%ED%A0%80&cursor=%FF"
 

@@ -3,6 +3,8 @@
 
 const API = new URL("api/", location.href.split("#")[0]).pathname;
 const STORE = "wishlist.session";
+// Their 401 is the answer itself (wrong password, spent token), not an access token to renew.
+const SIGN_IN = /^auth\/(login|register|refresh|logout)$/;
 
 export function session() {
   try { return JSON.parse(sessionStorage.getItem(STORE)) || null; } catch { return null; }
@@ -13,6 +15,11 @@ export function saveSession(pair) {
   }));
 }
 export function clearSession() { sessionStorage.removeItem(STORE); }
+// The account changed (name, email): keep the tokens, show the new details.
+export function saveUser(user) {
+  const current = session();
+  if (current) sessionStorage.setItem(STORE, JSON.stringify({ ...current, user }));
+}
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -54,7 +61,7 @@ export async function api(method, path, body, retry = true) {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
   // An expired access token is renewed once; if that fails the session is gone (see signedOut).
-  if (response.status === 401 && current && retry && !path.startsWith("auth/")) {
+  if (response.status === 401 && current && retry && !SIGN_IN.test(path)) {
     if (await refreshTokens()) return api(method, path, body, false);
   }
   if (response.status === 204) return null;

@@ -1,6 +1,8 @@
 // Wishlist web UI: a small hash-routed page over the JSON API. No framework, no inline scripts
-// (the CSP allows only 'self'); modules api.js (client, tokens) and dom.js (element helpers).
+// (the CSP allows only 'self'); modules api.js (client, tokens), dom.js (element helpers) and
+// account.js (the Account view).
 
+import { accountView } from "./account.js";
 import { api, clearSession, saveSession, session } from "./api.js";
 import { field, flash, formValues, h, show } from "./dom.js";
 
@@ -304,6 +306,7 @@ async function render() {
     if (route === "w" && arg) return await wishlistView(Number(arg));
     if (route === "tags") return await tagsView();
     if (route === "reservations") return await reservationsView();
+    if (route === "account") return await accountView(guarded, render);
     return await listsView();
   } catch (error) {
     if (signedOut(error)) {

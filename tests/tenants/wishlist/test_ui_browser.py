@@ -1,4 +1,4 @@
-"""The web UI in a real browser: sign up, build a list, share it, reserve as a friend (skipped without Chromium)."""
+"""The web UI in a real browser: lists, sharing, reserving, the account (skipped without Chromium)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not instal
 
 SIGN_UP = "section:nth-child(2) form"
 NEWEST_FORM = "form.card:last-of-type"
+NEW = "Battery-Staple-42"
 
 
 async def test_owner_builds_and_shares_a_list_and_a_friend_reserves(server: str) -> None:
@@ -49,4 +50,31 @@ async def test_owner_builds_and_shares_a_list_and_a_friend_reserves(server: str)
 
         await page.js("location.hash = '#/reservations'")
         await page.until("document.body.innerText.includes('for Alice (Birthday)')")
+        assert page.errors == []
+
+
+async def test_account_view_renames_changes_the_password_and_deletes(server: str) -> None:
+    email = unique_email("ui")
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        await page.submit(SIGN_UP, {"name": "Dora", "email": email, "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+
+        await page.js("location.hash = '#/account'")
+        await page.until("document.getElementById('account-details') !== null")
+        await page.submit("#account-details", {"name": "Dorothy"})
+        await page.until("document.getElementById('who').textContent === 'Dorothy'")
+
+        await page.submit("#account-password", {"current_password": "Wrong-Password-1", "new_password": NEW})
+        await page.until("document.body.innerText.includes('The password is wrong')")
+        await page.submit("#account-password", {"current_password": PASSWORD, "new_password": NEW})
+        await page.until("document.body.innerText.includes('signed out everywhere else')")
+
+        # The tab kept its sign-in through the change: deleting (confirmed) needs the new password.
+        await page.js("window.confirm = () => true; true")
+        await page.submit("#account-delete", {"password": NEW})
+        await page.until("document.body.innerText.includes('Your account was deleted')")
+        assert await page.js("sessionStorage.getItem('wishlist.session') === null")
+        assert "Create account" in await page.text()
         assert page.errors == []

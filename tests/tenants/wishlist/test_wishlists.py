@@ -79,6 +79,9 @@ async def test_a_token_that_outlived_its_account_is_401(client: httpx.AsyncClien
     ghost = {"Authorization": "Bearer " + app.state.contexts["wishlist"].tokens.issue_access(str(alice.id + 10**9))}
     assert_error(await client.post(f"{API}/wishlists", json={"title": "T"}, headers=ghost), 401, "unauthorized")
     assert_error(await client.post(f"{API}/tags", json={"name": "t"}, headers=ghost), 401, "unauthorized")
+    # Reads too, which used to answer an empty list or a 404 for it.
+    for path in ("/wishlists", "/wishlists/1", "/tags", "/reservations"):
+        assert_error(await client.get(API + path, headers=ghost), 401, "unauthorized")
 
 
 async def test_update_is_partial(client: httpx.AsyncClient, alice: User) -> None:
@@ -225,4 +228,6 @@ async def test_openapi_lists_every_route(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/wishlist/openapi.json")).json()["paths"]
     assert set(paths["/wishlist/api/wishlists/{id}"]) == {"get", "put", "patch", "delete"}
     assert "post" in paths["/wishlist/api/shared/{token}/items/{item_id}/reservation"]
+    assert set(paths["/wishlist/api/users/me"]) == {"get", "put", "patch", "delete"}
+    assert set(paths["/wishlist/api/auth/password"]) == {"post"}
     assert not any("{path}" in path for path in paths)  # the JSON 404 fallback stays out of the document
