@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from tenants.feed.xrpc.registry import METHODS
@@ -17,10 +18,11 @@ async def test_every_route_answers_hostile_input_with_a_shaped_4xx(app: Starlett
     assert not failures, report(failures)
 
 
-async def test_the_sweeps_own_wishlist_token_gets_past_authentication(
-    app: Starlette, client: httpx.AsyncClient
+@pytest.mark.parametrize(("tenant", "path"), [("wishlist", "/wishlist/api/wishlists"), ("astro", "/astro/api/profile")])
+async def test_the_sweeps_own_token_gets_past_authentication(
+    app: Starlette, client: httpx.AsyncClient, tenant: str, path: str
 ) -> None:
-    # Wishlist refuses a token whose account is gone; a ghost's token would stop every body at 401.
-    own = (await tokens(app, client))["wishlist"]["own"]
-    response = await client.get("/wishlist/api/wishlists", headers={"Authorization": f"Bearer {own}"})
+    # These tenants refuse a token whose account is gone; a ghost's token would stop every body at 401.
+    own = (await tokens(app, client))[tenant]["own"]
+    response = await client.get(path, headers={"Authorization": f"Bearer {own}"})
     assert response.status_code == 200, response.text

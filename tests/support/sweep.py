@@ -30,7 +30,10 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from gateway import registry
 from gateway.context import signing_key
+from shared.auth.mastodon import MastodonAccount
 from shared.auth.tokens import TokenService
+from shared.tenant import TenantContext
+from tenants.astro import profiles as astro_profiles
 
 # What a path parameter may be sent as (URL-encoded as a client would).
 PATH_VALUES = ["0", "-1", "99999999999999999999", "%00", "x" * 3000, "..%2F..%2Fetc", "%C3%A9%27%3B--", "1.5",
@@ -116,7 +119,7 @@ def unconfigured(response: httpx.Response) -> bool:
     return str(response.json()["error"]["code"]).endswith("_not_configured")
 
 
-async def _wishlist_account(client: httpx.AsyncClient) -> str:
+async def _wishlist_account(_ctx: TenantContext, client: httpx.AsyncClient) -> str:
     email = f"sweeper-{uuid.uuid4().hex[:12]}@example.com"
     body = {"email": email, "password": "Sweep-Password-1", "name": "Sweeper"}
     response = await client.post("/wishlist/api/auth/register", json=body)
@@ -124,9 +127,19 @@ async def _wishlist_account(client: httpx.AsyncClient) -> str:
     return str(response.json()["user"]["id"])
 
 
+async def _astro_account(ctx: TenantContext, _client: httpx.AsyncClient) -> str:
+    # Members come from a Mastodon sign-in; the row that sign-in writes stands in for one.
+    account = MastodonAccount("sweep.example", uuid.uuid4().hex, "sweeper", "Sweeper", None)
+    async with ctx.db.transaction() as conn:
+        return str(await astro_profiles.upsert_member(conn, account))
+
+
 # Tenants whose routes look the caller's account up (401 once it is gone): their own token names
 # a real account, or every route would refuse it before reading the hostile body.
-ACCOUNTS: dict[str, Callable[[httpx.AsyncClient], Awaitable[str]]] = {"wishlist": _wishlist_account}
+ACCOUNTS: dict[str, Callable[[TenantContext, httpx.AsyncClient], Awaitable[str]]] = {
+    "wishlist": _wishlist_account,
+    "astro": _astro_account,
+}
 
 
 async def tokens(app: Starlette, client: httpx.AsyncClient) -> dict[str, dict[str, str]]:
@@ -136,7 +149,7 @@ async def tokens(app: Starlette, client: httpx.AsyncClient) -> dict[str, dict[st
     for name, ctx in app.state.contexts.items():
         other = next(o for o in registry.TENANTS if o != name)
         foreign = TokenService(signing_key(secret, other), other).issue_access(GHOSTS[other])
-        subject = await ACCOUNTS[name](client) if name in ACCOUNTS else GHOSTS[name]
+        subject = await ACCOUNTS[name](ctx, client) if name in ACCOUNTS else GHOSTS[name]
         issued[name] = {"own": ctx.tokens.issue_access(subject), "foreign": foreign}
     return issued
 
