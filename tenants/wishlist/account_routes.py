@@ -18,7 +18,7 @@ from shared.http.body import read_json
 from shared.http.responses import json_response
 from shared.tenant import TenantContext
 from tenants.wishlist.schemas import AccountDelete, AccountUpdate, PasswordChange
-from tenants.wishlist.web import caller_id, signed_out
+from tenants.wishlist.web import caller_id, invalid, signed_out
 
 USER_COLUMNS = "id, email, name, created_at"
 
@@ -39,9 +39,9 @@ async def load_user(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
 async def confirm_password(ctx: TenantContext, user_id: int, password: str) -> dict[str, Any]:
     """The account (with ``email``) once ``password`` is its password, else 403 ``wrong_password``.
 
-    Wrong guesses count against the account's sign-in budget (keyed by email, as login is, and by
-    id), so a stolen access token cannot be used to guess the password faster than the login form
-    allows, not even by changing the email between guesses.
+    Wrong guesses count against the account's sign-in budget (login's, keyed by email), so a
+    stolen access token is no faster a way to guess the password than the login form; the email,
+    which would name a fresh budget, cannot be changed without the password either.
     """
     async with ctx.db.connect() as conn:
         row = (
@@ -51,14 +51,11 @@ async def confirm_password(ctx: TenantContext, user_id: int, password: str) -> d
         ).first()
     if row is None:
         raise signed_out()
-    # Login's key, and one an email change cannot reset (no email lacks an "@").
-    keys = (row.email.lower(), f"#{user_id}")
-    for key in keys:
-        ctx.login_limiter.hit(key, "Too many wrong passwords for this account; wait a while.")
+    key = row.email.lower()
+    ctx.login_limiter.hit(key, "Too many wrong passwords for this account; wait a while.")
     if not await verify_password(row.password_hash, password):
         raise ApiError(403, "wrong_password", "The password is wrong.")
-    for key in keys:
-        ctx.login_limiter.reset(key)
+    ctx.login_limiter.reset(key)
     return {name: getattr(row, name) for name in ("id", "email", "name")}
 
 
@@ -72,9 +69,20 @@ def routes(ctx: TenantContext) -> list[Route]:
             return json_response({"user": await load_user(conn, user_id)})
 
     async def update_me(request: Request) -> Response:
-        """Change ``name`` and/or ``email`` (fields left out keep their value); answers the account."""
+        """Change ``name`` and/or ``email`` (fields left out keep their value); answers the account.
+
+        A new email (not just its case) needs ``current_password``: the email is what signs in.
+        """
         user_id = await caller_id(ctx, request)
         changes = (await read_json(request, AccountUpdate)).changes()
+        password = changes.pop("current_password", None)
+        if "email" in changes:
+            async with ctx.db.connect() as conn:
+                current = (await load_user(conn, user_id))["email"]
+            if changes["email"].lower() != current.lower():
+                if password is None:
+                    raise invalid("current_password", "needed to change the email")
+                await confirm_password(ctx, user_id, password)
         try:
             async with ctx.db.transaction() as conn:
                 if changes:

@@ -18,17 +18,10 @@ from shared.http.responses import raw_json_response
 from shared.tenant import TenantContext
 from tenants.wishlist import queries
 from tenants.wishlist.schemas import ItemCreate, ItemUpdate
-from tenants.wishlist.web import caller_id, path_id
+from tenants.wishlist.web import caller_id, invalid, path_id
 
 # Bounds the hot-path document (one wishlist with every item) on a memory-capped box.
 MAX_ITEMS_PER_WISHLIST = 500
-
-
-def invalid(field: str, message: str) -> ApiError:
-    """422 in the same shape as a body that failed validation."""
-    return ApiError(
-        422, "validation_error", "The request is not valid.", details=[{"field": field, "message": message}]
-    )
 
 
 async def lock_wishlist(conn: AsyncConnection, wishlist_id: int, owner: int) -> None:

@@ -108,8 +108,10 @@ class Login(Strict):
 class AccountUpdate(Strict):
     name: Name | None = None
     email: Email | None = None
+    # Needed for a new email only: it is what signs in, so a borrowed token must not move it.
+    current_password: GivenPassword | None = None
 
-    @field_validator("name", "email", mode="before")
+    @field_validator("name", "email", "current_password", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         return not_null(value)

@@ -18,6 +18,13 @@ M = TypeVar("M", bound=BaseModel)
 FOREIGN_KEY_VIOLATION = "23503"
 
 
+def invalid(field: str, message: str) -> ApiError:
+    """422 in the same shape as a body that failed validation."""
+    return ApiError(
+        422, "validation_error", "The request is not valid.", details=[{"field": field, "message": message}]
+    )
+
+
 async def claimed_caller_id(ctx: TenantContext, request: Request) -> int:
     """The user id a valid bearer token names, or 401; whether the account still exists is unchecked.
 

@@ -9,7 +9,10 @@ export async function accountView(guarded, render) {
   saveUser(user);
 
   const details = h("form", { class: "card", id: "account-details", onsubmit: guarded(async (e) => {
-    const { user: saved } = await api("PATCH", "users/me", formValues(e.target));
+    const { current_password, ...changes } = formValues(e.target);
+    // The password goes along only with a new email (the API asks for it then, and only then).
+    if (changes.email.toLowerCase() !== user.email.toLowerCase()) changes.current_password = current_password;
+    const { user: saved } = await api("PATCH", "users/me", changes);
     saveUser(saved);
     flash("Saved.", "info");
     render();
@@ -17,6 +20,8 @@ export async function accountView(guarded, render) {
   h("h2", {}, "Your details"),
   field("Name", h("input", { name: "name", required: true, maxlength: 100, value: user.name, autocomplete: "name" })),
   field("Email", h("input", { name: "email", type: "email", required: true, value: user.email, autocomplete: "email" })),
+  field("Current password (to change the email)",
+    h("input", { name: "current_password", type: "password", autocomplete: "current-password" })),
   h("button", { type: "submit" }, "Save"));
 
   const password = h("form", { class: "card", id: "account-password", onsubmit: guarded(async (e) => {

@@ -48,7 +48,7 @@ async def test_update_is_partial(client: httpx.AsyncClient, alice: User) -> None
     assert renamed.status_code == 200, renamed.text
     assert renamed.json()["user"]["name"] == "Alicia" and renamed.json()["user"]["email"] == alice.email
     email = unique_email("moved")
-    moved = await client.put(ME, json={"email": email}, headers=alice.auth)
+    moved = await client.put(ME, json={"email": email, "current_password": PASSWORD}, headers=alice.auth)
     assert moved.json()["user"] == {**renamed.json()["user"], "email": email}
     unchanged = await client.put(ME, json={}, headers=alice.auth)
     assert unchanged.status_code == 200 and unchanged.json() == moved.json()
@@ -60,7 +60,11 @@ async def test_update_is_partial(client: httpx.AsyncClient, alice: User) -> None
 
 
 async def test_email_of_another_account_is_409(client: httpx.AsyncClient, alice: User, bob: User) -> None:
-    assert_error(await client.patch(ME, json={"email": bob.email.upper()}, headers=alice.auth), 409, "email_taken")
+    assert_error(
+        await client.patch(ME, json={"email": bob.email.upper(), "current_password": PASSWORD}, headers=alice.auth),
+        409,
+        "email_taken",
+    )
     assert (await client.get(ME, headers=alice.auth)).json()["user"]["email"] == alice.email
     # Changing only the case of one's own email is no conflict.
     same = await client.patch(ME, json={"email": alice.email.upper()}, headers=alice.auth)
@@ -163,16 +167,27 @@ async def test_password_checks_share_the_sign_in_budget(
     limiter.reset(alice.email.lower())
 
 
-async def test_changing_the_email_does_not_refill_the_password_budget(
+async def test_a_new_email_needs_the_current_password(client: httpx.AsyncClient, alice: User) -> None:
+    email = unique_email("taken-over")
+    missing = await client.patch(ME, json={"email": email}, headers=alice.auth)
+    assert_error(missing, 422, "validation_error")
+    assert missing.json()["error"]["details"][0]["field"] == "current_password"
+    wrong = await client.patch(ME, json={"email": email, "current_password": "Not-The-One-1"}, headers=alice.auth)
+    assert_error(wrong, 403, "wrong_password")
+    assert (await client.get(ME, headers=alice.auth)).json()["user"]["email"] == alice.email
+    # Neither a new name nor another case of the same email asks for it.
+    assert (await client.patch(ME, json={"name": "Al"}, headers=alice.auth)).status_code == 200
+    assert (await client.patch(ME, json={"email": alice.email.upper()}, headers=alice.auth)).status_code == 200
+
+
+async def test_email_change_guesses_spend_the_sign_in_budget(
     client: httpx.AsyncClient, alice: User, tenant_ctx: Callable[[str], TenantContext]
 ) -> None:
     limiter = tenant_ctx("wishlist").login_limiter
-    body = {"current_password": "Guess-Number-1", "new_password": NEW_PASSWORD}
-    limiter.allow(f"#{alice.id}", cost=limiter.capacity)  # the account's budget, guessed away
-    # A new email is a key login has never counted; the account's own key still remembers.
-    assert (await client.patch(ME, json={"email": unique_email("fresh")}, headers=alice.auth)).status_code == 200
-    assert_error(await client.post(f"{API}/auth/password", json=body, headers=alice.auth), 429, "rate_limited")
-    limiter.reset(f"#{alice.id}")
+    limiter.allow(alice.email.lower(), cost=limiter.capacity)  # the budget, guessed away at the login form
+    body = {"email": unique_email("fresh"), "current_password": PASSWORD}
+    assert_error(await client.patch(ME, json=body, headers=alice.auth), 429, "rate_limited")
+    limiter.reset(alice.email.lower())
 
 
 async def test_delete_with_the_wrong_password_is_403(client: httpx.AsyncClient, alice: User) -> None:

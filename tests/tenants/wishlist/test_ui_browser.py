@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support.browser import CHROMIUM, browser_page
@@ -53,7 +55,7 @@ async def test_owner_builds_and_shares_a_list_and_a_friend_reserves(server: str)
         assert page.errors == []
 
 
-async def test_account_view_renames_changes_the_password_and_deletes(server: str) -> None:
+async def test_account_view_renames_moves_the_email_changes_the_password_and_deletes(server: str) -> None:
     email = unique_email("ui")
     async with browser_page() as page:
         await page.call("Page.navigate", url=f"{server}/wishlist/")
@@ -65,6 +67,10 @@ async def test_account_view_renames_changes_the_password_and_deletes(server: str
         await page.until("document.getElementById('account-details') !== null")
         await page.submit("#account-details", {"name": "Dorothy"})
         await page.until("document.getElementById('who').textContent === 'Dorothy'")
+        moved = unique_email("ui-moved")
+        await page.submit("#account-details", {"email": moved, "current_password": PASSWORD})
+        # The session keeps the account the API answered with.
+        await page.until(f"JSON.parse(sessionStorage.getItem('wishlist.session')).user.email === {json.dumps(moved)}")
 
         await page.submit("#account-password", {"current_password": "Wrong-Password-1", "new_password": NEW})
         await page.until("document.body.innerText.includes('The password is wrong')")
