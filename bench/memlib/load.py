@@ -60,7 +60,9 @@ async def http_load(
     (they keep in step, so requests come in bursts of ``concurrency``)."""
     targets = itertools.cycle(http_targets(urls))
     interval = concurrency / rps
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # Idle connections expire before the gateway's 5 s keep-alive does, as nginx's do (ops/nginx):
+    # at httpx's default of 5 s a request could go out on a connection the server was closing.
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=4)
     async with httpx.AsyncClient(timeout=10, limits=limits) as client:
 
         async def worker() -> None:

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from websockets.asyncio.client import connect
 
 from gateway import nginx
+from gateway.serving import KEEP_ALIVE_S
 from tests.ops.stack import wait_until
 from tests.support.database import free_port
 from tests.support.waiting import wait_for
@@ -96,6 +97,14 @@ def test_shipped_config_passes_nginx_t(tmp_path: Path, tls: tuple[Path, Path]) -
     conf = nginx.prepare(tmp_path / "nginx", TLS_CERT=str(tls[0]), TLS_KEY=str(tls[1]), HTTP_PORT="8080")
     assert "test is successful" in nginx.check(conf)
     assert not re.search(r"\{\{\w+\}\}", (tmp_path / "nginx" / "onebox.conf").read_text())
+
+
+def test_idle_upstream_connections_are_dropped_before_the_gateway_drops_them() -> None:
+    # Otherwise nginx can send a request on a connection the gateway is closing (a POST fails).
+    upstream = re.search(r"upstream onebox_gateway \{(.*?)\}", nginx.render(), re.S)
+    assert upstream is not None
+    timeout = re.search(r"keepalive_timeout (\d+)s;", upstream[1])
+    assert timeout is not None and int(timeout[1]) < KEEP_ALIVE_S
 
 
 async def test_requests_and_websockets_through_nginx(
