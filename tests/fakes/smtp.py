@@ -33,6 +33,7 @@ class FakeSmtp:
     deliveries: list[Delivery] = field(default_factory=list)
     refuse: bool = False
     hold: asyncio.Event | None = None
+    port: int = 0  # set by whoever serves it
 
     async def handle_DATA(self, _server: SMTP, _session: Any, envelope: Any) -> str:
         """aiosmtpd's hook for a message's content."""
