@@ -74,7 +74,12 @@ async def spend(conn: AsyncConnection, digest: bytes) -> int | None:
     if value is None:
         return None
     user_id = int(value)
+    await spend_all(conn, user_id)
+    return user_id
+
+
+async def spend_all(conn: AsyncConnection, user_id: int) -> None:
+    """Spend every outstanding token of the account (a reset done, a new password or email)."""
     await conn.execute(
         sa.text("UPDATE password_resets SET used_at = now() WHERE user_id = :u AND used_at IS NULL"), {"u": user_id}
     )
-    return user_id

@@ -269,3 +269,22 @@ async def test_a_deleted_account_link_is_dead(http: httpx.AsyncClient, fake: Fak
     assert deleted.status_code == 204
     response = await http.post(CONFIRM, json={"token": token, "new_password": NEW_PASSWORD})
     assert_error(response, 400, "invalid_reset_token")
+
+
+async def test_a_new_email_or_password_spends_the_links(http: httpx.AsyncClient, fake: FakeSmtp, alice: User) -> None:
+    await ask(http, alice.email)
+    before_email = token_of((await mailed(fake, alice.email))[0])
+    moved = unique_email("moved")
+    changed = await http.patch(
+        f"{API}/users/me", json={"email": moved, "current_password": PASSWORD}, headers=alice.auth
+    )
+    assert changed.status_code == 200, changed.text
+    response = await http.post(CONFIRM, json={"token": before_email, "new_password": NEW_PASSWORD})
+    assert_error(response, 400, "invalid_reset_token")
+
+    await ask(http, moved)
+    before_password = token_of((await mailed(fake, moved))[0])
+    body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    assert (await http.post(f"{API}/auth/password", json=body, headers=alice.auth)).status_code == 200
+    response = await http.post(CONFIRM, json={"token": before_password, "new_password": "Another-Pass-77"})
+    assert_error(response, 400, "invalid_reset_token")
