@@ -14,13 +14,22 @@ HERE = Path(__file__).parent
 
 def build_routes(ctx: TenantContext) -> list[BaseRoute]:
     """Every API route of the tenant."""
-    from tenants.wishlist import account_routes, auth_routes, routes_items, routes_shared, routes_tags, routes_wishlists
+    from tenants.wishlist import (
+        account_routes,
+        auth_routes,
+        reset_routes,
+        routes_items,
+        routes_shared,
+        routes_tags,
+        routes_wishlists,
+    )
     from tenants.wishlist.pagination import Cursors
 
     cursors = Cursors(ctx.settings.require_secret())
     return [
         *auth_routes.routes(ctx),
         *account_routes.routes(ctx),
+        *reset_routes.routes(ctx),
         *routes_wishlists.routes(ctx, cursors),
         *routes_items.routes(ctx),
         *routes_tags.routes(ctx),

@@ -17,6 +17,7 @@ from shared.errors import ApiError
 from shared.http.body import read_json
 from shared.http.responses import json_response
 from shared.tenant import TenantContext
+from tenants.wishlist import reset_tokens
 from tenants.wishlist.schemas import AccountDelete, AccountUpdate, PasswordChange
 from tenants.wishlist.web import caller_id, invalid, signed_out
 
@@ -89,6 +90,9 @@ def routes(ctx: TenantContext) -> list[Route]:
                     # Column names come from the model's fields (unknown keys were refused), never the caller.
                     sets = ", ".join(f"{name} = :{name}" for name in changes)
                     await conn.execute(sa.text(f"UPDATE users SET {sets} WHERE id = :id"), {**changes, "id": user_id})
+                if "email" in changes:
+                    # Reset links went to the old address, which may be why it is being left.
+                    await reset_tokens.spend_all(conn, user_id)
                 user = await load_user(conn, user_id)
         except IntegrityError:
             # The only unique index an update can hit is lower(email).
@@ -112,6 +116,8 @@ def routes(ctx: TenantContext) -> list[Route]:
                 raise signed_out()
             # Whoever holds an old refresh token (a lost phone, the reason to change) is out.
             await ctx.refresh.forget_subject(conn, str(user_id))
+            # A reset link asked for earlier would undo the change.
+            await reset_tokens.spend_all(conn, user_id)
             refresh = await ctx.refresh.issue(conn, str(user_id))
         return json_response(token_pair(ctx, str(user_id), refresh, user=user))
 

@@ -122,6 +122,15 @@ class PasswordChange(Strict):
     new_password: NewPassword
 
 
+class ResetRequest(Strict):
+    email: Email
+
+
+class ResetConfirm(Strict):
+    token: str = Field(min_length=1, max_length=200)
+    new_password: NewPassword
+
+
 class AccountDelete(Strict):
     password: GivenPassword
 

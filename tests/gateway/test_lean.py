@@ -41,7 +41,8 @@ settings = Settings(_env_file=None, secret_key="x" * 40, database_url="postgresq
 import_socketio_server(registry.enabled(settings))
 from gateway.app import create_app
 create_app(settings)
-print(",".join(sorted(m for m in ("socketio", "aiohttp", "requests", "urllib3", "yarl") if m in sys.modules)) or "none")
+print(",".join(sorted(m for m in ("socketio", "aiohttp", "requests", "urllib3", "yarl", "aiosmtplib")
+                      if m in sys.modules)) or "none")
 import aiohttp, requests  # still there for web pushes
 print(aiohttp.ClientSession is not None and requests.Session is not None)
 """

@@ -1,10 +1,11 @@
 // Wishlist web UI: a small hash-routed page over the JSON API. No framework, no inline scripts
-// (the CSP allows only 'self'); modules api.js (client, tokens), dom.js (element helpers) and
-// account.js (the Account view).
+// (the CSP allows only 'self'); modules api.js (client, tokens), dom.js (element helpers),
+// account.js (the Account view) and reset.js (forgotten passwords).
 
 import { accountView } from "./account.js";
 import { api, clearSession, saveSession, session } from "./api.js";
 import { field, flash, formValues, h, show } from "./dom.js";
+import { forgotView, resetAvailable, resetView } from "./reset.js";
 
 const PRIORITIES = { 1: "must have", 2: "would love", 3: "nice", 4: "maybe", 5: "if you like" };
 
@@ -40,13 +41,18 @@ function shareLink(token) {
 // ---- views ----
 
 function signInView() {
+  // Shown once the server says it can mail reset links.
+  const forgot = h("a", { href: "#/forgot", id: "forgot-link", hidden: true }, "Forgot password?");
+  resetAvailable().then((yes) => { forgot.hidden = !yes; });
   const signIn = h("form", { onsubmit: guarded(async (e) => {
     saveSession(await api("POST", "auth/login", formValues(e.target)));
     afterSignIn();
   }) },
   field("Email", h("input", { name: "email", type: "email", required: true, autocomplete: "email" })),
   field("Password", h("input", { name: "password", type: "password", required: true, autocomplete: "current-password" })),
-  h("button", { type: "submit" }, "Sign in"));
+  h("div", { class: "row spread" },
+    h("button", { type: "submit" }, "Sign in"),
+    forgot));
 
   const signUp = h("form", { onsubmit: guarded(async (e) => {
     saveSession(await api("POST", "auth/register", formValues(e.target)));
@@ -302,6 +308,8 @@ async function render() {
   const [, route, arg] = location.hash.split("/");
   try {
     if (route === "shared" && arg) return await sharedView(decodeURIComponent(arg));
+    if (route === "reset" && arg) return resetView(guarded, decodeURIComponent(arg), render);
+    if (route === "forgot" && !current) return forgotView(guarded);
     if (!current) return signInView();
     if (route === "w" && arg) return await wishlistView(Number(arg));
     if (route === "tags") return await tagsView();

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from shared.settings import Settings
+from tests.fakes.smtp import Delivery, FakeSmtp, serve_smtp
+from tests.support.server import serve
+from tests.support.waiting import wait_for
 
 API = "/wishlist/api"
 PASSWORD = "Correct-Horse-9"
+# What the gateway that mails (``mail_url``) puts in its messages.
+PUBLIC = "https://wish.example"
+SENDER = "Wishlist <no-reply@wish.example>"
+LINK = re.compile(re.escape(PUBLIC) + r"/wishlist/#/reset/([A-Za-z0-9_-]+)")
 
 
 @dataclass
@@ -46,6 +58,48 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert error["code"] == code, error
     assert error["message"]
     return error
+
+
+@pytest.fixture(scope="session")
+async def smtp() -> AsyncIterator[FakeSmtp]:
+    """The fake SMTP server the mailing gateway hands its messages to."""
+    fake = FakeSmtp()
+    async with serve_smtp(fake) as port:
+        fake.port = port
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def mail_app(make_settings: Callable[..., Settings], smtp: FakeSmtp) -> Starlette:
+    """A gateway mounting the wishlist with mail configured (the session's app has none)."""
+    env = {"ONEBOX_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}", "ONEBOX_MAIL_FROM": SENDER,
+           "ONEBOX_WISHLIST_PUBLIC_URL": PUBLIC + "/"}  # fmt: skip
+    # Only while the routes are built (they read it then): other apps of the session stay unconfigured.
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        return create_app(make_settings(tenants=["wishlist"]))
+
+
+@pytest.fixture(scope="session")
+async def mail_url(mail_app: Starlette) -> AsyncIterator[str]:
+    """Base URL of the gateway that mails."""
+    async with serve(mail_app) as url:
+        yield url
+
+
+async def mailed(fake: FakeSmtp, email: str, count: int = 1) -> list[Delivery]:
+    """Wait for ``count`` messages to ``email``; fails if more arrived."""
+    deliveries = await wait_for(lambda: len(fake.to(email)) >= count and fake.to(email))
+    assert len(deliveries) == count
+    return deliveries
+
+
+def token_of(delivery: Delivery) -> str:
+    """The token in a reset message's link."""
+    match = LINK.search(delivery.message.get_content())
+    assert match is not None, delivery.message.get_content()
+    return match.group(1)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ async def test_index_loads_its_script_and_styles_from_self(client: httpx.AsyncCl
         ("api.js", "javascript"),
         ("dom.js", "javascript"),
         ("account.js", "javascript"),
+        ("reset.js", "javascript"),
         ("style.css", "css"),
     ):
         served = await client.get(f"/wishlist/{asset}")
@@ -32,9 +33,9 @@ async def test_index_loads_its_script_and_styles_from_self(client: httpx.AsyncCl
 
 
 async def test_scripts_talk_to_the_api_relative_to_the_page(client: httpx.AsyncClient) -> None:
-    names = ("app.js", "api.js", "dom.js", "account.js")
+    names = ("app.js", "api.js", "dom.js", "account.js", "reset.js")
     script = "".join([(await client.get(f"/wishlist/{name}")).text for name in names])
     assert 'new URL("api/"' in script and ".innerHTML" not in script and "eval(" not in script
     paths = ("auth/login", "auth/register", "auth/refresh", "auth/password", "users/me", "wishlists", "items", "tags")
-    for path in (*paths, "reservations"):
+    for path in (*paths, "reservations", "auth/password-reset", "auth/password-reset/confirm"):
         assert f'"{path}' in script or f"`{path}" in script, path

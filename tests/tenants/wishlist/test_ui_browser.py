@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
+from tests.fakes.smtp import FakeSmtp
 from tests.support.browser import CHROMIUM, browser_page
-from tests.tenants.wishlist.conftest import PASSWORD, unique_email
+from tests.tenants.wishlist.conftest import API, PASSWORD, mailed, token_of, unique_email
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
@@ -84,3 +86,38 @@ async def test_account_view_renames_moves_the_email_changes_the_password_and_del
         assert await page.js("sessionStorage.getItem('wishlist.session') === null")
         assert "Create account" in await page.text()
         assert page.errors == []
+
+
+async def test_forgotten_password_by_the_mailed_link(mail_url: str, smtp: FakeSmtp) -> None:
+    email = unique_email("ui-reset")
+    async with httpx.AsyncClient(base_url=mail_url, timeout=15) as http:
+        body = {"email": email, "password": PASSWORD, "name": "Erin"}
+        assert (await http.post(f"{API}/auth/register", json=body)).status_code == 201
+        async with browser_page() as page:
+            await page.call("Page.navigate", url=f"{mail_url}/wishlist/")
+            await page.until("document.getElementById('forgot-link')?.offsetParent != null")  # shown: mail is set up
+            await page.js("document.getElementById('forgot-link').click(), true")
+            await page.until("document.getElementById('forgot') !== null")
+            await page.submit("#forgot", {"email": email})
+            await page.until("document.getElementById('forgot-sent') !== null")
+            assert "If an account exists" in await page.text()
+
+            token = token_of((await mailed(smtp, email))[0])
+            await page.call("Page.navigate", url=f"{mail_url}/wishlist/#/reset/{token}")
+            await page.until("document.getElementById('reset') !== null")
+            await page.submit("#reset", {"new_password": NEW})
+            await page.until("document.body.innerText.includes('signed out everywhere else')")
+            await page.until("document.getElementById('who').textContent === 'Erin'")
+            assert await page.js("location.hash") == "#/"  # the spent link left the address bar
+            assert page.errors == []
+        login = await http.post(f"{API}/auth/login", json={"email": email, "password": NEW})
+        assert login.status_code == 200, login.text
+
+
+async def test_no_forgot_link_without_mail(server: str) -> None:
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.getElementById('forgot-link') !== null")
+        # The page asked the same question; once it has the answer the link stays hidden.
+        assert await page.js("fetch('api/auth/password-reset').then(r => r.json()).then(d => d.available)") is False
+        assert await page.js("document.getElementById('forgot-link').offsetParent === null")

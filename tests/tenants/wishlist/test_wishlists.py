@@ -230,4 +230,6 @@ async def test_openapi_lists_every_route(client: httpx.AsyncClient) -> None:
     assert "post" in paths["/wishlist/api/shared/{token}/items/{item_id}/reservation"]
     assert set(paths["/wishlist/api/users/me"]) == {"get", "put", "patch", "delete"}
     assert set(paths["/wishlist/api/auth/password"]) == {"post"}
+    assert set(paths["/wishlist/api/auth/password-reset"]) == {"get", "post"}
+    assert set(paths["/wishlist/api/auth/password-reset/confirm"]) == {"post"}
     assert not any("{path}" in path for path in paths)  # the JSON 404 fallback stays out of the document
