@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
@@ -9,8 +11,11 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from shared.db.nul import is_nul_refusal, nul_error
+from shared.db.sqlstate import concurrent_change, is_transient
 from shared.errors import ApiError, is_xrpc
 from shared.http.responses import json_response
+
+log = logging.getLogger("onebox.errors")
 
 _CODES = {
     400: "bad_request",
@@ -49,9 +54,14 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def database_refusal(conn: HTTPConnection, exc: Exception) -> Response:
-    """A NUL character that reached PostgreSQL (in a path or query parameter) is bad input; the rest is ours."""
-    if conn.scope["type"] == "http" and is_nul_refusal(exc):
-        return error_response(nul_error(), conn.url.path)
+    """A NUL character that reached PostgreSQL (in a path or query parameter) is bad input; a
+    transaction aborted for a concurrent one (deadlock, serialization) is worth retrying; the rest is ours."""
+    if conn.scope["type"] == "http":
+        if is_nul_refusal(exc):
+            return error_response(nul_error(), conn.url.path)
+        if is_transient(exc):
+            log.warning("%s %s: aborted for a concurrent transaction: %s", conn.scope["method"], conn.url.path, exc)
+            return error_response(concurrent_change(), conn.url.path)
     raise exc
 
 

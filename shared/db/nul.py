@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.db.sqlstate import sqlstates
 from shared.errors import ApiError
 
 NUL = "\x00"
@@ -74,14 +75,4 @@ def nul_error() -> ApiError:
 
 def is_nul_refusal(exc: BaseException) -> bool:
     """Whether ``exc`` (asyncpg's, or SQLAlchemy's wrapping it) is PostgreSQL refusing a NUL."""
-    seen: set[int] = set()
-    pending: list[object] = [exc]
-    while pending:
-        error = pending.pop()
-        if not isinstance(error, BaseException) or id(error) in seen:
-            continue
-        seen.add(id(error))
-        if getattr(error, "sqlstate", None) in REFUSED:
-            return True
-        pending += [getattr(error, "orig", None), error.__cause__]
-    return False
+    return any(state in REFUSED for state in sqlstates(exc))

@@ -1,0 +1,60 @@
+"""A transaction PostgreSQL aborted for a concurrent one is told apart, and answered 503 with Retry-After."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.errors import HANDLERS
+from shared.db.sqlstate import is_transient
+
+# The server raising the very errors a deadlock or a serialization failure raises.
+ABORT = "DO $$ BEGIN RAISE EXCEPTION 'aborted' USING ERRCODE = '{state}'; END $$"
+
+
+async def test_deadlocks_and_serialization_failures_are_transient(admin_url: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        raised = {}
+        for state in ("40P01", "40001", "23505"):
+            with pytest.raises(asyncpg.PostgresError) as caught:
+                await conn.execute(ABORT.format(state=state))
+            raised[state] = caught.value
+    finally:
+        await conn.close()
+    assert is_transient(raised["40P01"]) and is_transient(raised["40001"])
+    assert not is_transient(raised["23505"]) and not is_transient(ValueError("40P01"))
+
+
+async def test_a_route_whose_transaction_was_aborted_answers_503_with_retry_after(admin_url: str) -> None:
+    engine = create_async_engine(admin_url.replace("postgresql://", "postgresql+asyncpg://", 1))
+
+    async def deadlocked(_request: Request) -> Response:
+        async with engine.begin() as conn:
+            await conn.execute(text(ABORT.format(state="40P01")))
+        return Response("unreachable")
+
+    async def broken(_request: Request) -> Response:
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT 1 / 0"))
+        return Response("unreachable")
+
+    app = Starlette(routes=[Route("/deadlocked", deadlocked), Route("/broken", broken)], exception_handlers=HANDLERS)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            response = await client.get("/deadlocked")
+            assert response.status_code == 503 and response.headers["retry-after"] == "1"
+            assert response.json()["error"]["code"] == "concurrent_change"
+            # Any other database error stays what it is: a bug, for the gateway's last handler (500).
+            with pytest.raises(DBAPIError):
+                await client.get("/broken")
+    finally:
+        await engine.dispose()
