@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 S = TypeVar("S", bound=BaseSettings)
+
+
+def public_url_field(tenant: str, default: str | None) -> Any:
+    """A tenant's public base URL setting: ``ONEBOX_<TENANT>_PUBLIC_URL``, else the box's ``ONEBOX_PUBLIC_URL``.
+
+    One box on one domain sets the latter once; a tenant moved to a host of its own overrides it.
+    """
+    return Field(default=default, validation_alias=AliasChoices(f"onebox_{tenant}_public_url", "onebox_public_url"))
 
 
 def env_config() -> SettingsConfigDict:

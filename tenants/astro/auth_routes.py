@@ -69,7 +69,7 @@ def routes(ctx: TenantContext, oauth: MastodonOAuth, settings: AstroSettings) ->
             base = f"{request.url.scheme}://{request.url.netloc}"
         else:
             raise ApiError(
-                503, "astro_not_configured", "Mastodon sign-in needs ONEBOX_ASTRO_PUBLIC_URL (this box's public URL).",
+                503, "astro_not_configured", "Mastodon sign-in needs ONEBOX_PUBLIC_URL (this box's public URL).",
                 headers={"Retry-After": "3600"},
             )  # fmt: skip
         return f"{base.rstrip('/')}/{ctx.name}/api/auth/mastodon/callback"

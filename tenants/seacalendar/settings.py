@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.auth.discord_settings import DiscordSettings
+from shared.settings import public_url_field
 from shared.tenant import TenantContext
 
 
@@ -12,7 +13,7 @@ class SeaCalendarSettings(DiscordSettings):
     # Where the sign-in callback sends the browser (the web UI).
     seacalendar_ui_path: str = "/seacalendar/"
     # Public base URL used in bot messages' links, e.g. https://box.example; empty leaves links out.
-    seacalendar_public_url: str = ""
+    seacalendar_public_url: str = public_url_field("seacalendar", "")
     # How often the bot's scheduler wakes (seconds): due reminders, expired polls, question of the week.
     seacalendar_bot_tick: float = 30.0
     # Reminder DMs sent at once; Discord's rate limits pace the rest.

@@ -41,8 +41,7 @@ def not_configured() -> ApiError:
     return ApiError(
         503,
         "password_reset_not_configured",
-        "Password reset by email is not set up on this server (ONEBOX_SMTP_URL, ONEBOX_MAIL_FROM, "
-        "ONEBOX_WISHLIST_PUBLIC_URL).",
+        "Password reset by email is not set up on this server (ONEBOX_SMTP_URL, ONEBOX_MAIL_FROM, ONEBOX_PUBLIC_URL).",
         headers={"Retry-After": "3600"},
     )
 

@@ -11,6 +11,9 @@ import pytest
 
 from gateway.app import create_app
 from shared.settings import Settings
+from tenants.astro.settings import AstroSettings
+from tenants.seacalendar.settings import SeaCalendarSettings
+from tenants.wishlist.settings import WishlistSettings
 from tests.support.server import serve
 
 
@@ -34,3 +37,23 @@ async def test_tenant_credentials_come_from_the_data_dirs_secrets_file(
         start = await http.get("/seacalendar/api/auth/discord")
     assert start.status_code == 302, start.text
     assert parse_qs(urlsplit(start.headers["location"]).query)["client_id"] == ["from-the-data-dir"]
+
+
+def test_one_public_url_serves_every_tenant_and_a_tenants_own_overrides_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for tenant in ("ASTRO", "SEACALENDAR", "WISHLIST"):
+        monkeypatch.delenv(f"ONEBOX_{tenant}_PUBLIC_URL", raising=False)
+    monkeypatch.chdir(tmp_path)  # no env files
+    monkeypatch.setenv("ONEBOX_PUBLIC_URL", "https://box.example")
+    assert AstroSettings().astro_public_url == "https://box.example"
+    assert SeaCalendarSettings().seacalendar_public_url == "https://box.example"
+    assert WishlistSettings().wishlist_public_url == "https://box.example"
+    # A tenant moved to a host of its own.
+    monkeypatch.setenv("ONEBOX_WISHLIST_PUBLIC_URL", "https://wish.example/")
+    assert WishlistSettings().wishlist_public_url == "https://wish.example"
+    assert AstroSettings().astro_public_url == "https://box.example"
+    # Read from the secrets file as well.
+    monkeypatch.delenv("ONEBOX_PUBLIC_URL")
+    (tmp_path / "box.env").write_text("ONEBOX_PUBLIC_URL=https://file.example\n")
+    assert AstroSettings(_env_file=tmp_path / "box.env").astro_public_url == "https://file.example"
