@@ -8,6 +8,8 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from shared.ratelimit import KeyedRateLimiter
+
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
@@ -40,3 +42,20 @@ async def burn_verify(password: str) -> None:
     if not _DUMMY:
         _DUMMY.append(await hash_password("onebox-timing-equaliser"))
     await verify_password(_DUMMY[0], password)
+
+
+async def check_password(limiter: KeyedRateLimiter, key: str, stored: str | None, given: str, *, too_many: str) -> bool:
+    """Whether ``given`` matches ``stored``, counted as one guess against ``key``'s budget.
+
+    Raises ``limiter``'s 429 (with ``too_many``) once the budget is spent. With no stored hash (an
+    unknown account, or one without a password) a verification's time is spent anyway, so timing
+    tells no account apart. A right password gives the budget back.
+    """
+    limiter.hit(key, too_many)
+    if stored is None:
+        await burn_verify(given)
+        return False
+    if not await verify_password(stored, given):
+        return False
+    limiter.reset(key)
+    return True

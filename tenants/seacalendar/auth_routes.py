@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from shared.auth.discord import DiscordOAuth
-from shared.auth.passwords import burn_verify, verify_password
+from shared.auth.passwords import check_password
 from shared.auth.session_routes import session_routes, token_pair
 from shared.errors import ApiError
 from shared.http.body import parse_model, read_json
@@ -68,7 +68,6 @@ def routes(ctx: TenantContext) -> list[Route]:
     async def login(request: Request) -> Response:
         """Sign in with a local username and password (set through PUT /api/users/me)."""
         body = await read_json(request, LoginBody)
-        ctx.login_limiter.hit(body.username.lower(), "Too many sign-in attempts for this account; wait a while.")
         async with ctx.db.connect() as conn:
             row = (
                 await conn.execute(
@@ -76,12 +75,10 @@ def routes(ctx: TenantContext) -> list[Route]:
                     {"u": body.username},
                 )
             ).first()
-        if row is None or row.password_hash is None:
-            await burn_verify(body.password)
+        stored = None if row is None else row.password_hash
+        too_many = "Too many sign-in attempts for this account; wait a while."
+        if not await check_password(ctx.login_limiter, body.username.lower(), stored, body.password, too_many=too_many):
             raise ApiError(401, "invalid_credentials", "The username or password is wrong.")
-        if not await verify_password(row.password_hash, body.password):
-            raise ApiError(401, "invalid_credentials", "The username or password is wrong.")
-        ctx.login_limiter.reset(body.username.lower())
         user = {k: v for k, v in row._mapping.items() if k != "password_hash"}
         async with ctx.db.transaction() as conn:
             refresh = await ctx.refresh.issue(conn, str(row.id))

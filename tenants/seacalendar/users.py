@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shared.auth.discord import DiscordIdentity
-from shared.auth.passwords import burn_verify, hash_password, verify_password
+from shared.auth.passwords import check_password, hash_password
 from shared.auth.tokens import AccessClaims
 from shared.errors import ApiError, unauthorized
 from shared.http.body import read_json
@@ -72,13 +72,12 @@ async def prove_identity(ctx: TenantContext, claims: AccessClaims, stored_hash: 
             "To change the username or password, give current_password or sign in again first.",
         )
     key = f"#{claims.subject}"  # '#' is never in a username, so this cannot share a username's count
-    ctx.login_limiter.hit(key, "Too many wrong passwords for this account; wait a while.")
+    too_many = "Too many wrong passwords for this account; wait a while."
+    if await check_password(ctx.login_limiter, key, stored_hash, given, too_many=too_many):
+        return
     if stored_hash is None:
-        await burn_verify(given)
         raise ApiError(401, "invalid_credentials", "This account has no password yet; sign in again to set one.")
-    if not await verify_password(stored_hash, given):
-        raise ApiError(401, "invalid_credentials", "The current password is wrong.")
-    ctx.login_limiter.reset(key)
+    raise ApiError(401, "invalid_credentials", "The current password is wrong.")
 
 
 async def load_user(conn: AsyncConnection, user_id: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.auth.passwords import hash_password, verify_password
+from shared.auth.passwords import check_password, hash_password
 from shared.auth.session_routes import token_pair
 from shared.errors import ApiError
 from shared.http.body import read_json
@@ -52,11 +52,9 @@ async def confirm_password(ctx: TenantContext, user_id: int, password: str) -> d
         ).first()
     if row is None:
         raise signed_out()
-    key = row.email.lower()
-    ctx.login_limiter.hit(key, "Too many wrong passwords for this account; wait a while.")
-    if not await verify_password(row.password_hash, password):
+    too_many = "Too many wrong passwords for this account; wait a while."
+    if not await check_password(ctx.login_limiter, row.email.lower(), row.password_hash, password, too_many=too_many):
         raise ApiError(403, "wrong_password", "The password is wrong.")
-    ctx.login_limiter.reset(key)
     return {name: getattr(row, name) for name in ("id", "email", "name")}
 
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.auth.passwords import burn_verify, hash_password, verify_password
+from shared.auth.passwords import check_password, hash_password
 from shared.auth.session_routes import session_routes, token_pair
 from shared.errors import ApiError
 from shared.http.body import read_json
@@ -56,7 +56,6 @@ def routes(ctx: TenantContext) -> list[Route]:
     async def login(request: Request) -> Response:
         """Sign in with email and password."""
         body = await read_json(request, Login)
-        ctx.login_limiter.hit(body.email.lower(), "Too many sign-in attempts for this account; wait a while.")
         async with ctx.db.connect() as conn:
             row = (
                 await conn.execute(
@@ -64,12 +63,10 @@ def routes(ctx: TenantContext) -> list[Route]:
                     {"e": body.email},
                 )
             ).first()
-        if row is None:
-            await burn_verify(body.password)
+        stored = None if row is None else row.password_hash
+        too_many = "Too many sign-in attempts for this account; wait a while."
+        if not await check_password(ctx.login_limiter, body.email.lower(), stored, body.password, too_many=too_many):
             raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
-        if not await verify_password(row.password_hash, body.password):
-            raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
-        ctx.login_limiter.reset(body.email.lower())
         user = {"id": row.id, "email": row.email, "name": row.name}
         async with ctx.db.transaction() as conn:
             refresh = await ctx.refresh.issue(conn, str(row.id))
