@@ -6,8 +6,13 @@ import time
 
 import asyncpg
 import httpx
+import pytest
+from starlette.responses import Response
 
 from tenants.feed.appview import REFRESH_SCOPE
+from tenants.feed.db import acquire
+from tenants.feed.xrpc.base import Call, Method
+from tenants.feed.xrpc.registry import METHODS
 from tests.support.refresh import AGE_SPENT
 from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, foreign_token
 
@@ -137,3 +142,27 @@ async def test_xrpc_tokens(
         "/xrpc/com.atproto.server.createSession", json={"identifier": "offline.test", "password": "pw"}
     )
     assert (down.status_code, down.json()["error"]) == (502, "UpstreamFailure")
+
+
+async def test_a_call_aborted_for_a_concurrent_transaction_answers_503_with_retry_after(
+    feed_server: FeedServer, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A method whose transaction PostgreSQL itself aborts with the deadlock and serialization
+    # failure SQLSTATEs, which no method can be made to hit on cue.
+    async def aborted(call: Call) -> Response:
+        state = call.params["state"]
+        async with acquire(call.av.ctx) as conn, conn.transaction():
+            await conn.execute(f"DO $$ BEGIN RAISE EXCEPTION 'aborted' USING ERRCODE = '{state}'; END $$")
+        raise AssertionError("unreachable")
+
+    monkeypatch.setitem(METHODS, "dev.onebox.test.aborted", Method("query", aborted))
+    for state in ("40P01", "40001"):
+        response = await http.get("/xrpc/dev.onebox.test.aborted", params={"state": state})
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["error"] == "NotEnoughResources"
+        assert "try again" in response.json()["message"].lower()
+    # Any other database error is a bug: the XRPC shape of a 500, without its details.
+    response = await http.get("/xrpc/dev.onebox.test.aborted", params={"state": "22012"})
+    assert response.status_code == 500
+    assert response.json() == {"error": "InternalServerError", "message": "Internal Server Error"}
