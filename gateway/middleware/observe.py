@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import time
 
+from starlette.requests import ClientDisconnect
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.metrics import Metrics
 
 log = logging.getLogger("onebox.access")
+
+# Logged and counted for a request whose client went away before its body was in (nginx's code).
+CLIENT_GONE = 499
 
 
 def route_label(scope: Scope, status: int) -> str:
@@ -71,6 +75,9 @@ class ObserveMiddleware:
 
         try:
             await self.app(scope, receive, observing_send)
+        except ClientDisconnect:
+            # Not the server's failure and no one to answer: the handler's transaction has rolled back.
+            status = CLIENT_GONE
         finally:
             elapsed = time.perf_counter() - started
             tenant = self.tenant_of(scope["path"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.middleware.send_error import send_error
@@ -34,6 +35,8 @@ class ServerErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            raise  # the client left mid-request: no error of ours, and no one to answer (see observe)
         except Exception as exc:
             request_id = scope.get("onebox.request_id", "-")
             log.error("unhandled error on %s %s [%s]", scope["method"], scope["path"], request_id, exc_info=exc)

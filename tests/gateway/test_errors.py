@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,6 +16,7 @@ from starlette.routing import Route
 from gateway.app import create_app
 from shared.settings import Settings
 from tests.support.server import serve
+from tests.support.waiting import wait_for
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
@@ -103,9 +108,6 @@ async def test_cors_per_tenant(make_settings: Callable[..., Settings]) -> None:
 
 
 async def test_non_numeric_content_length_is_400(server: str) -> None:
-    import asyncio
-    from urllib.parse import urlsplit
-
     parts = urlsplit(server)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     writer.write(
@@ -187,3 +189,28 @@ async def test_gateway_errors_on_xrpc_paths_take_the_xrpc_shape(
         # The community's REST API keeps the shared shape.
         rest = await http.get("/feed/api/feed/global")
         assert rest.status_code == 429 and rest.json()["error"]["code"] == "rate_limited"
+
+
+async def test_a_client_gone_mid_body_is_499_not_a_server_error(
+    server: str, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    parts = urlsplit(server)
+    for path in ("/wishlist/api/auth/login", "/feed/xrpc/com.atproto.server.createSession"):
+        _, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n".encode()
+            + b'{"email": "half'
+        )
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    async def counted() -> bool:
+        text = (await client.get("/metrics")).text
+        return all(
+            f'route="{route}",status="499",tenant="{tenant}"' in text
+            for route, tenant in (("/api/auth/login", "wishlist"), ("/xrpc/{nsid}", "feed"))
+        )
+
+    await wait_for(counted)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -1,12 +1,15 @@
-"""The gateway's HTTP protocol: one send per loop turn, the same bytes and back-pressure as uvicorn's."""
+"""The gateway's HTTP protocol: one send per loop turn, the same bytes and back-pressure as uvicorn's,
+and a deadline for a request to arrive by."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import httpx
+import orjson
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,6 +19,7 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
 
 from gateway.http_protocol import FLUSH_AT, CoalescingTransport, HttpProtocol
+from shared.http.body import read_json_value
 from tests.support.server import serve
 
 
@@ -162,3 +166,121 @@ async def test_websocket_upgrade_still_works(base: str) -> None:
     async with connect(base.replace("http://", "ws://") + "/ws") as ws:
         await ws.send("ping")
         assert await ws.recv() == "ping"
+
+
+class QuickProtocol(HttpProtocol):
+    """The gateway's protocol with deadlines short enough for a test."""
+
+    headers_timeout = 0.5
+    request_timeout = 1.5
+
+
+async def posted(request: Request) -> Response:
+    return JSONResponse({"got": await read_json_value(request)})
+
+
+async def slow_answer(_: Request) -> Response:
+    async def later() -> AsyncIterator[bytes]:
+        for n in range(4):
+            await asyncio.sleep(0.6)
+            yield f"{n};".encode()
+
+    return StreamingResponse(later(), media_type="text/plain")
+
+
+async def held(ws: WebSocket) -> None:
+    await ws.accept()
+    while True:
+        await ws.send_text(await ws.receive_text())
+
+
+QUICK_APP = Starlette(
+    routes=[
+        Route("/page", page),
+        Route("/post", posted, methods=["POST"]),
+        Route("/slow", slow_answer),
+        WebSocketRoute("/ws", held),
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+async def quick() -> AsyncIterator[tuple[str, int]]:
+    async with serve(QUICK_APP, http=QuickProtocol) as url:
+        host, port = url.removeprefix("http://").split(":")
+        yield host, int(port)
+
+
+async def exchange(address: tuple[str, int], *parts: tuple[float, bytes]) -> tuple[bytes, float]:
+    """Send each ``(pause, bytes)`` in turn, until the server closes: (all it sent, seconds taken)."""
+    reader, writer = await asyncio.open_connection(*address)
+    began = time.monotonic()
+    answer = asyncio.create_task(reader.read())
+    try:
+        for pause, data in parts:
+            await asyncio.sleep(pause)
+            if answer.done():
+                break  # closed on us: what is still to send would only be refused
+            writer.write(data)
+            await writer.drain()
+        return await asyncio.wait_for(answer, 10), time.monotonic() - began
+    finally:
+        writer.close()
+
+
+def error_of(answer: bytes) -> tuple[int, dict[str, object]]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head and b"connection: close" in head
+    return int(head.split()[1]), orjson.loads(body)["error"]
+
+
+async def test_a_connection_that_asks_nothing_is_closed_without_an_answer(quick: tuple[str, int]) -> None:
+    answer, took = await exchange(quick)
+    assert answer == b"" and 0.4 < took < 3
+
+
+async def test_headers_that_stop_coming_get_408(quick: tuple[str, int]) -> None:
+    answer, took = await exchange(quick, (0, b"GET /page HTTP/1.1\r\nHost: x\r\n"))
+    status, error = error_of(answer)
+    assert status == 408 and error["code"] == "request_timeout" and 0.4 < took < 3
+
+
+async def test_headers_trickled_a_byte_at_a_time_still_meet_the_deadline(quick: tuple[str, int]) -> None:
+    request = b"GET /page HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 200 + b"\r\n\r\n"
+    answer, took = await exchange(quick, *((0.02, bytes([byte])) for byte in request))
+    assert error_of(answer)[0] == 408 and took < 3
+
+
+async def test_a_body_that_stops_coming_gets_408(quick: tuple[str, int]) -> None:
+    head = b"POST /post HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    answer, took = await exchange(quick, (0, head + b'{"half":'))
+    status, error = error_of(answer)
+    assert status == 408 and error["code"] == "request_timeout" and 1.4 < took < 4
+
+
+async def test_a_body_slower_than_the_headers_deadline_but_in_time_is_served(quick: tuple[str, int]) -> None:
+    body = b'{"slow": true}'
+    head = b"POST /post HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+    answer, _ = await exchange(quick, (0, head), (0.4, body[:5]), (0.4, body[5:]))
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"got":{"slow":true}}')
+
+
+async def test_the_deadline_is_for_receiving_not_for_answering_or_idling(quick: tuple[str, int]) -> None:
+    host, port = quick
+    limits = httpx.Limits(max_connections=1)
+    async with httpx.AsyncClient(base_url=f"http://{host}:{port}", limits=limits) as client:
+        # A response that takes longer than both deadlines is not cut short.
+        assert (await client.get("/slow")).text == "0;1;2;3;"
+        # Nor is the next request on the same kept-alive connection, after it idled past them.
+        await asyncio.sleep(1.6)
+        assert (await client.get("/page")).json()["ok"] is True
+    async with connect(f"ws://{host}:{port}/ws") as ws:
+        await asyncio.sleep(1.6)
+        await ws.send("still here")
+        assert await ws.recv() == "still here"
+
+
+async def test_what_is_not_http_gets_400_in_the_shared_shape(quick: tuple[str, int]) -> None:
+    answer, _ = await exchange(quick, (0, b"NOT HTTP AT ALL\r\n\r\n"))
+    status, error = error_of(answer)
+    assert status == 400 and error["code"] == "bad_request"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -64,6 +64,8 @@ def routes(av: AppView, sessions: PdsSessions, writes: Writes) -> list[Route]:
             return render(exc)
         except ApiError as exc:
             return render(from_api_error(exc), headers=exc.headers)
+        except ClientDisconnect:
+            raise  # the gateway logs a client gone mid-request; it is no method's failure
         except Exception as exc:
             if is_nul_refusal(exc):
                 return render(XrpcError(400, "InvalidRequest", nul_error().message))
