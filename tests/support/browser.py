@@ -19,6 +19,9 @@ from tests.support.waiting import wait_for
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
+# What DevTools answers an evaluation that a navigation cut short.
+NAVIGATING = ("Inspected target navigated or closed", "Cannot find context", "Execution context was destroyed")
+
 
 class Page:
     """One browser tab: evaluate JavaScript, wait for conditions, collect script errors."""
@@ -51,8 +54,17 @@ class Page:
         return result["result"].get("value")
 
     async def until(self, expression: str, timeout: float = 20.0) -> None:
-        """Wait until ``expression`` is truthy in the page."""
-        await wait_for(lambda: self.js(expression), timeout=timeout, interval=0.05)
+        """Wait until ``expression`` is truthy in the page (also across a reload or redirect)."""
+
+        async def holds() -> Any:
+            try:
+                return await self.js(expression)
+            except RuntimeError as exc:
+                if any(sign in str(exc) for sign in NAVIGATING):
+                    return False  # asked of the page being left: ask the next one
+                raise
+
+        await wait_for(holds, timeout=timeout, interval=0.05)
 
     async def text(self) -> str:
         """The visible text of the page."""
