@@ -18,8 +18,10 @@ byte (of the connection opening, for its first request) and the whole request wi
 is closed. The timer is armed only when a read leaves a request unfinished, so a request that
 arrives in one read, nearly all of them, costs no timer at all (a bare ASGI app, wrk at 50
 connections, old and new runs alternated: 17.8-19.9 -> 19.6-21.1 µs of CPU per request).
-Errors this layer answers itself (a request that is not HTTP, and the 408) are JSON in the
-shared shape, as every other answer is.
+A client that stops reading a response is the same hold from the other side (a body the kernel
+buffers cannot take whole pauses the writer, and uvicorn waits on it for good): when writing has
+been paused for ``SEND_STALL_S`` the connection is dropped. Errors this layer answers itself (a
+request that is not HTTP, and the 408) are JSON in the shared shape, as every other answer is.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ FLUSH_AT = 64 * 1024
 # 17 KB/s.
 HEADERS_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 60.0
+# How long a response may wait for its client to read more of it (nginx's send_timeout).
+SEND_STALL_S = 60.0
 
 # Where the current request stands on its connection.
 FIRST = "first"  # connection open, nothing received yet
@@ -98,12 +102,14 @@ class HttpProtocol(HttpToolsProtocol):
 
     headers_timeout: ClassVar[float] = HEADERS_TIMEOUT_S
     request_timeout: ClassVar[float] = REQUEST_TIMEOUT_S
+    send_stall: ClassVar[float] = SEND_STALL_S
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._phase = FIRST
         self._began = 0.0
         self._deadline: asyncio.TimerHandle | None = None
+        self._stalled: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
@@ -112,7 +118,27 @@ class HttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stalled is None:
+            self._stalled = self.loop.call_later(self.send_stall, self._stall_expired)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._stalled is not None:
+            self._stalled.cancel()
+            self._stalled = None
+
+    def _stall_expired(self) -> None:
+        self._stalled = None
+        log.info("dropped a connection whose client read nothing of its response for %s s", self.send_stall)
+        # abort, not close: close would wait for the buffered bytes the client is not taking.
+        self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

@@ -4,6 +4,8 @@ and a deadline for a request to arrive by."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator
 from typing import ClassVar
@@ -173,6 +175,23 @@ class QuickProtocol(HttpProtocol):
 
     headers_timeout = 0.5
     request_timeout = 1.5
+    send_stall = 0.5
+
+
+# Set once the streaming handler of /huge has run to its end (or been cut off).
+HUGE_DONE = asyncio.Event()
+HUGE = 64 * 1024 * 1024
+
+
+async def huge(_: Request) -> Response:
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            for _ in range(HUGE // (256 * 1024)):
+                yield b"z" * 256 * 1024
+        finally:
+            HUGE_DONE.set()
+
+    return StreamingResponse(body(), media_type="application/octet-stream")
 
 
 async def posted(request: Request) -> Response:
@@ -199,6 +218,7 @@ QUICK_APP = Starlette(
         Route("/page", page),
         Route("/post", posted, methods=["POST"]),
         Route("/slow", slow_answer),
+        Route("/huge", huge),
         WebSocketRoute("/ws", held),
     ]
 )
@@ -284,3 +304,24 @@ async def test_what_is_not_http_gets_400_in_the_shared_shape(quick: tuple[str, i
     answer, _ = await exchange(quick, (0, b"NOT HTTP AT ALL\r\n\r\n"))
     status, error = error_of(answer)
     assert status == 400 and error["code"] == "bad_request"
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_the_handler_let_go(quick: tuple[str, int]) -> None:
+    HUGE_DONE.clear()
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a reader that takes next to nothing
+    client.setblocking(False)
+    loop = asyncio.get_running_loop()
+    await loop.sock_connect(client, quick)
+    try:
+        await loop.sock_sendall(client, b"GET /huge HTTP/1.1\r\nHost: x\r\n\r\n")
+        # The server's writes pause on the full buffers; the stall timer drops the connection and
+        # the handler's stream ends instead of waiting for a reader that never comes back.
+        await asyncio.wait_for(HUGE_DONE.wait(), 10)
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := await asyncio.wait_for(loop.sock_recv(client, 1 << 20), 10):
+                received += len(chunk)
+        assert received < HUGE
+    finally:
+        client.close()
