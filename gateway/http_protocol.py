@@ -178,7 +178,7 @@ class HttpProtocol(HttpToolsProtocol):
         self._send_error(400, "bad_request", msg)
 
     def _due(self) -> float:
-        return self._began + (self.request_timeout if self._phase is BODY else self.headers_timeout)
+        return self._began + self._timeout()
 
     def _disarm(self) -> None:
         if self._deadline is not None:
