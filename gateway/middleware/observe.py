@@ -1,4 +1,4 @@
-"""One access-log line and one metrics observation per request; open WebSockets counted per tenant."""
+"""One access-log line and one metrics observation per request (timed to its answer); open WebSockets per tenant."""
 
 from __future__ import annotations
 
@@ -66,12 +66,15 @@ class ObserveMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        answered: float | None = None
 
         async def observing_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = time.perf_counter()
 
         try:
             await self.app(scope, receive, observing_send)
@@ -79,7 +82,9 @@ class ObserveMiddleware:
             # Not the server's failure and no one to answer: the handler's transaction has rolled back.
             status = CLIENT_GONE
         finally:
-            elapsed = time.perf_counter() - started
+            # Until the answer was sent: background tasks that run after it (a reset mail) are not
+            # the client's wait, and counting them would let the logs tell which requests did more.
+            elapsed = (answered or time.perf_counter()) - started
             tenant = self.tenant_of(scope["path"])
             route = route_label(scope, status)
             self.metrics.observe(tenant, route, scope["method"], status, elapsed)
