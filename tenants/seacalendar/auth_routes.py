@@ -77,7 +77,8 @@ def routes(ctx: TenantContext) -> list[Route]:
             ).first()
         stored = None if row is None else row.password_hash
         too_many = "Too many sign-in attempts for this account; wait a while."
-        if not await check_password(ctx.login_limiter, body.username.lower(), stored, body.password, too_many=too_many):
+        right = await check_password(ctx.login_limiter, body.username.lower(), stored, body.password, too_many=too_many)
+        if not right or row is None:  # no account: a wrong guess all the same, counted and timed alike
             raise ApiError(401, "invalid_credentials", "The username or password is wrong.")
         user = {k: v for k, v in row._mapping.items() if k != "password_hash"}
         async with ctx.db.transaction() as conn:
