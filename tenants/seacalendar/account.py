@@ -25,7 +25,7 @@ from tenants.seacalendar.users import current_claims, password_hash_of, prove_id
 
 # Every poll the deletion changes, row-locked in id order: votes lock their poll too, so a vote
 # racing the deletion commits wholly before or after it, and each published tally is the last word.
-TOUCHED = """SELECT p.id, p.creator_id = :u AS own FROM polls p
+TOUCHED = """SELECT p.id, p.creator_id = :u AS own, p.channel_id, p.message_id FROM polls p
     WHERE p.creator_id = :u OR p.id IN (SELECT v.poll_id FROM votes v WHERE v.user_id = :u)
     ORDER BY p.id FOR UPDATE OF p"""
 
@@ -46,7 +46,9 @@ async def delete_user(ctx: TenantContext, conn: AsyncConnection, user_id: int) -
     await ctx.refresh.forget_subject(conn, str(user_id))
     for poll in touched:
         if poll.own:
-            await ctx.bus.publish(conn, "poll_deleted", room(poll.id), {"poll_id": poll.id})
+            # The Discord ids let the bot turn the poll's message into a notice; the row will be gone.
+            data = {"poll_id": poll.id, "channel_id": poll.channel_id, "message_id": poll.message_id}
+            await ctx.bus.publish(conn, "poll_deleted", room(poll.id), data)
         else:
             tally = await store.tally(conn, poll.id)
             await ctx.bus.publish(conn, "vote_updated", room(poll.id), {"poll_id": poll.id, "tally": tally})

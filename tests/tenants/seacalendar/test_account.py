@@ -156,7 +156,7 @@ async def test_watchers_learn_the_poll_is_gone_and_tallies_move(
     finally:
         await watcher.disconnect()
         await mine.disconnect()
-    assert ("poll_deleted", {"poll_id": own["id"]}) in events
+    assert ("poll_deleted", {"poll_id": own["id"], "channel_id": None, "message_id": None}) in events
     tally = next(data for name, data in events if name == "vote_updated")
     assert tally["poll_id"] == others["id"] and tally["tally"]["voters"] == 0
 
