@@ -143,8 +143,9 @@ async def test_a_poll_deleted_with_its_creators_account_leaves_a_notice_in_disco
         poll = await create_poll(sea, ann, title="Soon gone", channel_id=CHANNEL)
         message_id = await wait_for(lambda: message_id_of(sea_ctx, poll["id"]))
         assert (await sea.request("DELETE", f"{API}/users/me", headers=ann.auth)).status_code == 204
-        await wait_for(lambda: fake.messages[message_id]["content"] == DELETED)
-        assert fake.messages[message_id]["embeds"] == []
+        await wait_for(lambda: fake.messages[message_id]["embeds"][0]["description"] == DELETED)
+        assert fake.messages[message_id]["content"] == "📅 This poll was deleted."
+        assert fake.messages[message_id]["embeds"][0]["fields"] == []
 
 
 @pytest.mark.parametrize("outage", [False, True], ids=["restart", "outage past the nonce lifetime"])
