@@ -62,7 +62,7 @@ def routes(ctx: TenantContext) -> list[Route]:
     async def delete_me(request: Request) -> Response:
         """Delete the signed-in account and its data (204); needs a recent sign-in or ``current_password``."""
         claims, user_id = await current_claims(ctx, request)
-        # An empty body is no proof at all, which a recent sign-in makes enough.
+        # No body is fine: a Discord-only account has no password, and a recent sign-in is proof enough.
         body = await read_json(request, AccountDelete) if await request.body() else AccountDelete()
         async with ctx.db.connect() as conn:
             stored = await password_hash_of(conn, user_id)
