@@ -5,7 +5,8 @@ tenant (audience) or an invalid one is refused at connect, and the connection is
 token expires (the client reconnects with a fresh one). Rooms are joined by asking:
 ``emit("join", {"room": "poll:7"}, callback=...)`` answers ``{"ok": true}`` or
 ``{"ok": false, "error": "not_found"}`` after the tenant's visibility rule (``can_join``) ran;
-:func:`recheck_room` applies the rule again when what it depends on changed.
+:func:`recheck_room` applies the rule again when what it depends on changed, and
+:func:`disconnect_subject` closes an account's connections when it is deleted.
 """
 
 from __future__ import annotations
@@ -89,6 +90,22 @@ async def recheck_room(sio: Any, namespace: str, room: str, can_join: JoinRule) 
             allowed = False  # the rule couldn't run (a busy database): err on the side of leaving
         if not allowed:
             await sio.leave_room(sid, room, namespace=namespace)
+
+
+async def disconnect_subject(sio: Any, namespace: str, subject: str) -> int:
+    """Close every connection of ``namespace`` in this process signed in as ``subject`` (its account
+    was deleted: the token would otherwise keep it connected until it expires); returns how many."""
+    closed = 0
+    for sid, _eio_sid in list(sio.manager.get_participants(namespace, None)):
+        try:
+            session = await sio.get_session(sid, namespace=namespace)
+        except KeyError:  # gone while this loop awaited
+            continue
+        claims = session.get("claims") if isinstance(session, dict) else None
+        if isinstance(claims, AccessClaims) and claims.subject == subject:
+            await sio.disconnect(sid, namespace=namespace)
+            closed += 1
+    return closed
 
 
 def serve_namespace(sio: Any, tokens: TokenService, can_join: JoinRule) -> str:

@@ -19,11 +19,12 @@ HERE = Path(__file__).parent
 
 def build_routes(ctx: TenantContext) -> list[BaseRoute]:
     """Every route of the tenant."""
-    from tenants.seacalendar import auth_routes, events, interactions, polls, qotw, users, votes
+    from tenants.seacalendar import account, auth_routes, events, interactions, polls, qotw, users, votes
 
     return [
         *auth_routes.routes(ctx),
         *users.routes(ctx),
+        *account.routes(ctx),
         *polls.routes(ctx),
         *votes.routes(ctx),
         *events.routes(ctx),

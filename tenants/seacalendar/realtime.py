@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.auth.sockets import recheck_room, serve_namespace
+from shared.auth.sockets import disconnect_subject, recheck_room, serve_namespace
 from shared.auth.tokens import AccessClaims
 from shared.db.notify import Event
 from shared.digits import ascii_int
@@ -31,5 +31,11 @@ def setup(ctx: TenantContext, sio: Any) -> None:
         if event.event == "poll_updated" and event.room is not None:
             await recheck_room(sio, namespace, event.room, can_join)
 
+    async def account_deleted(event: Event) -> None:
+        # Every gateway process hears it, so the account's sockets close wherever they are.
+        if event.event == "user_deleted" and isinstance(user_id := event.data.get("user_id"), int):
+            await disconnect_subject(sio, namespace, str(user_id))
+
     ctx.bus.subscribe(visibility_may_have_changed)
+    ctx.bus.subscribe(account_deleted)
     ctx.state["sio"] = sio

@@ -198,6 +198,11 @@ class LoginBody(Strict):
     password: str = Field(min_length=1, max_length=256)
 
 
+class AccountDelete(Strict):
+    # Proof without a recent sign-in; Discord-only accounts have no password and sign in again instead.
+    current_password: str | None = Field(default=None, min_length=1, max_length=256)
+
+
 class ProfileUpdate(Strict):
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     username: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,32}$")

@@ -67,10 +67,11 @@ async def visible_poll(conn: AsyncConnection, poll_id: int, user_id: int, lock: 
 
 
 async def can_see(conn: AsyncConnection, poll_id: int, user_id: int) -> bool:
-    """Whether ``user_id`` may see the poll (used for Socket.IO rooms)."""
+    """Whether ``user_id`` may see the poll (used for Socket.IO rooms); never once the account is deleted."""
     if not 1 <= poll_id <= MAX_ID:
         return False
-    sql = f"SELECT 1 FROM polls p WHERE p.id = :id AND {VISIBLE}"
+    # A socket's token outlives an account deletion by up to 15 minutes; public polls need the account too.
+    sql = f"SELECT 1 FROM polls p WHERE p.id = :id AND {VISIBLE} AND EXISTS (SELECT 1 FROM users WHERE id = :uid)"
     return (await conn.execute(sa.text(sql), {"id": poll_id, "uid": user_id})).first() is not None
 
 

@@ -14,13 +14,19 @@ from starlette.routing import Route
 from shared.auth.discord import DiscordIdentity
 from shared.auth.passwords import check_password, hash_password
 from shared.auth.tokens import AccessClaims
+from shared.digits import ascii_int
 from shared.errors import ApiError, unauthorized
 from shared.http.body import read_json
 from shared.http.responses import json_response
 from shared.tenant import TenantContext
 from tenants.seacalendar.schemas import ProfileUpdate
 
-COLUMNS = "id, discord_id, discord_username, display_name, avatar, username, created_at"
+# ``has_password``: whether the account can prove itself with a password (the web UI asks for it
+# before deleting the account), without ever sending the hash.
+COLUMNS = (
+    "id, discord_id, discord_username, display_name, avatar, username, "
+    "password_hash IS NOT NULL AS has_password, created_at"
+)
 
 
 async def upsert_discord_user(conn: AsyncConnection, identity: DiscordIdentity) -> dict[str, Any]:
@@ -45,19 +51,41 @@ async def upsert_discord_user(conn: AsyncConnection, identity: DiscordIdentity) 
 
 
 async def current_user_id(ctx: TenantContext, request: Request) -> int:
-    """The caller's user id from the bearer token, or 401."""
-    return user_id_of(await ctx.tokens.authenticate(request))
+    """The caller's user id from the bearer token, or 401 (also once the account is deleted)."""
+    return (await current_claims(ctx, request))[1]
+
+
+async def current_claims(ctx: TenantContext, request: Request) -> tuple[AccessClaims, int]:
+    """The bearer token's claims and the user id they name, or 401 (also once the account is deleted).
+
+    Access tokens outlive an account deletion by up to their 15 minutes, so the user is looked
+    up: one primary-key probe.
+    """
+    claims = await ctx.tokens.authenticate(request)
+    user_id = user_id_of(claims)
+    async with ctx.db.connect() as conn:
+        if await conn.scalar(sa.text("SELECT 1 FROM users WHERE id = :id"), {"id": user_id}) is None:
+            raise unauthorized("This account was deleted; sign in again to start afresh.")
+    return claims, user_id
 
 
 def user_id_of(claims: AccessClaims) -> int:
     """The user id an access token names, or 401."""
-    if not claims.subject.isdigit():
+    # ASCII digits a bigint holds: the id now reaches PostgreSQL on every request.
+    user_id = ascii_int(claims.subject, max_digits=18)
+    if user_id is None:
         raise unauthorized("The access token names no account.")
-    return int(claims.subject)
+    return user_id
 
 
-async def prove_identity(ctx: TenantContext, claims: AccessClaims, stored_hash: str | None, given: str | None) -> None:
-    """Let a credential change through only from a recent sign-in or with the current password.
+async def prove_identity(
+    ctx: TenantContext,
+    claims: AccessClaims,
+    stored_hash: str | None,
+    given: str | None,
+    action: str = "change the username or password",
+) -> None:
+    """Let a credential change (or ``action``) through only from a recent sign-in or with the current password.
 
     An access token alone is not enough: one read from a shared screen or a log would
     otherwise become a permanent way in. Wrong current passwords count against the
@@ -69,7 +97,7 @@ async def prove_identity(ctx: TenantContext, claims: AccessClaims, stored_hash: 
         raise ApiError(
             403,
             "reauth_required",
-            "To change the username or password, give current_password or sign in again first.",
+            f"To {action}, give current_password or sign in again first.",
         )
     key = f"#{claims.subject}"  # '#' is never in a username, so this cannot share a username's count
     too_many = "Too many wrong passwords for this account; wait a while."
@@ -105,8 +133,7 @@ def routes(ctx: TenantContext) -> list[Route]:
 
     async def update_me(request: Request) -> Response:
         """Change the display name, or set a local username and password for signing in without Discord."""
-        claims = await ctx.tokens.authenticate(request)
-        user_id = user_id_of(claims)
+        claims, user_id = await current_claims(ctx, request)
         body = await read_json(request, ProfileUpdate)
         if (body.username is None) != (body.password is None):
             raise ApiError(422, "validation_error", "Set username and password together.")

@@ -126,6 +126,13 @@ class Bot:
                 self.report(exc)
         elif event.event in EDIT_EVENTS:
             self.messages.edit_soon(poll_id)
+        elif event.event == "poll_deleted":
+            channel_id, message_id = event.data.get("channel_id"), event.data.get("message_id")
+            if isinstance(channel_id, str) and isinstance(message_id, str):
+                try:
+                    await self.messages.mark_deleted(channel_id, message_id)
+                except Exception as exc:  # reported in health; the message keeps its last tally
+                    self.report(exc)
         if event.event in ("poll_finalized", "poll_updated", "poll_created"):
             self._wake.set()  # reminders may have become due
 

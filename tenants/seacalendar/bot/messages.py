@@ -24,6 +24,7 @@ POLL = """SELECT id, title, description, status, channel_id, message_id, voting_
     FROM polls WHERE id = $1"""
 OPTIONS = "SELECT id, label, date, start_time, end_time FROM poll_options WHERE poll_id = $1 ORDER BY position, id"
 TALLY = tally_query("$1")
+DELETED = "This poll was deleted, with its votes, when its creator deleted their account."
 STATUS = {"voting": "Voting open", "finalized": "Date chosen", "cancelled": "Cancelled", "expired": "Voting closed"}
 
 
@@ -189,6 +190,13 @@ class PollMessages:
         await self.rest.edit_message(
             poll["channel_id"], poll["message_id"], render(poll, options, tally, self.public_url)
         )
+        self.edited += 1
+
+    async def mark_deleted(self, channel_id: str, message_id: str) -> None:
+        """Turn a deleted poll's message into a notice (its row is gone, so this is the only chance)."""
+        embed = {"title": "Poll deleted", "description": DELETED, "fields": [], "footer": {"text": "Deleted"}}
+        message = {"content": "📅 This poll was deleted.", "embeds": [embed]}
+        await self.rest.edit_message(channel_id, message_id, message)
         self.edited += 1
 
     def edit_soon(self, poll_id: int) -> None:

@@ -4,7 +4,7 @@
 const API = "/seacalendar/api";
 const SIGNING_IN = "sc_signing_in"; // set when this tab starts a sign-in (see start)
 const $ = (id) => document.getElementById(id);
-const state = { access: localStorage.getItem("sc_access"), refresh: localStorage.getItem("sc_refresh"), poll: null };
+const state = { access: localStorage.getItem("sc_access"), refresh: localStorage.getItem("sc_refresh"), poll: null, me: null };
 const socket = new TenantSocket("/seacalendar", () => state.access);
 
 function saveTokens(access, refresh) {
@@ -14,10 +14,13 @@ function saveTokens(access, refresh) {
   localStorage.setItem("sc_refresh", refresh);
 }
 
-function signOut() {
+function signOut(note = "") {
   localStorage.removeItem("sc_access");
   localStorage.removeItem("sc_refresh");
-  state.access = state.refresh = null;
+  state.access = state.refresh = state.me = null;
+  $("who").textContent = "";
+  $("account-link").hidden = true;
+  $("signed-out-note").textContent = note;
   show("signed-out");
 }
 
@@ -36,16 +39,21 @@ async function refreshTokens() {
 async function api(path, options = {}, retried = false) {
   const headers = { Authorization: `Bearer ${state.access}`, ...(options.body ? { "Content-Type": "application/json" } : {}) };
   const answer = await fetch(API + path, { ...options, headers });
-  if (answer.status === 401 && !retried && await refreshTokens()) return api(path, options, true);
-  if (answer.status === 401) { signOut(); throw new Error("Please sign in again."); }
   const type = answer.headers.get("content-type") || "";
-  const body = type.includes("json") ? await answer.json() : await answer.blob();
-  if (!answer.ok) throw new Error(body.error ? body.error.message : `HTTP ${answer.status}`);
+  const body = answer.status === 204 ? null : type.includes("json") ? await answer.json() : await answer.blob();
+  const code = body && body.error ? body.error.code : null;
+  // A wrong current password is an answer to the form, not a sign-in that ended.
+  if (answer.status === 401 && code !== "invalid_credentials") {
+    if (!retried && await refreshTokens()) return api(path, options, true);
+    signOut();
+    throw new Error("Please sign in again.");
+  }
+  if (!answer.ok) throw Object.assign(new Error(body && body.error ? body.error.message : `HTTP ${answer.status}`), { code });
   return body;
 }
 
 function show(section) {
-  for (const id of ["signed-out", "home", "poll"]) $(id).hidden = id !== section;
+  for (const id of ["signed-out", "home", "poll", "account"]) $(id).hidden = id !== section;
 }
 
 function optionLabel(option) {
@@ -139,6 +147,52 @@ function renderPoll(poll) {
   $("ics").hidden = poll.status !== "finalized" || poll.type !== "event";
 }
 
+function showDeleted() {
+  // The poll's row is gone: say so rather than leave a page whose votes would 404.
+  socket.leaveAll();
+  state.poll = null;
+  $("poll-title").textContent = "Poll deleted";
+  $("poll-meta").textContent = "This poll was deleted, with its votes, when its creator deleted their account.";
+  $("poll-description").textContent = "";
+  $("options").replaceChildren();
+  $("vote").disabled = true;
+  $("creator-actions").hidden = $("ics").hidden = true;
+  $("live").textContent = "";
+}
+
+async function showAccount() {
+  socket.leaveAll();
+  show("account");
+  $("delete-error").textContent = "";
+  $("reauth").hidden = true;
+  state.me = await api("/users/me");
+  $("account-name").textContent = state.me.display_name + (state.me.username ? ` (signs in as ${state.me.username} too)` : "");
+  // Only an account with a password can prove itself with one; a Discord-only one signs in again.
+  $("delete-password").hidden = !state.me.has_password;
+  $("delete-account").current_password.required = state.me.has_password;
+}
+
+async function deleteAccount(event) {
+  event.preventDefault();
+  const form = event.target;
+  $("delete-error").textContent = "";
+  $("reauth").hidden = true;
+  const password = form.current_password.value;
+  try {
+    const options = { method: "DELETE", ...(password ? { body: JSON.stringify({ current_password: password }) } : {}) };
+    await api("/users/me", options);
+  } catch (error) {
+    if (error.code === "reauth_required") {
+      $("delete-error").textContent = "To delete your account, sign in again first (then come back here).";
+      $("reauth").hidden = false;
+    } else $("delete-error").textContent = error.message;
+    return;
+  }
+  form.reset();
+  signOut("Your account and its data were deleted.");
+  history.replaceState(null, "", location.pathname);
+}
+
 async function showPoll(id) {
   show("poll");
   $("poll-error").textContent = "";
@@ -185,7 +239,7 @@ async function route() {
   if (!state.access) return show("signed-out");
   const match = location.hash.match(/poll=(\d+)/);
   try {
-    await (match ? showPoll(match[1]) : showHome());
+    await (match ? showPoll(match[1]) : location.hash === "#account" ? showAccount() : showHome());
   } catch (error) {
     $("poll-error").textContent = error.message;
   }
@@ -204,8 +258,9 @@ async function start() {
   sessionStorage.removeItem(SIGNING_IN);
   if (state.access) {
     try {
-      const me = await api("/users/me");
-      $("who").textContent = me.display_name;
+      state.me = await api("/users/me");
+      $("who").textContent = state.me.display_name;
+      $("account-link").hidden = false;
     } catch (error) { /* signOut already showed the sign-in page */ }
   }
   socket.onstatus = (text) => { $("live").textContent = text; };
@@ -222,11 +277,13 @@ async function start() {
   socket.on("vote_updated", (data) => {
     if (state.poll && data.poll_id === state.poll.id) { state.poll.tally = data.tally; renderTally(data.tally); }
   });
+  socket.on("poll_deleted", (data) => { if (state.poll && data.poll_id === state.poll.id) showDeleted(); });
   for (const name of ["poll_finalized", "poll_updated", "poll_cancelled", "poll_expired"]) {
     socket.on(name, (data) => { if (state.poll && data.poll_id === state.poll.id) showPoll(state.poll.id); });
   }
   if (state.access) socket.open();
-  $("sign-in").addEventListener("click", () => sessionStorage.setItem(SIGNING_IN, "1"));
+  for (const id of ["sign-in", "reauth"]) $(id).addEventListener("click", () => sessionStorage.setItem(SIGNING_IN, "1"));
+  $("delete-account").addEventListener("submit", deleteAccount);
   $("create").addEventListener("submit", createPoll);
   $("vote").addEventListener("click", vote);
   $("finalize").addEventListener("click", finalize);

@@ -123,6 +123,7 @@ async def test_bad_input_on_poll_actions(sea: httpx.AsyncClient, member: Member)
     [
         ("GET", "/users/me"),
         ("PUT", "/users/me"),
+        ("DELETE", "/users/me"),
         ("GET", "/polls"),
         ("POST", "/polls"),
         ("GET", "/polls/1"),

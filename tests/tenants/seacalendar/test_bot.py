@@ -22,6 +22,7 @@ from shared.tenant import TenantContext
 from tenants.seacalendar.bot import qotw, scheduler
 from tenants.seacalendar.bot.discord_rest import DiscordError, DiscordRest
 from tenants.seacalendar.bot.main import Bot, bot_dsn, open_pool, tenant_bus
+from tenants.seacalendar.bot.messages import DELETED
 from tenants.seacalendar.settings import SeaCalendarSettings
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.support.waiting import wait_for
@@ -127,6 +128,24 @@ async def test_posts_the_poll_and_edits_it_after_a_vote(
         )
         await wait_for(lambda: "Date chosen" in fake.messages[message_id]["embeds"][0]["footer"]["text"])
     assert len([m for m in fake.channel_messages(CHANNEL) if m["nonce"] == nonce]) == 1
+
+
+async def test_a_poll_deleted_with_its_creators_account_leaves_a_notice_in_discord(
+    sea: httpx.AsyncClient,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+    sea_ctx: TenantContext,
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    async with run_bot():
+        poll = await create_poll(sea, ann, title="Soon gone", channel_id=CHANNEL)
+        message_id = await wait_for(lambda: message_id_of(sea_ctx, poll["id"]))
+        assert (await sea.request("DELETE", f"{API}/users/me", headers=ann.auth)).status_code == 204
+        await wait_for(lambda: fake.messages[message_id]["embeds"][0]["description"] == DELETED)
+        assert fake.messages[message_id]["content"] == "📅 This poll was deleted."
+        assert fake.messages[message_id]["embeds"][0]["fields"] == []
 
 
 @pytest.mark.parametrize("outage", [False, True], ids=["restart", "outage past the nonce lifetime"])

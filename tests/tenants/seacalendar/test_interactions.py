@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from shared.tenant import TenantContext
 from tests.fakes.discord import FakeDiscord
 from tests.tenants.seacalendar.conftest import assert_error
+from tests.tenants.seacalendar.test_auth import sea_token
 
 URL = "/seacalendar/discord/interactions"
 GUILD, CHANNEL = "700000000000000001", "700000000000000002"
@@ -138,3 +139,26 @@ async def test_replies_quoting_a_title_ping_no_one(
     ):
         data = (await send(sea, fake, payload)).json()["data"]
         assert "@everyone party" in data["content"] and data["allowed_mentions"] == {"parse": []}
+
+
+async def test_commands_after_the_account_was_deleted(
+    sea: httpx.AsyncClient, fake_discord: tuple[FakeDiscord, str], sea_ctx: TenantContext
+) -> None:
+    # The poll messages carry no buttons, so no interaction names a poll: a deleted one is simply
+    # not listed, and its creator coming back through a command gets a fresh account.
+    fake, _ = fake_discord
+    payload = command("poll", "create", title="Regatta", options="2030-08-01, 2030-08-02")
+    payload["member"] = {"user": {"id": "700000000000000098", "username": "yan", "global_name": "Yan"}}
+    assert "Regatta" in (await send(sea, fake, payload)).json()["data"]["content"]
+    async with sea_ctx.db.connect() as conn:
+        first = await conn.scalar(sa.text("SELECT id FROM users WHERE discord_id = '700000000000000098'"))
+    signed_in = sea_token(first, auth_time=int(time.time()))
+    assert (await sea.request("DELETE", "/seacalendar/api/users/me", headers=signed_in)).status_code == 204
+    listed = await send(sea, fake, command("poll", "list"))
+    assert listed.status_code == 200 and listed.json()["data"]["flags"] == 64
+    assert "Regatta" not in listed.json()["data"]["content"]
+    again = await send(sea, fake, payload)
+    assert again.status_code == 200 and "Regatta" in again.json()["data"]["content"]
+    async with sea_ctx.db.connect() as conn:
+        second = await conn.scalar(sa.text("SELECT id FROM users WHERE discord_id = '700000000000000098'"))
+    assert second is not None and second != first

@@ -1,5 +1,5 @@
-"""The web UI in a real browser: the live tally across an access token's expiry, backing off a refused connect
-(skipped without Chromium)."""
+"""The web UI in a real browser: the live tally across an access token's expiry, backing off a refused connect,
+deleting the account and watching a poll deleted with its creator's (skipped without Chromium)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from shared.tenant import TenantContext
-from tests.support.browser import CHROMIUM, browser_page
-from tests.tenants.seacalendar.conftest import SignIn, create_poll, vote
+from tests.support.browser import CHROMIUM, Page, browser_page
+from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, vote
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
@@ -98,3 +98,86 @@ async def test_a_connect_refused_again_after_a_refresh_waits_before_asking_once_
         await page.js('probe.socket.packet(\'0/seacalendar,{"sid":"x"}\'); true')
         assert await page.js("probe.socket.refused === 0 && probe.socket.limited === 0")
         assert page.errors == []
+
+
+async def open_as(page: Page, sea_url: str, access: str, refresh: str, hash_: str) -> None:
+    """Load the UI signed in with these tokens, at ``#hash_``."""
+    await page.call("Page.navigate", url=f"{sea_url}/seacalendar/")
+    await page.until("document.readyState === 'complete'")
+    await page.js(
+        f"localStorage.setItem('sc_access', {json.dumps(access)});"
+        f"localStorage.setItem('sc_refresh', {json.dumps(refresh)});"
+        f"location.hash = {json.dumps(hash_)}; location.reload(); true"
+    )
+
+
+async def delete_from_the_form(page: Page, password: str = "") -> None:
+    await page.js("document.querySelector('#delete-account').confirm.checked = true")
+    await page.submit("#delete-account", {"current_password": password})
+
+
+ACCOUNT_SHOWN = (
+    "document.getElementById('account')?.hidden === false && document.getElementById('account-name').innerText"
+)
+SIGNED_OUT = "!document.getElementById('signed-out').hidden && localStorage.getItem('sc_access') === null"
+
+
+async def test_a_watched_poll_says_it_was_deleted(sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    async with browser_page() as page:
+        await open_as(page, sea_url, bob.access, bob.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.until("document.getElementById('poll-title')?.textContent === 'Game night'")
+        assert (await sea.request("DELETE", f"{API}/users/me", headers=ann.auth)).status_code == 204
+        await page.until("document.getElementById('poll-title').textContent === 'Poll deleted'", timeout=5)
+        assert await page.js("document.getElementById('vote').disabled && !document.querySelector('[data-tally]')")
+        assert page.errors == []
+
+
+async def test_deleting_a_discord_account_from_the_ui_needs_a_recent_sign_in(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    refreshed = (await sea.post(f"{API}/auth/refresh", json={"refresh_token": ann.refresh})).json()
+    async with browser_page() as page:
+        await open_as(page, sea_url, refreshed["access_token"], refreshed["refresh_token"], "account")
+        await page.until(ACCOUNT_SHOWN)
+        # Discord only: no password to give, so a token from a refresh is sent to sign in again.
+        assert await page.js("document.getElementById('delete-password').hidden")
+        assert "votes" in await page.text()
+        await delete_from_the_form(page)
+        await page.until("!document.getElementById('reauth').hidden", timeout=5)
+        assert "sign in again" in await page.js("document.getElementById('delete-error').textContent")
+        assert (await sea.get(f"{API}/users/me", headers=ann.auth)).status_code == 200
+
+        await open_as(page, sea_url, ann.access, refreshed["refresh_token"], "account")
+        await page.until(ACCOUNT_SHOWN)
+        await delete_from_the_form(page)
+        await page.until(SIGNED_OUT, timeout=5)
+        assert "deleted" in await page.js("document.getElementById('signed-out-note').textContent")
+        assert await page.js("localStorage.getItem('sc_refresh') === null")
+        assert page.errors == []
+    assert (await sea.get(f"{API}/users/me", headers=ann.auth)).status_code == 401
+
+
+async def test_deleting_an_account_with_a_password_asks_for_it(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    dee = await sign_in("Dee")
+    credentials = {"username": f"dee{dee.id}", "password": "first-password-1"}
+    assert (await sea.put(f"{API}/users/me", json=credentials, headers=dee.auth)).status_code == 200
+    refreshed = (await sea.post(f"{API}/auth/refresh", json={"refresh_token": dee.refresh})).json()
+    async with browser_page() as page:
+        await open_as(page, sea_url, refreshed["access_token"], refreshed["refresh_token"], "account")
+        await page.until(
+            "document.getElementById('account')?.hidden === false && !document.getElementById('delete-password').hidden"
+        )
+        await delete_from_the_form(page, "first-password-X")
+        await page.until("document.getElementById('delete-error').textContent.includes('wrong')", timeout=5)
+        # A wrong password is the form's answer, not a sign-in that ended.
+        assert await page.js("!document.getElementById('account').hidden && localStorage.getItem('sc_access') !== null")
+        await delete_from_the_form(page, "first-password-1")
+        await page.until(SIGNED_OUT, timeout=5)
+        assert page.errors == []
+    assert (await sea.get(f"{API}/users/me", headers=dee.auth)).status_code == 401
