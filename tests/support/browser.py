@@ -60,11 +60,19 @@ class Page:
             try:
                 return await self.js(expression)
             except RuntimeError as exc:
-                if any(sign in str(exc) for sign in NAVIGATING):
-                    return False  # asked of the page being left: ask the next one
+                # Asked of the page being left, or of one still loading that may not have the
+                # elements asked about yet: ask again. On a loaded page an error is the test's.
+                if any(sign in str(exc) for sign in NAVIGATING) or not await self._loaded():
+                    return False
                 raise
 
         await wait_for(holds, timeout=timeout, interval=0.05)
+
+    async def _loaded(self) -> bool:
+        try:
+            return bool(await self.js("document.readyState") == "complete")
+        except RuntimeError:
+            return False  # navigating meanwhile
 
     async def text(self) -> str:
         """The visible text of the page."""
