@@ -325,3 +325,11 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_handler_let_go(qui
         assert received < HUGE
     finally:
         client.close()
+
+
+async def test_a_pipelined_request_left_unfinished_gets_408_after_the_first_answer(quick: tuple[str, int]) -> None:
+    whole = b"GET /page HTTP/1.1\r\nHost: x\r\n\r\n"
+    answer, took = await exchange(quick, (0, whole + b"GET /page HTTP/1.1\r\nHost: x\r\n"))
+    first, _, rest = answer.partition(b"HTTP/1.1 408")
+    assert first.startswith(b"HTTP/1.1 200") and b'"ok":true' in first
+    assert rest and b'"request_timeout"' in rest and 0.4 < took < 3
