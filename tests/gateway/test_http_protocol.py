@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import socket
 import time
+import weakref
 from collections.abc import AsyncIterator
 from typing import ClassVar
 
@@ -171,11 +172,21 @@ async def test_websocket_upgrade_still_works(base: str) -> None:
 
 
 class QuickProtocol(HttpProtocol):
-    """The gateway's protocol with deadlines short enough for a test."""
+    """The gateway's protocol with deadlines short enough for a test; its connections are kept track of."""
 
     headers_timeout = 0.5
     request_timeout = 1.5
     send_stall = 0.5
+    connections_made: ClassVar[weakref.WeakSet[QuickProtocol]] = weakref.WeakSet()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        QuickProtocol.connections_made.add(self)
+
+
+def deadlines_pending() -> int:
+    """How many of the quick server's connections have a receipt deadline armed."""
+    return sum(protocol._deadline is not None for protocol in QuickProtocol.connections_made)
 
 
 # Set once the streaming handler of /huge has run to its end (or been cut off).
@@ -291,11 +302,13 @@ async def test_the_deadline_is_for_receiving_not_for_answering_or_idling(quick: 
     async with httpx.AsyncClient(base_url=f"http://{host}:{port}", limits=limits) as client:
         # A response that takes longer than both deadlines is not cut short.
         assert (await client.get("/slow")).text == "0;1;2;3;"
-        # Nor is the next request on the same kept-alive connection, after it idled past them.
-        await asyncio.sleep(1.6)
+        # Between requests no deadline is pending (idling is the keep-alive timer's business), and
+        # the kept-alive connection serves the next one.
+        assert deadlines_pending() == 0
         assert (await client.get("/page")).json()["ok"] is True
     async with connect(f"ws://{host}:{port}/ws") as ws:
-        await asyncio.sleep(1.6)
+        # The upgraded connection keeps none either: the WebSocket protocol has timers of its own.
+        assert deadlines_pending() == 0
         await ws.send("still here")
         assert await ws.recv() == "still here"
 
