@@ -118,9 +118,7 @@ class HttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        if self._stalled is not None:
-            self._stalled.cancel()
-            self._stalled = None
+        self._unstall()
         super().connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -130,6 +128,9 @@ class HttpProtocol(HttpToolsProtocol):
 
     def resume_writing(self) -> None:
         super().resume_writing()
+        self._unstall()
+
+    def _unstall(self) -> None:
         if self._stalled is not None:
             self._stalled.cancel()
             self._stalled = None
