@@ -35,7 +35,10 @@ SNAPSHOT = {
     "viewer_post_state": "SELECT * FROM viewer_post_state",
     "viewer_actor_state": "SELECT * FROM viewer_actor_state",
     "tombstones": "SELECT uri FROM tombstones",
-    "backfill_jobs": "SELECT did, reason, state, collections FROM backfill_jobs",
+    # Not the collections: an identity event re-queues a finished job for the profile alone but
+    # leaves an unfinished one whole, so which one an account's last job was depends on how far
+    # the backfill, which runs beside the stream, had got (the rows it fetched are compared above).
+    "backfill_jobs": "SELECT did, reason, state FROM backfill_jobs",
 }
 
 
