@@ -23,13 +23,7 @@ async def test_the_live_tally_keeps_moving_after_the_access_token_expires(
     lifetime = 4
     short = sea_ctx.tokens.issue_access(str(ann.id), ttl=lifetime)
     async with browser_page() as page:
-        await page.call("Page.navigate", url=f"{sea_url}/seacalendar/")
-        await page.until("document.readyState === 'complete'")
-        await page.js(
-            f"localStorage.setItem('sc_access', {json.dumps(short)});"
-            f"localStorage.setItem('sc_refresh', {json.dumps(ann.refresh)});"
-            f"location.hash = 'poll={poll['id']}'; location.reload(); true"
-        )
+        await open_as(page, sea_url, short, ann.refresh, f"poll={poll['id']}")
         await page.until("document.getElementById('live')?.textContent === 'live'")
         await page.until("document.getElementById('poll-title')?.textContent === 'Game night'")
         # The server closes the namespace when the token expires; the page refreshes its token and
