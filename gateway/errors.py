@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from shared.db.nul import is_nul_refusal, nul_error
-from shared.db.sqlstate import concurrent_change, is_transient
+from shared.db.sqlstate import lost_race
 from shared.errors import ApiError, is_xrpc
 from shared.http.responses import json_response
 
@@ -55,13 +55,16 @@ async def http_exception(request: Request, exc: Exception) -> Response:
 
 async def database_refusal(conn: HTTPConnection, exc: Exception) -> Response:
     """A NUL character that reached PostgreSQL (in a path or query parameter) is bad input; a
-    transaction aborted for a concurrent one (deadlock, serialization) is worth retrying; the rest is ours."""
+    transaction that lost a race with a concurrent one is answered as such (:func:`lost_race`); the
+    rest is ours."""
     if conn.scope["type"] == "http":
         if is_nul_refusal(exc):
             return error_response(nul_error(), conn.url.path)
-        if is_transient(exc):
-            log.warning("%s %s: aborted for a concurrent transaction: %s", conn.scope["method"], conn.url.path, exc)
-            return error_response(concurrent_change(), conn.url.path)
+        if (error := lost_race(exc)) is not None:
+            log.warning(
+                "%s %s: lost a race with a concurrent transaction: %s", conn.scope["method"], conn.url.path, exc
+            )
+            return error_response(error, conn.url.path)
     raise exc
 
 

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shared.db.nul import is_nul_refusal, nul_error
-from shared.db.sqlstate import concurrent_change, is_transient
+from shared.db.sqlstate import lost_race
 from shared.errors import ApiError
 from shared.http.responses import json_response
 from tenants.feed.appview import AppView
@@ -69,10 +69,9 @@ def routes(av: AppView, sessions: PdsSessions, writes: Writes) -> list[Route]:
         except Exception as exc:
             if is_nul_refusal(exc):
                 return render(XrpcError(400, "InvalidRequest", nul_error().message))
-            if is_transient(exc):
-                log.warning("XRPC %s aborted for a concurrent transaction: %s", nsid, exc)
-                busy = concurrent_change()
-                return render(from_api_error(busy), headers=busy.headers)
+            if (error := lost_race(exc)) is not None:
+                log.warning("XRPC %s lost a race with a concurrent transaction: %s", nsid, exc)
+                return render(from_api_error(error), headers=error.headers)
             log.exception("XRPC %s failed", nsid)
             return render(XrpcError(500, "InternalServerError", "Internal Server Error"))
 

@@ -1,4 +1,5 @@
-"""A transaction PostgreSQL aborted for a concurrent one is told apart, and answered 503 with Retry-After."""
+"""A transaction that lost a race with a concurrent one is told apart from a bug: aborted for it,
+503 with Retry-After; refused for a row the other deleted, 409."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ async def test_deadlocks_and_serialization_failures_are_transient(admin_url: str
     assert not is_transient(raised["23505"]) and not is_transient(ValueError("40P01"))
 
 
-async def test_a_route_whose_transaction_was_aborted_answers_503_with_retry_after(admin_url: str) -> None:
+async def test_a_route_that_lost_a_race_answers_503_or_409(admin_url: str) -> None:
     engine = create_async_engine(admin_url.replace("postgresql://", "postgresql+asyncpg://", 1))
 
     async def deadlocked(_request: Request) -> Response:
@@ -42,17 +43,29 @@ async def test_a_route_whose_transaction_was_aborted_answers_503_with_retry_afte
             await conn.execute(text(ABORT.format(state="40P01")))
         return Response("unreachable")
 
+    async def orphaned(_request: Request) -> Response:
+        async with engine.begin() as conn:
+            await conn.execute(text(ABORT.format(state="23503")))
+        return Response("unreachable")
+
     async def broken(_request: Request) -> Response:
         async with engine.begin() as conn:
             await conn.execute(text("SELECT 1 / 0"))
         return Response("unreachable")
 
-    app = Starlette(routes=[Route("/deadlocked", deadlocked), Route("/broken", broken)], exception_handlers=HANDLERS)
+    app = Starlette(
+        routes=[Route("/deadlocked", deadlocked), Route("/orphaned", orphaned), Route("/broken", broken)],
+        exception_handlers=HANDLERS,
+    )
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
             response = await client.get("/deadlocked")
             assert response.status_code == 503 and response.headers["retry-after"] == "1"
             assert response.json()["error"]["code"] == "concurrent_change"
+            # Running it again would fail the same way: the client reloads what it was changing.
+            response = await client.get("/orphaned")
+            assert response.status_code == 409 and "retry-after" not in response.headers
+            assert response.json()["error"]["code"] == "conflict"
             # Any other database error stays what it is: a bug, for the gateway's last handler (500).
             with pytest.raises(DBAPIError):
                 await client.get("/broken")

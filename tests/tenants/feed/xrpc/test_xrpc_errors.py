@@ -144,7 +144,7 @@ async def test_xrpc_tokens(
     assert (down.status_code, down.json()["error"]) == (502, "UpstreamFailure")
 
 
-async def test_a_call_aborted_for_a_concurrent_transaction_answers_503_with_retry_after(
+async def test_a_call_that_lost_a_race_says_so(
     feed_server: FeedServer, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A method whose transaction PostgreSQL itself aborts with the deadlock and serialization
@@ -162,6 +162,10 @@ async def test_a_call_aborted_for_a_concurrent_transaction_answers_503_with_retr
         assert response.headers["retry-after"] == "1"
         assert response.json()["error"] == "NotEnoughResources"
         assert "try again" in response.json()["message"].lower()
+    # A row the call refers to, deleted by a transaction that committed meanwhile: the caller reloads.
+    response = await http.get("/xrpc/dev.onebox.test.aborted", params={"state": "23503"})
+    assert response.status_code == 400 and "retry-after" not in response.headers
+    assert response.json()["error"] == "InvalidRequest" and "deleted" in response.json()["message"]
     # Any other database error is a bug: the XRPC shape of a 500, without its details.
     response = await http.get("/xrpc/dev.onebox.test.aborted", params={"state": "22012"})
     assert response.status_code == 500
