@@ -1,8 +1,8 @@
 """Socket.IO namespaces whose clients sign in with the tenant's access token and join only rooms they may see.
 
 A client connects with ``auth={"token": "<access token>"}``; a missing token, one for another
-tenant (audience) or an invalid one is refused at connect, and the connection is closed when the
-token expires (the client reconnects with a fresh one). Rooms are joined by asking:
+tenant (audience), an invalid one or one whose account was deleted is refused at connect, and the
+connection is closed when the token expires (the client reconnects with a fresh one). Rooms are joined by asking:
 ``emit("join", {"room": "poll:7"}, callback=...)`` answers ``{"ok": true}`` or
 ``{"ok": false, "error": "not_found"}`` after the tenant's visibility rule (``can_join``) ran;
 :func:`recheck_room` applies the rule again when what it depends on changed, and
@@ -20,6 +20,7 @@ from shared.auth.tokens import AccessClaims, TokenService
 from shared.errors import ApiError
 
 JoinRule = Callable[[AccessClaims, str], Awaitable[bool]]
+AccountRule = Callable[[AccessClaims], Awaitable[bool]]
 MAX_ROOM = 200
 # Rooms one connection may be in at once: a client is in the few its open pages show, and leaves
 # them as pages close; each membership is held in memory for as long as the connection lives.
@@ -108,13 +109,22 @@ async def disconnect_subject(sio: Any, namespace: str, subject: str) -> int:
     return closed
 
 
-def serve_namespace(sio: Any, tokens: TokenService, can_join: JoinRule) -> str:
-    """Register connect/join/leave handlers of ``/<audience>`` on ``sio``; returns the namespace."""
+def serve_namespace(sio: Any, tokens: TokenService, can_join: JoinRule, account_exists: AccountRule) -> str:
+    """Register connect/join/leave handlers of ``/<audience>`` on ``sio``; returns the namespace.
+
+    ``account_exists`` is asked at connect: a token outlives its account's deletion by minutes.
+    """
     namespace = f"/{tokens.audience}"
     expiries = Expiries(sio, namespace)
 
     async def connect(sid: str, _environ: dict[str, Any], auth: Any = None) -> None:
         claims = claims_from_auth(tokens, auth)
+        try:
+            exists = await account_exists(claims)
+        except ApiError as exc:  # e.g. the database is busy: the client retries its connect
+            raise _refuse(exc.code, exc.message) from None
+        if not exists:
+            raise _refuse("unauthorized", "This account was deleted; sign in again to start afresh.")
         await sio.save_session(sid, {"claims": claims}, namespace=namespace)
         expiries.watch(sid, claims)
 

@@ -10,6 +10,7 @@ from shared.db.notify import Event
 from shared.digits import ascii_int
 from shared.tenant import TenantContext
 from tenants.seacalendar import store
+from tenants.seacalendar.users import user_exists, user_id_of
 
 
 def setup(ctx: TenantContext, sio: Any) -> None:
@@ -23,7 +24,10 @@ def setup(ctx: TenantContext, sio: Any) -> None:
         async with ctx.db.connect() as conn:
             return await store.can_see(conn, poll_id, user_id)
 
-    namespace = serve_namespace(sio, ctx.tokens, can_join)
+    async def account_exists(claims: AccessClaims) -> bool:
+        return await user_exists(ctx, user_id_of(claims))  # a subject naming no account: refused
+
+    namespace = serve_namespace(sio, ctx.tokens, can_join, account_exists)
 
     async def visibility_may_have_changed(event: Event) -> None:
         # A poll made private, or an invitee removed: who may watch it is decided again. This

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from shared.ratelimit import KeyedRateLimiter
 from shared.tenant import TenantContext
+from tests.gateway.test_socketio import member
 from tests.support.waiting import wait_for
 
 NS = "/seacalendar"
@@ -68,18 +69,20 @@ async def raw(server: str) -> AsyncIterator[Callable[[], Any]]:
         ws.transport.abort()  # a client that doesn't read can't finish a close handshake
 
 
-def token(tenant_ctx: Callable[[str], TenantContext]) -> str:
-    """An access token of the seacalendar namespace (connect checks only the token)."""
-    return tenant_ctx("seacalendar").tokens.issue_access("1")
+@pytest.fixture
+async def token(tenant_ctx: Callable[[str], TenantContext]) -> str:
+    """An access token of the seacalendar namespace, for an account that exists (connect checks both)."""
+    _user_id, access = await member(tenant_ctx("seacalendar"), "Limits")
+    return access
 
 
 async def test_a_client_that_stops_reading_is_dropped_with_its_queue_bounded(
-    app: Starlette, raw: Any, tenant_ctx: Callable[[str], TenantContext], monkeypatch: pytest.MonkeyPatch
+    app: Starlette, raw: Any, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sio = app.state.socketio
     monkeypatch.setattr(sio, "max_queued", 50)  # the same rule, reached with less memory
     session = await raw()
-    answer = await session.connect_namespace({"token": token(tenant_ctx)})
+    answer = await session.connect_namespace({"token": token})
     assert answer["_type"] == "40"
     sid = answer["sid"]
     blob = {"blob": "x" * 32 * 1024}
@@ -98,14 +101,14 @@ async def test_a_client_that_stops_reading_is_dropped_with_its_queue_bounded(
 
 
 async def test_a_client_that_reads_keeps_up_and_stays(
-    app: Starlette, server: str, tenant_ctx: Callable[[str], TenantContext], monkeypatch: pytest.MonkeyPatch
+    app: Starlette, server: str, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sio = app.state.socketio
     monkeypatch.setattr(sio, "max_queued", 50)
     client = socketio.AsyncClient(reconnection=False)
     heard: list[Any] = []
     client.on("tick", heard.append, namespace=NS)
-    await client.connect(server, auth={"token": token(tenant_ctx)}, namespaces=[NS], transports=["websocket"])
+    await client.connect(server, auth={"token": token}, namespaces=[NS], transports=["websocket"])
     try:
         sid = client.get_sid(NS)
         for _ in range(300):
@@ -118,13 +121,13 @@ async def test_a_client_that_reads_keeps_up_and_stays(
 
 
 async def test_a_session_that_never_connects_a_namespace_is_closed(
-    app: Starlette, raw: Any, tenant_ctx: Callable[[str], TenantContext], monkeypatch: pytest.MonkeyPatch
+    app: Starlette, raw: Any, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sio = app.state.socketio
     monkeypatch.setattr(sio, "connect_grace_s", 0.3)
     member = await raw()
     idle = await raw()
-    assert (await member.connect_namespace({"token": token(tenant_ctx)}))["_type"] == "40"
+    assert (await member.connect_namespace({"token": token}))["_type"] == "40"
 
     async def closed() -> bool:
         with contextlib.suppress(ConnectionClosed):
@@ -140,19 +143,19 @@ async def test_a_session_that_never_connects_a_namespace_is_closed(
 
 
 async def test_a_session_left_without_a_namespace_is_closed_after_the_grace(
-    app: Starlette, raw: Any, tenant_ctx: Callable[[str], TenantContext], monkeypatch: pytest.MonkeyPatch
+    app: Starlette, raw: Any, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sio = app.state.socketio
     monkeypatch.setattr(sio, "connect_grace_s", 0.3)
     left, dropped, back = await raw(), await raw(), await raw()
     for session in (left, dropped, back):
-        assert (await session.connect_namespace({"token": token(tenant_ctx)}))["_type"] == "40"
+        assert (await session.connect_namespace({"token": token}))["_type"] == "40"
     await wait_for(lambda: not {left.eio_sid, dropped.eio_sid, back.eio_sid} & set(sio._graces), timeout=5)
     # One leaves its namespace, one is disconnected by the server, one leaves and connects again.
     await left.ws.send(f"41{NS},")
     await sio.disconnect(sio.manager.sid_from_eio_sid(dropped.eio_sid, NS), NS)
     await back.ws.send(f"41{NS},")
-    assert (await back.connect_namespace({"token": token(tenant_ctx)}))["_type"] == "40"
+    assert (await back.connect_namespace({"token": token}))["_type"] == "40"
 
     async def closed(session: RawSession) -> bool:
         with contextlib.suppress(ConnectionClosed):
@@ -167,7 +170,7 @@ async def test_a_session_left_without_a_namespace_is_closed_after_the_grace(
 
 
 async def test_connect_and_join_floods_are_refused_without_doing_the_work(
-    app: Starlette, server: str, raw: Any, tenant_ctx: Callable[[str], TenantContext], monkeypatch: pytest.MonkeyPatch
+    app: Starlette, server: str, raw: Any, token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sio = app.state.socketio
     monkeypatch.setattr(sio, "attempts", KeyedRateLimiter(3))
@@ -178,7 +181,7 @@ async def test_connect_and_join_floods_are_refused_without_doing_the_work(
     assert codes[3] == "rate_limited"
 
     client = socketio.AsyncClient(reconnection=False)
-    await client.connect(server, auth={"token": token(tenant_ctx)}, namespaces=[NS], transports=["websocket"])
+    await client.connect(server, auth={"token": token}, namespaces=[NS], transports=["websocket"])
     try:
         answers = [await client.call("join", {"room": "poll:0"}, namespace=NS, timeout=5) for _ in range(3)]
         assert [a["error"] for a in answers[:2]] == ["not_found", "not_found"]  # connect took the first
