@@ -23,8 +23,8 @@ from tenants.seacalendar.polls import room
 from tenants.seacalendar.schemas import AccountDelete
 from tenants.seacalendar.users import current_claims, password_hash_of, prove_identity
 
-# Every poll the deletion changes, row-locked in id order: votes lock their poll too, so a vote
-# racing the deletion commits wholly before or after it, and each published tally is the last word.
+# Every poll the deletion changes, row-locked in id order once the account's lock is held (no
+# write naming the account is then in flight): each published tally is the last word.
 TOUCHED = """SELECT p.id, p.creator_id = :u AS own, p.channel_id, p.message_id FROM polls p
     WHERE p.creator_id = :u OR p.id IN (SELECT v.poll_id FROM votes v WHERE v.user_id = :u)
     ORDER BY p.id FOR UPDATE OF p"""
@@ -32,12 +32,16 @@ TOUCHED = """SELECT p.id, p.creator_id = :u AS own, p.channel_id, p.message_id F
 
 async def delete_user(ctx: TenantContext, conn: AsyncConnection, user_id: int) -> None:
     """Delete the account and tell whoever watches what changed (events fire at commit)."""
+    # The account's lock first: writes adding rows that name it hold it from their start
+    # (users.load_user), so once it is ours every such write has committed and TOUCHED sees it,
+    # and those that come later wait, then find the account gone.
+    locked = "SELECT 1 FROM users WHERE id = :u FOR UPDATE"
+    if (await conn.execute(sa.text(locked), {"u": user_id})).first() is None:
+        raise unauthorized("This account was deleted; sign in again to start afresh.")  # by another request of theirs
     touched = (await conn.execute(sa.text(TOUCHED), {"u": user_id})).all()
     deleted = (
         await conn.execute(sa.text("DELETE FROM users WHERE id = :u RETURNING discord_id"), {"u": user_id})
-    ).first()
-    if deleted is None:  # deleted meanwhile, by another request of theirs
-        raise unauthorized("This account was deleted; sign in again to start afresh.")
+    ).one()
     if deleted.discord_id is not None:
         # Their votes are gone; an invite of their Discord account (the creator's) stays, unvoted.
         await conn.execute(

@@ -18,7 +18,7 @@ from shared.tenant import TenantContext
 from tenants.seacalendar import ics, store
 from tenants.seacalendar.schemas import MemoryIn
 from tenants.seacalendar.settings import sea_settings
-from tenants.seacalendar.users import current_user_id
+from tenants.seacalendar.users import current_user_id, load_user
 
 # The memories list is one answer, so an event keeps a bounded number (notes are up to 5,000 characters).
 MAX_MEMORIES_PER_POLL = 500
@@ -85,6 +85,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, MemoryIn)
         async with ctx.db.transaction() as conn:
+            await load_user(conn, user_id, lock=True)
             # Locked, so that memories added at the same moment count against the cap one by one.
             poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id, lock=True)
             store.require_status(poll, "finalized")

@@ -61,7 +61,7 @@ def routes(ctx: TenantContext) -> list[Route]:
             elif body.guild_id is not None:
                 await guilds.require_member(body.guild_id, discord_id)
         async with ctx.db.transaction() as conn:
-            await load_user(conn, user_id)
+            await load_user(conn, user_id, lock=True)
             poll_id = await poll_writes.insert_poll(conn, user_id, values, body.options)
             if body.venue is not None:
                 await poll_writes.set_venue(conn, poll_id, body.venue, user_id)
@@ -86,6 +86,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         body = await read_json(request, PollUpdate)
         fields = body.model_fields_set
         async with ctx.db.transaction() as conn:
+            await load_user(conn, user_id, lock=True)  # a new venue names its creator
             poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id, lock=True)
             store.require_creator(poll, user_id)
             store.require_status(poll, "draft", "voting")

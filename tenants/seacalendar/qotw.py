@@ -91,7 +91,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         await guilds.require_manager(body.guild_id, discord_id)
         await guilds.channel_in(body.channel_id, body.guild_id)
         async with ctx.db.transaction() as conn:
-            await load_user(conn, user_id)
+            await load_user(conn, user_id, lock=True)
             row = (
                 await conn.execute(
                     sa.text(
@@ -128,7 +128,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         body = await read_json(request, QuestionIn)
         await require_member(user_id, body.guild_id)
         async with ctx.db.transaction() as conn:
-            await load_user(conn, user_id)
+            await load_user(conn, user_id, lock=True)
             row = (
                 await conn.execute(
                     sa.text(
@@ -151,7 +151,7 @@ def routes(ctx: TenantContext) -> list[Route]:
             raise not_found("question")
         await require_member(user_id, guild_id)
         async with ctx.db.transaction() as conn:
-            await load_user(conn, user_id)
+            await load_user(conn, user_id, lock=True)
             return json_response(await save_response(conn, question_id, user_id, body.text), status=201)
 
     return [

@@ -114,9 +114,16 @@ async def prove_identity(
     raise ApiError(401, "invalid_credentials", "The current password is wrong.")
 
 
-async def load_user(conn: AsyncConnection, user_id: int) -> dict[str, Any]:
-    """The account, or 401 when it no longer exists."""
-    row = (await conn.execute(sa.text(f"SELECT {COLUMNS} FROM users WHERE id = :id"), {"id": user_id})).first()
+async def load_user(conn: AsyncConnection, user_id: int, *, lock: bool = False) -> dict[str, Any]:
+    """The account, or 401 when it no longer exists.
+
+    ``lock``: for a write that adds rows naming the account, held until it commits (KEY SHARE:
+    it stops only a deletion). Taken before any poll's lock, as the deletion takes the account's
+    first too (``account.delete_user``): the deletion then waits for the write and sees what it
+    added, or the write waits for the deletion and answers 401; one order, so no deadlock.
+    """
+    sql = f"SELECT {COLUMNS} FROM users WHERE id = :id" + (" FOR KEY SHARE" if lock else "")
+    row = (await conn.execute(sa.text(sql), {"id": user_id})).first()
     if row is None:
         raise unauthorized("The account no longer exists.")
     return dict(row._mapping)

@@ -28,7 +28,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, VoteIn)
         async with ctx.db.transaction() as conn:
-            user = await load_user(conn, user_id)
+            user = await load_user(conn, user_id, lock=True)
             # The row lock orders concurrent votes, so each published tally includes every earlier one.
             poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id, lock=True)
             store.require_status(poll, "voting")
@@ -65,6 +65,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, FinalizeIn)
         async with ctx.db.transaction() as conn:
+            await load_user(conn, user_id, lock=True)  # a new venue names its creator
             poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id, lock=True)
             store.require_creator(poll, user_id)
             store.require_status(poll, "voting", "expired")

@@ -1,7 +1,7 @@
-"""Writes that lose a race with a deletion committed meanwhile answer 4xx, never 500.
+"""Writes racing a deletion committed meanwhile answer 4xx, never 500, and the deletion misses nothing.
 
-Each request finds what it refers to when it looks, and finds it gone when its write commits
-(:func:`tests.support.races.committed_under` makes that interleaving happen every time).
+:func:`tests.support.races.committed_under` makes each interleaving happen every time: one side's
+transaction stays open until the other waits on a row it holds.
 """
 
 from __future__ import annotations
@@ -9,10 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import socketio
 
 from shared.tenant import TenantContext
 from tests.support.races import committed_under
+from tests.support.waiting import wait_for
 from tests.tenants.seacalendar.conftest import API, Member, SignIn, assert_error, create_poll
+
+DELETE_USER = "DELETE FROM users WHERE id = $1"
 
 
 async def racing(
@@ -24,7 +28,7 @@ async def racing(
         return await committed_under(db, deletion, row, request=request)
 
 
-async def test_writes_of_an_account_deleted_meanwhile_are_conflicts_and_leave_nothing(
+async def test_writes_of_an_account_deleted_meanwhile_are_signed_out_and_leave_nothing(
     sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext
 ) -> None:
     host = await sign_in("Host")
@@ -33,31 +37,56 @@ async def test_writes_of_an_account_deleted_meanwhile_are_conflicts_and_leave_no
     assert (
         await sea.post(f"{API}/polls/{finalized['id']}/finalize", json=chosen, headers=host.auth)
     ).status_code == 200
+    voting = await create_poll(sea, host, is_private=False)
     writes = [
         ("/polls", {"type": "generic", "title": "Late", "options": [{"label": "Yes"}]}),
         (f"/polls/{finalized['id']}/memories", {"kind": "note", "text": "Great night"}),
+        (f"/polls/{voting['id']}/vote", {"available": [voting["options"][0]["id"]]}),
     ]
     for path, body in writes:
         gone = await sign_in("Gone")
-        answer = await racing(sea, sea_ctx, "DELETE FROM users WHERE id = $1", gone.id, gone, path, body)
-        assert "deleted" in assert_error(answer, 409, "conflict")["message"]
+        answer = await racing(sea, sea_ctx, DELETE_USER, gone.id, gone, path, body)
+        assert_error(answer, 401, "unauthorized")
     async with sea_ctx.db.raw() as db:
         assert await db.fetchval("SELECT count(*) FROM polls WHERE title = 'Late'") == 0
         assert await db.fetchval("SELECT count(*) FROM memories WHERE poll_id = $1", finalized["id"]) == 0
+        assert await db.fetchval("SELECT count(*) FROM votes WHERE poll_id = $1", voting["id"]) == 0
 
 
-async def test_a_vote_racing_the_voters_or_the_polls_deletion_is_refused(
+async def test_a_vote_racing_its_polls_deletion_is_not_found(
     sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext
 ) -> None:
     host, voter = await sign_in("Host"), await sign_in("Voter")
     poll = await create_poll(sea, host, invitees=[voter.discord_id])
-    body = {"available": [poll["options"][0]["id"]]}
-    path = f"/polls/{poll['id']}/vote"
-    gone = await racing(sea, sea_ctx, "DELETE FROM users WHERE id = $1", voter.id, voter, path, body)
-    assert_error(gone, 409, "conflict")
-    voter = await sign_in("Voter")
-    poll = await create_poll(sea, host, invitees=[voter.discord_id])
     body, path = {"available": [poll["options"][0]["id"]]}, f"/polls/{poll['id']}/vote"
-    assert_error(
-        await racing(sea, sea_ctx, "DELETE FROM polls WHERE id = $1", poll["id"], voter, path, body), 404, "not_found"
-    )
+    answer = await racing(sea, sea_ctx, "DELETE FROM polls WHERE id = $1", poll["id"], voter, path, body)
+    assert_error(answer, 404, "not_found")
+
+
+async def test_a_deletion_waits_for_a_vote_in_flight_and_its_watchers_see_the_vote_go(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, sea_ctx: TenantContext
+) -> None:
+    host, leaving = await sign_in("Host"), await sign_in("Leaving")
+    poll = await create_poll(sea, host, invitees=[leaving.discord_id])
+    tallies: list[dict[str, Any]] = []
+    watcher = socketio.AsyncClient(reconnection=False)
+    watcher.on("vote_updated", tallies.append, namespace="/seacalendar")
+    await watcher.connect(sea_url, auth={"token": host.access}, namespaces=["/seacalendar"], transports=["websocket"],
+                          wait_timeout=5)  # fmt: skip
+    try:
+        assert (await watcher.call("join", {"room": f"poll:{poll['id']}"}, namespace="/seacalendar", timeout=5))["ok"]
+        # Their first vote on this poll, not yet committed when the deletion starts.
+        vote = "INSERT INTO votes (poll_id, user_id, available_option_ids) VALUES ($1, $2, $3)"
+        deletion = sea.request("DELETE", f"{API}/users/me", headers=leaving.auth)
+        async with sea_ctx.db.raw() as db:
+            answer = await committed_under(
+                db, vote, poll["id"], leaving.id, [poll["options"][0]["id"]], request=deletion
+            )
+        assert answer.status_code == 204, answer.text
+        # The deletion saw the vote it waited for, took it, and told the poll's watchers.
+        last = await wait_for(lambda: tallies and tallies[-1])
+    finally:
+        await watcher.disconnect()
+    assert last["poll_id"] == poll["id"] and last["tally"]["voters"] == 0
+    async with sea_ctx.db.raw() as db:
+        assert await db.fetchval("SELECT count(*) FROM votes WHERE poll_id = $1", poll["id"]) == 0
