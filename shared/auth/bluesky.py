@@ -232,6 +232,15 @@ class BlueskyClient:
         )
         return _session(doc, session.pds_url)
 
+    async def delete_session(self, session: PdsSession) -> None:
+        """End the session at its PDS (its refresh token is revoked there), as a client signing out does."""
+        await self._call(
+            "POST",
+            f"{session.pds_url}/xrpc/com.atproto.server.deleteSession",
+            "the PDS",
+            headers={"Authorization": f"Bearer {session.refresh_jwt}"},
+        )
+
     async def procedure(self, session: PdsSession, nsid: str, body: dict[str, Any]) -> Any:
         """POST an XRPC procedure to the member's PDS with their access token."""
         return await self._call(

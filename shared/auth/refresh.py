@@ -36,6 +36,14 @@ def create_refresh_tokens_table(op: Any) -> None:
     )
 
 
+# Whether ``{subject}`` (an SQL expression) has a sign-in that can still refresh: a token of its
+# family unspent, unrevoked and unexpired (a rotation leaves its new token unspent).
+LIVE_SIGN_IN = (
+    "EXISTS (SELECT 1 FROM refresh_tokens WHERE subject = {subject} "
+    "AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now())"
+)
+
+
 def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
@@ -100,17 +108,17 @@ class RefreshTokens:
                 return row.subject, await self.issue(conn, row.subject, row.family_id)
         raise ApiError(401, "refresh_token_reused", "This refresh token was already used; sign in again.")
 
-    async def revoke(self, conn: AsyncConnection, token: str) -> bool:
-        """Revoke the family of ``token`` (logout); False when the token is unknown."""
-        family = (
+    async def revoke(self, conn: AsyncConnection, token: str) -> str | None:
+        """Revoke the family of ``token`` (logout); its subject, or None when the token is unknown."""
+        row = (
             await conn.execute(
-                sa.text("SELECT family_id FROM refresh_tokens WHERE token_hash = :h"), {"h": _hash(token)}
+                sa.text("SELECT family_id, subject FROM refresh_tokens WHERE token_hash = :h"), {"h": _hash(token)}
             )
-        ).scalar()
-        if family is None:
-            return False
-        await self.revoke_family(conn, family)
-        return True
+        ).first()
+        if row is None:
+            return None
+        await self.revoke_family(conn, row.family_id)
+        return str(row.subject)
 
     async def revoke_family(self, conn: AsyncConnection, family: uuid.UUID) -> None:
         """Revoke every token of one sign-in."""

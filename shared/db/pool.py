@@ -253,3 +253,14 @@ def _is_connect_error(exc: DBAPIError) -> bool:
     orig = getattr(exc, "orig", None)
     name = type(orig).__name__ if orig is not None else ""
     return "Connection" in name or "CannotConnectNow" in name or "TooManyConnections" in name
+
+
+async def driver(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under a SQLAlchemy one, to run statements inside its transaction.
+
+    SQLAlchemy begins the transaction on the connection's first statement: run one through
+    ``conn`` before any on the driver, or the driver's run outside it.
+    """
+    raw = await conn.get_raw_connection()
+    found: asyncpg.Connection = raw.driver_connection
+    return found

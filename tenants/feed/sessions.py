@@ -2,18 +2,27 @@
 
 The PDS rotates its refresh token on every refresh, so two concurrent refreshes of one account
 would leave one of them holding a spent token; a lock per account makes them take turns.
+A member's session is kept while any of their sign-ins here can refresh: signing out of the
+last one forgets it and ends it at the PDS, as a Bluesky app signing out does, so the server no
+longer holds a way to write to a repository nobody here is signed in to.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
+from starlette.background import BackgroundTask
+
 from shared.auth.bluesky import BlueskyError, PdsSession, jwt_expiry
+from shared.auth.refresh import LIVE_SIGN_IN
 from shared.errors import ApiError
 from tenants.feed.appview import AppView
 from tenants.feed.db import acquire
+
+log = logging.getLogger("onebox.feed.sessions")
 
 REFRESH_MARGIN_S = 60
 EXPIRED = {"ExpiredToken", "InvalidToken"}
@@ -23,6 +32,12 @@ INSERT INTO pds_sessions (did, pds_url, handle, access_jwt, refresh_jwt, updated
 VALUES ($1, $2, $3, $4, $5, now())
 ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, handle = EXCLUDED.handle,
     access_jwt = EXCLUDED.access_jwt, refresh_jwt = EXCLUDED.refresh_jwt, updated_at = now()
+"""
+
+# The session of a member with no sign-in left (REST and XRPC sign-ins share refresh_tokens).
+FORGET = f"""
+DELETE FROM pds_sessions s WHERE s.did = $1 AND NOT {LIVE_SIGN_IN.format(subject="s.did")}
+RETURNING pds_url, handle, refresh_jwt
 """
 
 
@@ -69,6 +84,34 @@ class PdsSessions:
                 401, "pds_session_invalid", "The stored Bluesky session is unreadable; sign in again."
             ) from None
         return PdsSession(did, row["handle"], row["pds_url"], access, refresh)
+
+    async def end_if_last(self, did: str) -> PdsSession | None:
+        """Forget ``did``'s PDS session if none of its sign-ins is left (call after revoking one);
+        returns it, to be ended at the PDS (:meth:`end_at_pds_task`), or None when it stays."""
+        # The account's lock: a write in this process refreshing the session would store it again.
+        async with self._locks.setdefault(did, asyncio.Lock()), acquire(self.av.ctx) as conn, conn.transaction():
+            # A sign-in holds the member row until its refresh family commits with its session:
+            # waiting for it here means the check below counts that sign-in.
+            await conn.execute("SELECT 1 FROM members WHERE did = $1 FOR UPDATE", did)
+            row = await conn.fetchrow(FORGET, did)
+        if row is None:
+            return None
+        try:
+            refresh = self.av.box.open(row["refresh_jwt"], did)
+        except ValueError:
+            return None  # unreadable (another secret): nothing to end it with, and it is gone here
+        return PdsSession(did, row["handle"], row["pds_url"], "", refresh)
+
+    def end_at_pds_task(self, session: PdsSession | None) -> BackgroundTask | None:
+        """A task ending ``session`` at its PDS after the answer is sent (None: nothing to end)."""
+        return BackgroundTask(self._end_at_pds, session) if session is not None else None
+
+    async def _end_at_pds(self, session: PdsSession) -> None:
+        try:
+            await self.av.bluesky.delete_session(session)
+        except BlueskyError as exc:  # refused or unreachable
+            # Forgotten here either way; the PDS lets the session lapse unused.
+            log.warning("ending the PDS session of %s failed: %s", session.did, exc.message)
 
     async def _refresh(self, stale: PdsSession) -> PdsSession:
         try:

@@ -2,14 +2,17 @@
 
 The membership row is what the indexer polls: it then marks the profile, queues the member's
 backfill (posts, likes, reposts, follows, blocks) and starts tracking the accounts they follow.
+The sign-in's refresh family commits with the member row and the PDS session: a sign-out ending
+the member's last sign-in meanwhile (``PdsSessions.end_if_last``) counts it or comes first.
 """
 
 from __future__ import annotations
 
 from shared.auth.bluesky import BlueskyError, PdsSession, PdsUnreachable
+from shared.auth.refresh import RefreshTokens
+from shared.db.pool import driver
 from shared.errors import ApiError
 from tenants.feed.appview import AppView
-from tenants.feed.db import acquire
 from tenants.feed.sessions import PdsSessions
 
 MEMBER = """
@@ -22,8 +25,11 @@ ON CONFLICT (did) DO UPDATE SET handle = EXCLUDED.handle, pds_url = EXCLUDED.pds
 """
 
 
-async def sign_in(av: AppView, sessions: PdsSessions, identifier: str, password: str) -> PdsSession:
-    """Check the app password at the account's PDS, store its session and make it a member."""
+async def sign_in(
+    av: AppView, sessions: PdsSessions, identifier: str, password: str, refresh: RefreshTokens
+) -> tuple[PdsSession, str]:
+    """Check the app password at the account's PDS, store its session and make it a member;
+    returns the PDS session and a new refresh token of ``refresh`` (REST's or XRPC's store)."""
     # One bucket per account however it is spelt: "@alice.test" is "alice.test".
     key = identifier.strip().lower().removeprefix("@")
     av.ctx.login_limiter.hit(key, "Too many sign-in attempts for this account; wait a while.")
@@ -43,9 +49,11 @@ async def sign_in(av: AppView, sessions: PdsSessions, identifier: str, password:
             "reactivate it in a Bluesky app, then sign in again.",
             details={"status": session.status or "deactivated"},
         )
-    async with acquire(av.ctx) as conn, conn.transaction():
-        await conn.execute(MEMBER, session.did, session.handle, session.pds_url)
-        await conn.execute(PROFILE, session.did, session.handle, session.pds_url)
-        await sessions.save(conn, session)
+    async with av.ctx.db.transaction() as conn:
+        token = await refresh.issue(conn, session.did)  # first: it begins the transaction the driver joins
+        db = await driver(conn)
+        await db.execute(MEMBER, session.did, session.handle, session.pds_url)
+        await db.execute(PROFILE, session.did, session.handle, session.pds_url)
+        await sessions.save(db, session)
     av.ctx.login_limiter.reset(key)
-    return session
+    return session, token

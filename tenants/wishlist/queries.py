@@ -15,7 +15,6 @@ Owner documents never mention reservations; only the shared view joins ``reserva
 from __future__ import annotations
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 ITEM_ORDER = "i.priority, i.id"
 
@@ -87,13 +86,6 @@ MY_RESERVATIONS = """SELECT json_build_object('reservations', COALESCE(json_agg(
     FROM reservations r JOIN items i ON i.id = r.item_id JOIN wishlists w ON w.id = i.wishlist_id
     JOIN users u ON u.id = w.owner_id
     WHERE r.user_id = $1 AND w.visibility <> 'private'"""
-
-
-async def driver(conn: AsyncConnection) -> asyncpg.Connection:
-    """The asyncpg connection under a SQLAlchemy one (to read a document inside its transaction)."""
-    raw = await conn.get_raw_connection()
-    found: asyncpg.Connection = raw.driver_connection
-    return found
 
 
 async def _text(db: asyncpg.Connection, sql: str, *args: object) -> str | None:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from shared.db.pool import driver
 from shared.errors import ApiError, not_found
 from shared.http.body import read_json
 from shared.http.responses import raw_json_response
@@ -93,7 +94,7 @@ def routes(ctx: TenantContext) -> list[Route]:
             ).scalar_one()
             if body.tag_ids:
                 await set_tags(conn, item_id, owner, body.tag_ids)
-            doc = await queries.item_document(await queries.driver(conn), item_id, owner)
+            doc = await queries.item_document(await driver(conn), item_id, owner)
         return raw_json_response(str(doc), status=201)
 
     async def get_item(request: Request) -> Response:
@@ -136,7 +137,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                 await conn.execute(
                     sa.text(f"UPDATE items SET {sets}updated_at = now() WHERE id = :id"), {**changes, "id": item_id}
                 )
-            doc = await queries.item_document(await queries.driver(conn), item_id, owner)
+            doc = await queries.item_document(await driver(conn), item_id, owner)
         return raw_json_response(str(doc))
 
     async def delete_item(request: Request) -> Response:

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from shared.db.pool import driver
 from shared.errors import ApiError, not_found
 from shared.http.body import read_json
 from shared.http.responses import raw_json_response
@@ -54,7 +55,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                         {"owner": owner, "name": body.name, "color": body.color},
                     )
                 ).scalar_one()
-                doc = await queries.tag_document(await queries.driver(conn), tag_id, owner)
+                doc = await queries.tag_document(await driver(conn), tag_id, owner)
         except IntegrityError as exc:
             raise (signed_out() if account_gone(exc) else tag_exists()) from None
         return raw_json_response(str(doc), status=201)
@@ -83,7 +84,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                         sa.text(f"UPDATE tags SET {sets} WHERE id = :id AND owner_id = :owner"),
                         {**changes, "id": tag_id, "owner": owner},
                     )
-                doc = await queries.tag_document(await queries.driver(conn), tag_id, owner)
+                doc = await queries.tag_document(await driver(conn), tag_id, owner)
         except IntegrityError:
             raise tag_exists() from None
         if doc is None:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from shared.db.pool import driver
 from shared.errors import not_found
 from shared.http.body import read_json
 from shared.http.responses import dumps, raw_json_response
@@ -65,7 +66,7 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
                         {**body.model_dump(), "owner": owner, "token": new_share_token()},
                     )
                 ).scalar_one()
-                doc = await queries.wishlist_document(await queries.driver(conn), wishlist_id, owner)
+                doc = await queries.wishlist_document(await driver(conn), wishlist_id, owner)
         except IntegrityError as exc:
             if account_gone(exc):
                 raise signed_out() from None
@@ -99,7 +100,7 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
                     sa.text(f"UPDATE wishlists SET {sets}, updated_at = now() WHERE id = :id AND owner_id = :owner"),
                     {**changes, "id": wishlist_id, "owner": owner},
                 )
-            doc = await queries.wishlist_document(await queries.driver(conn), wishlist_id, owner)
+            doc = await queries.wishlist_document(await driver(conn), wishlist_id, owner)
         if doc is None:
             raise not_found("wishlist")
         return raw_json_response(doc)
@@ -140,7 +141,7 @@ def routes(ctx: TenantContext, cursors: Cursors) -> list[Route]:
                 ),
                 {"token": new_share_token(), "id": wishlist_id, "owner": owner},
             )
-            doc = await queries.wishlist_document(await queries.driver(conn), wishlist_id, owner)
+            doc = await queries.wishlist_document(await driver(conn), wishlist_id, owner)
         if doc is None:
             raise not_found("wishlist")
         return raw_json_response(doc)

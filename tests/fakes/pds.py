@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.firehose import tid
@@ -41,6 +41,7 @@ class FakePds:
         self.endpoints: dict[str, str] = {}  # did -> PDS URL to name instead of this server
         self.access: dict[str, str] = {}  # access token -> did
         self.refresh: dict[str, str] = {}  # refresh token -> did
+        self.ended: list[str] = []  # DIDs whose session a client ended (deleteSession)
         self.writes: list[tuple[str, str, dict[str, Any]]] = []  # (nsid, did, body)
         self.revs: dict[str, str] = {}  # record URI -> revision of the commit that wrote it
         self._serial = itertools.count(1)
@@ -158,6 +159,15 @@ class FakePds:
         del self.refresh[request.headers["authorization"].removeprefix("Bearer ")]
         return self._new_session(did)
 
+    async def _delete_session(self, request: Request) -> Response:
+        # As the PDS: the refresh JWT authenticates, its token is revoked, the answer has no body.
+        did = self._bearer(request, self.refresh)
+        if did is None:
+            return JSONResponse({"error": "ExpiredToken", "message": "Token has expired"}, 400)
+        del self.refresh[request.headers["authorization"].removeprefix("Bearer ")]
+        self.ended.append(did)
+        return Response(status_code=200)
+
     async def _get_session(self, request: Request) -> JSONResponse:
         did = self._bearer(request, self.access)
         if did is None:
@@ -197,6 +207,7 @@ class FakePds:
                 Route("/xrpc/com.atproto.server.createSession", self._create_session, methods=["POST"]),
                 Route("/xrpc/com.atproto.server.refreshSession", self._refresh_session, methods=["POST"]),
                 Route("/xrpc/com.atproto.server.getSession", self._get_session),
+                Route("/xrpc/com.atproto.server.deleteSession", self._delete_session, methods=["POST"]),
                 Route("/xrpc/com.atproto.repo.createRecord", self._write, methods=["POST"]),
                 Route("/xrpc/com.atproto.repo.deleteRecord", self._write, methods=["POST"]),
             ]

@@ -6,7 +6,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.auth.bluesky import PdsSession
 from shared.errors import ApiError
 from shared.http.body import read_json
 from shared.http.responses import json_response
@@ -35,9 +34,7 @@ def routes(av: AppView, sessions: PdsSessions) -> list[Route]:
     async def login(request: Request) -> Response:
         """Sign in with a Bluesky handle or DID and an app password; the account becomes a member."""
         body = await read_json(request, Login)
-        session: PdsSession = await sign_in(av, sessions, body.identifier, body.password)
-        async with ctx.db.transaction() as conn:
-            refresh = await ctx.refresh.issue(conn, session.did)
+        session, refresh = await sign_in(av, sessions, body.identifier, body.password, ctx.refresh)
         return token_pair(session.did, session.handle, refresh, signed_in=True)
 
     async def refresh(request: Request) -> Response:
@@ -51,11 +48,12 @@ def routes(av: AppView, sessions: PdsSessions) -> list[Route]:
         return token_pair(did, handle, new_token, signed_in=False)
 
     async def logout(request: Request) -> Response:
-        """Revoke a refresh token (and its family)."""
+        """Revoke a refresh token (and its family); the member's last sign-in takes the PDS session with it."""
         body = await read_json(request, RefreshBody)
         async with ctx.db.transaction() as conn:
-            await ctx.refresh.revoke(conn, body.refresh_token)
-        return Response(status_code=204)
+            did = await ctx.refresh.revoke(conn, body.refresh_token)
+        ended = await sessions.end_if_last(did) if did is not None else None
+        return Response(status_code=204, background=sessions.end_at_pds_task(ended))
 
     return [
         Route("/api/auth/login", login, methods=["POST"]),

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from shared.http.responses import json_response
 from tenants.feed.signin import sign_in
 from tenants.feed.xrpc.base import Call, Method, invalid
-from tenants.feed.xrpc.session_tokens import new_session
+from tenants.feed.xrpc.session_tokens import session_pair
 
 
 async def handle(call: Call) -> Response:
@@ -21,8 +21,8 @@ async def handle(call: Call) -> Response:
         raise invalid("identifier must be a handle or DID")
     if not isinstance(password, str) or not password or len(password) > 256:
         raise invalid("password is required")
-    session = await sign_in(call.av, call.sessions, identifier, password)
-    return json_response(await new_session(call.av, session.did, session.handle))
+    session, refresh = await sign_in(call.av, call.sessions, identifier, password, call.av.xrpc_refresh)
+    return json_response(session_pair(call.av, session.did, session.handle, refresh))
 
 
 METHOD = Method("procedure", handle)

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from shared.auth.tokens import bearer_token
 from shared.errors import ApiError
 from shared.http.responses import json_response
-from tenants.feed.appview import REFRESH_SCOPE
 from tenants.feed.db import acquire
-from tenants.feed.xrpc.base import Call, Method, XrpcError, invalid
-from tenants.feed.xrpc.session_tokens import session_pair
+from tenants.feed.xrpc.base import Call, Method, invalid
+from tenants.feed.xrpc.session_tokens import refresh_token_of, session_pair
 
 
 async def handle(call: Call) -> Response:
-    token = bearer_token(call.request)
-    if token is None:
-        raise XrpcError(401, "AuthenticationRequired", "Authentication Required")
-    claims = call.av.ctx.tokens.verify(token)
-    refresh_token = claims.extra.get("rt")
-    if claims.extra.get("scope") != REFRESH_SCOPE or not isinstance(refresh_token, str):
-        raise invalid("Invalid token type", "InvalidToken")
+    refresh_token = refresh_token_of(call)
     try:
         did, rotated = await call.av.xrpc_refresh.rotate(call.av.ctx.db, refresh_token)
     except ApiError:

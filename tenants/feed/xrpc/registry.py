@@ -6,6 +6,7 @@ from tenants.feed.xrpc import (
     create_record,
     create_session,
     delete_record,
+    delete_session,
     describe_server,
     get_author_feed,
     get_followers,
@@ -47,6 +48,7 @@ METHODS: dict[str, Method] = {
     "com.atproto.server.createSession": create_session.METHOD,
     "com.atproto.server.refreshSession": refresh_session.METHOD,
     "com.atproto.server.getSession": get_session.METHOD,
+    "com.atproto.server.deleteSession": delete_session.METHOD,
     "com.atproto.repo.createRecord": create_record.METHOD,
     "com.atproto.repo.deleteRecord": delete_record.METHOD,
 }

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.auth.tokens import bearer_token
 from tenants.feed.appview import ACCESS_SCOPE, REFRESH_SCOPE, XRPC_ACCESS_TTL, XRPC_REFRESH_TTL, AppView
+from tenants.feed.xrpc.base import Call, XrpcError, invalid
 
 
 def session_pair(av: AppView, did: str, handle: str, refresh_token: str) -> dict[str, Any]:
@@ -24,8 +26,13 @@ def session_pair(av: AppView, did: str, handle: str, refresh_token: str) -> dict
     }
 
 
-async def new_session(av: AppView, did: str, handle: str) -> dict[str, Any]:
-    """A fresh session (a new refresh-token family)."""
-    async with av.ctx.db.transaction() as conn:
-        refresh_token = await av.xrpc_refresh.issue(conn, did)
-    return session_pair(av, did, handle, refresh_token)
+def refresh_token_of(call: Call) -> str:
+    """The opaque refresh token in the refresh JWT the call is authenticated with, as a PDS reads it."""
+    token = bearer_token(call.request)
+    if token is None:
+        raise XrpcError(401, "AuthenticationRequired", "Authentication Required")
+    claims = call.av.ctx.tokens.verify(token)
+    refresh_token = claims.extra.get("rt")
+    if claims.extra.get("scope") != REFRESH_SCOPE or not isinstance(refresh_token, str):
+        raise invalid("Invalid token type", "InvalidToken")
+    return refresh_token

@@ -75,7 +75,7 @@ async def test_no_grace_for_a_revoked_or_expired_token(tenant_ctx: Callable[[str
     token = await issue(ctx, "user-out")
     _, rotated = await rotate(ctx, token)
     async with ctx.db.transaction() as conn:
-        assert await ctx.refresh.revoke(conn, rotated) is True
+        assert await ctx.refresh.revoke(conn, rotated) == "user-out"
     # Logging out ends the sign-in at once, grace or not.
     await expect_refused(ctx, token, "refresh_token_reused")
     late = await issue(ctx, "user-late")
@@ -104,8 +104,8 @@ async def test_unknown_and_revoked(tenant_ctx: Callable[[str], TenantContext]) -
     await expect_refused(ctx, "no-such-token", "invalid_refresh_token")
     async with ctx.db.transaction() as conn:
         token = await ctx.refresh.issue(conn, "user-2")
-        assert await ctx.refresh.revoke(conn, token) is True
-        assert await ctx.refresh.revoke(conn, "unknown") is False
+        assert await ctx.refresh.revoke(conn, token) == "user-2"
+        assert await ctx.refresh.revoke(conn, "unknown") is None
     await expect_refused(ctx, token, "refresh_token_reused")
 
 
