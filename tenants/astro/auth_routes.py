@@ -36,7 +36,7 @@ async def member_id(ctx: TenantContext, request: Request) -> uuid.UUID:
         raise unauthorized("The access token does not name a member.") from None
     async with ctx.db.connect() as conn:
         if not await profiles.exists(conn, member):
-            raise unauthorized("This account was deleted; sign in again to start afresh.")
+            raise profiles.account_deleted()
     return member
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.auth.mastodon import MastodonAccount
-from shared.errors import not_found
+from shared.errors import ApiError, not_found, unauthorized
 from tenants.astro.charts.zodiac import NAKSHATRAS, SIGNS, nakshatra_index, sign_index
 
 _OWN = (
@@ -42,6 +42,11 @@ async def upsert_member(conn: AsyncConnection, account: MastodonAccount) -> uuid
     return member_id
 
 
+def account_deleted() -> ApiError:
+    """401 for a token whose member's account is gone: signing in again starts a new one."""
+    return unauthorized("This account was deleted; sign in again to start afresh.")
+
+
 def _mastodon(row: Any) -> dict[str, Any]:
     return {
         "instance": row.mastodon_instance,
@@ -55,8 +60,8 @@ def _mastodon(row: Any) -> dict[str, Any]:
 async def own_profile(conn: AsyncConnection, member: uuid.UUID) -> dict[str, Any]:
     """Everything about the member, for the member."""
     row = (await conn.execute(sa.text(f"{_OWN} WHERE id = :id"), {"id": member})).first()
-    if row is None:
-        raise not_found("member")
+    if row is None:  # the account was deleted since the request's token was checked
+        raise account_deleted()
     birth = None
     if row.birth_input is not None:
         birth = {**row.birth_input, "utc": row.birth_date.isoformat()}

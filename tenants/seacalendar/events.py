@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.errors import ApiError
+from shared.errors import ApiError, not_found
 from shared.http.body import read_json
 from shared.http.responses import json_response, raw_json_response
 from shared.tenant import TenantContext
@@ -64,7 +64,9 @@ def routes(ctx: TenantContext) -> list[Route]:
         async with ctx.db.connect() as conn:
             poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id)
             store.require_status(poll, "finalized")
-            row = (await conn.execute(sa.text(EVENT), {"id": poll.id})).one()
+            row = (await conn.execute(sa.text(EVENT), {"id": poll.id})).first()
+        if row is None:  # deleted (with its creator's account) since it was looked up
+            raise not_found("poll")
         event = calendar_event(row, request.url.hostname or "onebox", settings.seacalendar_public_url)
         return Response(
             ics.build(event),

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 import socketio
 
 from shared.tenant import TenantContext
+from tenants.seacalendar import store
 from tests.support.races import committed_under
 from tests.support.waiting import wait_for
 from tests.tenants.seacalendar.conftest import API, Member, SignIn, assert_error, create_poll
@@ -90,3 +92,23 @@ async def test_a_deletion_waits_for_a_vote_in_flight_and_its_watchers_see_the_vo
     assert last["poll_id"] == poll["id"] and last["tally"]["voters"] == 0
     async with sea_ctx.db.raw() as db:
         assert await db.fetchval("SELECT count(*) FROM votes WHERE poll_id = $1", poll["id"]) == 0
+
+
+async def test_an_event_deleted_while_its_calendar_file_is_made_is_not_found(
+    sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = await sign_in("Host")
+    poll = await create_poll(sea, host, is_private=False)
+    chosen = {"option_id": poll["options"][0]["id"]}
+    assert (await sea.post(f"{API}/polls/{poll['id']}/finalize", json=chosen, headers=host.auth)).status_code == 200
+    looked_up = store.visible_poll
+
+    async def then_deleted(*args: Any, **kwargs: Any) -> Any:
+        # A plain read waits on no lock, so the deletion is committed right after the lookup.
+        row = await looked_up(*args, **kwargs)
+        async with sea_ctx.db.raw() as db:
+            await db.execute("DELETE FROM polls WHERE id = $1", row.id)
+        return row
+
+    monkeypatch.setattr(store, "visible_poll", then_deleted)
+    assert_error(await sea.get(f"{API}/polls/{poll['id']}/event.ics", headers=host.auth), 404, "not_found")
