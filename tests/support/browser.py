@@ -56,23 +56,23 @@ class Page:
     async def until(self, expression: str, timeout: float = 20.0) -> None:
         """Wait until ``expression`` is truthy in the page (also across a reload or redirect)."""
 
+        # A page still loading may not have the elements asked about yet: ask again. Whether it
+        # had loaded is read in the same evaluation, so a reload finishing in between cannot
+        # turn a half-parsed page's error into the test's.
+        guarded = (
+            "(async () => { const loaded = document.readyState === 'complete';"
+            f" try {{ return await ({expression}); }} catch (e) {{ if (loaded) throw e; return false; }} }})()"
+        )
+
         async def holds() -> Any:
             try:
-                return await self.js(expression)
+                return await self.js(guarded)
             except RuntimeError as exc:
-                # Asked of the page being left, or of one still loading that may not have the
-                # elements asked about yet: ask again. On a loaded page an error is the test's.
-                if any(sign in str(exc) for sign in NAVIGATING) or not await self._loaded():
-                    return False
+                if any(sign in str(exc) for sign in NAVIGATING):
+                    return False  # asked of the page being left
                 raise
 
         await wait_for(holds, timeout=timeout, interval=0.05)
-
-    async def _loaded(self) -> bool:
-        try:
-            return bool(await self.js("document.readyState") == "complete")
-        except RuntimeError:
-            return False  # navigating meanwhile
 
     async def text(self) -> str:
         """The visible text of the page."""
