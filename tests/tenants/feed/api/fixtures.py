@@ -137,6 +137,11 @@ def member(feed_server: FeedServer, http: httpx.AsyncClient, feed_db: asyncpg.Co
     return make
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header carrying ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def foreign_token(subject: str) -> str:
     """A valid access token of another tenant (wishlist)."""
     return TokenService(signing_key(SECRET, "wishlist"), "wishlist").issue_access(subject)

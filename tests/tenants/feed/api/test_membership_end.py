@@ -6,13 +6,9 @@ import asyncpg
 import httpx
 
 from tests.support.refresh import AGE_SPENT
-from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory
+from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, bearer
 
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_refresh_is_refused_once_membership_ends(

@@ -11,14 +11,10 @@ import httpx
 
 from tests.support.races import committed_under
 from tests.support.waiting import wait_for
-from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, foreign_token
+from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, bearer, foreign_token
 
 CREATE, DELETE = "/xrpc/com.atproto.server.createSession", "/xrpc/com.atproto.server.deleteSession"
 STORED = "SELECT count(*) FROM pds_sessions WHERE did = $1"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_the_last_sign_out_forgets_the_pds_session_and_ends_it_there(
