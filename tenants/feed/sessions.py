@@ -34,11 +34,22 @@ ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, handle = EXCLUDED.ha
     access_jwt = EXCLUDED.access_jwt, refresh_jwt = EXCLUDED.refresh_jwt, updated_at = now()
 """
 
+# A refreshed session replaces the stored one only if that is still there: one forgotten
+# meanwhile (the last sign-out, or the membership's end, maybe in another process) stays gone.
+REPLACE = """
+UPDATE pds_sessions SET access_jwt = $2, refresh_jwt = $3, updated_at = now() WHERE did = $1
+"""
+
 # The session of a member with no sign-in left (REST and XRPC sign-ins share refresh_tokens).
 FORGET = f"""
 DELETE FROM pds_sessions s WHERE s.did = $1 AND NOT {LIVE_SIGN_IN.format(subject="s.did")}
 RETURNING pds_url, handle, refresh_jwt
 """
+
+
+def session_missing() -> ApiError:
+    """The answer when no PDS session is stored for the account (401: sign in again)."""
+    return ApiError(401, "pds_session_missing", "No Bluesky session is stored for this account; sign in again.")
 
 
 def upstream_error(exc: BlueskyError) -> ApiError:
@@ -75,7 +86,7 @@ class PdsSessions:
                 "SELECT pds_url, handle, access_jwt, refresh_jwt FROM pds_sessions WHERE did = $1", did
             )
         if row is None:
-            raise ApiError(401, "pds_session_missing", "No Bluesky session is stored for this account; sign in again.")
+            raise session_missing()
         try:
             access = self.av.box.open(row["access_jwt"], did)
             refresh = self.av.box.open(row["refresh_jwt"], did)
@@ -88,7 +99,8 @@ class PdsSessions:
     async def end_if_last(self, did: str) -> PdsSession | None:
         """Forget ``did``'s PDS session if none of its sign-ins is left (call after revoking one);
         returns it, to be ended at the PDS (:meth:`end_at_pds_task`), or None when it stays."""
-        # The account's lock: a write in this process refreshing the session would store it again.
+        # The account's lock: a refresh in flight in this process finishes first, so the token
+        # ended at the PDS is the current one (a refresh elsewhere ends its own, see _refresh).
         async with self._locks.setdefault(did, asyncio.Lock()), acquire(self.av.ctx) as conn, conn.transaction():
             # A sign-in holds the member row until its refresh family commits with its session:
             # waiting for it here means the check below counts that sign-in.
@@ -120,8 +132,14 @@ class PdsSessions:
             if exc.status == 502:
                 raise upstream_error(exc) from None
             raise ApiError(401, "pds_session_expired", "The Bluesky session has expired; sign in again.") from None
+        box = self.av.box
         async with acquire(self.av.ctx) as conn:
-            await self.save(conn, fresh)
+            status = await conn.execute(
+                REPLACE, fresh.did, box.seal(fresh.access_jwt, fresh.did), box.seal(fresh.refresh_jwt, fresh.did)
+            )
+        if status == "UPDATE 0":
+            await self._end_at_pds(fresh)  # nobody here is signed in to hold it
+            raise session_missing()
         return fresh
 
     async def call(self, did: str, nsid: str, body: dict[str, Any]) -> Any:

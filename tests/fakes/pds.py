@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -42,6 +43,8 @@ class FakePds:
         self.access: dict[str, str] = {}  # access token -> did
         self.refresh: dict[str, str] = {}  # refresh token -> did
         self.ended: list[str] = []  # DIDs whose session a client ended (deleteSession)
+        self.refreshing: list[str] = []  # DIDs whose session a client refreshed (refreshSession)
+        self.refresh_gate: asyncio.Event | None = None  # when set: refreshes answer once it is
         self.writes: list[tuple[str, str, dict[str, Any]]] = []  # (nsid, did, body)
         self.revs: dict[str, str] = {}  # record URI -> revision of the commit that wrote it
         self._serial = itertools.count(1)
@@ -157,6 +160,9 @@ class FakePds:
         if did is None:
             return JSONResponse({"error": "ExpiredToken", "message": "Token has expired"}, 400)
         del self.refresh[request.headers["authorization"].removeprefix("Bearer ")]
+        self.refreshing.append(did)
+        if self.refresh_gate is not None:
+            await self.refresh_gate.wait()
         return self._new_session(did)
 
     async def _delete_session(self, request: Request) -> Response:

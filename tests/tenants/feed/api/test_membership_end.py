@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import httpx
 
 from tests.support.refresh import AGE_SPENT
+from tests.support.waiting import wait_for
 from tests.tenants.feed.api.fixtures import FeedServer, MemberFactory, bearer
 
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
@@ -55,3 +58,25 @@ async def test_refresh_is_refused_once_membership_ends(
     assert again.status_code == 200, again.text
     renewed = await http.post("/api/auth/refresh", json={"refresh_token": again.json()["refresh_token"]})
     assert renewed.status_code == 200 and renewed.json()["user"]["did"] == alice.did
+
+
+async def test_a_session_refreshed_while_membership_ends_is_not_stored_again(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection
+) -> None:
+    alice = await member("alice")
+    pds = feed_server.pds
+    pds.expire_sessions(alice.did)
+    pds.refresh_gate, ended = asyncio.Event(), pds.ended.count(alice.did)
+    try:
+        # A write refreshes the expired session; the membership ends while the PDS is answering.
+        write = asyncio.create_task(http.post("/api/post", json={"text": "racing"}, headers=alice.auth))
+        await wait_for(lambda: alice.did in pds.refreshing)
+        assert await feed_db.execute("DELETE FROM members WHERE did = $1", alice.did) == "DELETE 1"
+        pds.refresh_gate.set()
+        post = await write
+    finally:
+        pds.refresh_gate = None
+    assert post.status_code == 401 and post.json()["error"]["code"] == "pds_session_missing", post.text
+    # The fresh session was neither stored for someone no longer a member nor left open at the PDS.
+    assert await feed_db.fetchval("SELECT count(*) FROM pds_sessions WHERE did = $1", alice.did) == 0
+    assert pds.ended.count(alice.did) == ended + 1
