@@ -12,6 +12,7 @@ import base64
 from collections.abc import Iterable
 from typing import Any
 
+import asyncpg
 import orjson
 from cryptography.hazmat.primitives import serialization
 from starlette.requests import Request
@@ -117,7 +118,11 @@ def routes(av: AppView, pusher: Pusher) -> list[Route]:
         body = await read_json(request, PushSubscribe)
         await check_endpoint(body.endpoint, av.feed.feed_push_trusted_hosts)
         async with acquire(av.ctx) as conn:
-            await conn.execute(SUBSCRIBE, viewer, body.endpoint, body.keys.p256dh, body.keys.auth)
+            try:
+                await conn.execute(SUBSCRIBE, viewer, body.endpoint, body.keys.p256dh, body.keys.auth)
+            except asyncpg.ForeignKeyViolationError:
+                # An access token outlives the membership it was issued for by up to its lifetime.
+                raise ApiError(401, "not_a_member", "This account is no longer a member; sign in again.") from None
         return json_response({"subscribed": True, "endpoint": body.endpoint}, status=201)
 
     async def unsubscribe(request: Request) -> Response:

@@ -34,6 +34,14 @@ async def test_refresh_is_refused_once_membership_ends(
     post = await http.post("/api/post", json={"text": "still here?"}, headers=alice.auth)
     assert post.status_code == 401 and post.json()["error"]["code"] == "pds_session_missing", post.text
     assert len(feed_server.pds.writes) == writes
+    keys = {
+        "p256dh": "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "auth": "AAAAAAAAAAAAAAAAAAAAAA",
+    }
+    device = await http.post(
+        "/api/push/subscribe", json={"endpoint": "https://push.example/send/alice", "keys": keys}, headers=alice.auth
+    )
+    assert device.status_code == 401 and device.json()["error"]["code"] == "not_a_member", device.text
 
     # Refused in the shared shapes. The refused token is spent: a retry soon after gets the same
     # answer, and once its grace is over a retry counts as a replay.
