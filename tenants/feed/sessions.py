@@ -66,6 +66,7 @@ class PdsSessions:
     def __init__(self, av: AppView) -> None:
         self.av = av
         self._locks: dict[str, asyncio.Lock] = {}
+        self._ending: set[asyncio.Task[None]] = set()
 
     async def save(self, conn: Any, session: PdsSession) -> None:
         """Store ``session`` sealed, in the caller's transaction (an asyncpg connection)."""
@@ -118,6 +119,14 @@ class PdsSessions:
         """A task ending ``session`` at its PDS after the answer is sent (None: nothing to end)."""
         return BackgroundTask(self._end_at_pds, session) if session is not None else None
 
+    async def end_at_pds(self, session: PdsSession) -> None:
+        """End ``session`` at its PDS now (failures are logged); it finishes even if the caller
+        is cancelled meanwhile, as when a sign-in is abandoned."""
+        task = asyncio.create_task(self._end_at_pds(session))
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+        await asyncio.shield(task)
+
     async def _end_at_pds(self, session: PdsSession) -> None:
         try:
             await self.av.bluesky.delete_session(session)
@@ -138,7 +147,7 @@ class PdsSessions:
                 REPLACE, fresh.did, box.seal(fresh.access_jwt, fresh.did), box.seal(fresh.refresh_jwt, fresh.did)
             )
         if status == "UPDATE 0":
-            await self._end_at_pds(fresh)  # nobody here is signed in to hold it
+            await self.end_at_pds(fresh)  # nobody here is signed in to hold it
             raise session_missing()
         return fresh
 

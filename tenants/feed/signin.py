@@ -4,6 +4,7 @@ The membership row is what the indexer polls: it then marks the profile, queues 
 backfill (posts, likes, reposts, follows, blocks) and starts tracking the accounts they follow.
 The sign-in's refresh family commits with the member row and the PDS session: a sign-out ending
 the member's last sign-in meanwhile (``PdsSessions.end_if_last``) counts it or comes first.
+A sign-in refused or failing after the PDS issued its session ends that session there.
 """
 
 from __future__ import annotations
@@ -39,6 +40,24 @@ async def sign_in(
         raise ApiError(502, "pds_unreachable", f"Could not sign in: {exc.message}") from None
     except BlueskyError as exc:
         raise ApiError(401, "invalid_credentials", exc.message) from None
+    try:
+        _admit(session)
+        async with av.ctx.db.transaction() as conn:
+            token = await refresh.issue(conn, session.did)  # first: it begins the transaction the driver joins
+            db = await driver(conn)
+            await db.execute(MEMBER, session.did, session.handle, session.pds_url)
+            await db.execute(PROFILE, session.did, session.handle, session.pds_url)
+            await sessions.save(db, session)
+    except BaseException:
+        # Refused or failed here: nobody will hold the session the PDS just issued.
+        await sessions.end_at_pds(session)
+        raise
+    av.ctx.login_limiter.reset(key)
+    return session, token
+
+
+def _admit(session: PdsSession) -> None:
+    """403 for an account its PDS reports inactive."""
     if not session.active:
         # Its PDS serves neither its records nor its writes until it is reactivated there: as a
         # member it would get a backfill that fails and writes that are refused.
@@ -49,11 +68,3 @@ async def sign_in(
             "reactivate it in a Bluesky app, then sign in again.",
             details={"status": session.status or "deactivated"},
         )
-    async with av.ctx.db.transaction() as conn:
-        token = await refresh.issue(conn, session.did)  # first: it begins the transaction the driver joins
-        db = await driver(conn)
-        await db.execute(MEMBER, session.did, session.handle, session.pds_url)
-        await db.execute(PROFILE, session.did, session.handle, session.pds_url)
-        await sessions.save(db, session)
-    av.ctx.login_limiter.reset(key)
-    return session, token

@@ -92,3 +92,23 @@ async def test_a_sign_in_committing_during_the_last_sign_out_keeps_its_session(
     answer = await committed_under(feed_db, sign_in, dave.did, request=sign_out)
     assert answer.status_code == 204
     assert await feed_db.fetchval(STORED, dave.did) == 1  # the new sign-in was counted
+
+
+async def test_a_sign_in_failing_after_the_pds_answered_ends_that_session_there(
+    feed_server: FeedServer, http: httpx.AsyncClient, feed_db: asyncpg.Connection
+) -> None:
+    feed_server.pds.account("did:plc:unlucky", "unlucky.test", "pw")
+    # The sign-in's own transaction fails (as a database failing at that moment would).
+    await feed_db.execute(
+        """CREATE FUNCTION refuse_unlucky() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN RAISE EXCEPTION 'refused for the test'; END $$;
+           CREATE TRIGGER refuse_unlucky BEFORE INSERT ON members FOR EACH ROW
+           WHEN (NEW.did = 'did:plc:unlucky') EXECUTE FUNCTION refuse_unlucky()"""
+    )
+    try:
+        failed = await http.post("/api/auth/login", json={"identifier": "unlucky.test", "password": "pw"})
+    finally:
+        await feed_db.execute("DROP TRIGGER refuse_unlucky ON members; DROP FUNCTION refuse_unlucky()")
+    assert failed.status_code == 500 and set(failed.json()) == {"error"}
+    assert await feed_db.fetchval(STORED, "did:plc:unlucky") == 0
+    assert feed_server.pds.ended.count("did:plc:unlucky") == 1

@@ -220,6 +220,7 @@ async def test_login_refresh_logout_and_failures(
     assert inactive.status_code == 403 and inactive.json()["error"]["code"] == "account_inactive"
     assert inactive.json()["error"]["details"] == {"status": "deactivated"}
     assert await feed_db.fetchval("SELECT count(*) FROM members WHERE did = 'did:plc:resting'") == 0
+    assert "did:plc:resting" in feed_server.pds.ended  # the session the PDS issued is not left open
     malformed = await http.post("/api/auth/login", content=b"{")
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "malformed_json"
     missing = await http.post("/api/auth/login", json={"identifier": "alice.test"})
