@@ -37,6 +37,18 @@ async def shared_item_owner(conn: AsyncConnection, token: str, item_id: int) -> 
     return int(owner)
 
 
+async def _insert_reservation(conn: AsyncConnection, item_id: int, viewer: int) -> bool:
+    """Reserve ``item_id`` for ``viewer``; False when someone (maybe the viewer) holds it already."""
+    made = await conn.execute(
+        sa.text(
+            "INSERT INTO reservations (item_id, user_id) VALUES (:item, :viewer) "
+            "ON CONFLICT (item_id) DO NOTHING RETURNING user_id"
+        ),
+        {"item": item_id, "viewer": viewer},
+    )
+    return made.scalar() is not None
+
+
 def reservation(item_id: int) -> dict[str, object]:
     """The answer to the reserver."""
     return {"item_id": item_id, "reserved": True, "reserved_by_me": True}
@@ -65,20 +77,18 @@ def routes(ctx: TenantContext) -> list[Route]:
             if await shared_item_owner(conn, request.path_params["token"], item_id) == viewer:
                 raise ApiError(403, "own_item", "You can't reserve items on your own wishlist.")
             # The primary key on item_id makes two concurrent reservations resolve as one winner.
-            holder = (
-                await conn.execute(
-                    sa.text(
-                        "INSERT INTO reservations (item_id, user_id) VALUES (:item, :viewer) "
-                        "ON CONFLICT (item_id) DO NOTHING RETURNING user_id"
-                    ),
-                    {"item": item_id, "viewer": viewer},
-                )
-            ).scalar()
-            if holder is not None:
-                return json_response(reservation(item_id), status=201)
-            holder = (
-                await conn.execute(sa.text("SELECT user_id FROM reservations WHERE item_id = :item"), {"item": item_id})
-            ).scalar()
+            # A holder releasing between the insert and the read leaves none: try again, a few times.
+            holder = None
+            for _attempt in range(3):
+                if await _insert_reservation(conn, item_id, viewer):
+                    return json_response(reservation(item_id), status=201)
+                holder = (
+                    await conn.execute(
+                        sa.text("SELECT user_id FROM reservations WHERE item_id = :item"), {"item": item_id}
+                    )
+                ).scalar()
+                if holder is not None:
+                    break
         if holder != viewer:
             raise ApiError(409, "already_reserved", "Someone else has already reserved this item.")
         return json_response(reservation(item_id))

@@ -14,9 +14,7 @@ T = TypeVar("T")
 
 # Someone waits on a lock this connection's transaction holds (pg_locks is live, unlike the
 # statistics views, which a transaction sees as of its first look).
-_WAITED_ON = (
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))"
-)
+WAITED_ON = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))"
 
 
 async def committed_under(db: asyncpg.Connection, sql: str, *args: Any, request: Coroutine[Any, Any, T]) -> T:
@@ -30,7 +28,7 @@ async def committed_under(db: asyncpg.Connection, sql: str, *args: Any, request:
         await db.execute(sql, *args)
         answer = asyncio.ensure_future(request)
         try:
-            await wait_for(lambda: answer.done() or db.fetchval(_WAITED_ON))
+            await wait_for(lambda: answer.done() or db.fetchval(WAITED_ON))
         except BaseException:
             answer.cancel()
             raise
