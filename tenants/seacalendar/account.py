@@ -25,8 +25,12 @@ from tenants.seacalendar.users import current_claims, password_hash_of, prove_id
 
 # Every poll the deletion changes, row-locked in id order once the account's lock is held (no
 # write naming the account is then in flight): each published tally is the last word.
-TOUCHED = """SELECT p.id, p.creator_id = :u AS own, p.channel_id, p.message_id FROM polls p
+TOUCHED = """SELECT p.id, p.creator_id = :u AS own, p.channel_id, p.message_id,
+    EXISTS (SELECT 1 FROM votes v WHERE v.poll_id = p.id AND v.user_id = :u) AS voted,
+    ARRAY(SELECT m.id FROM memories m WHERE m.poll_id = p.id AND m.author_id = :u ORDER BY m.id) AS memory_ids
+    FROM polls p
     WHERE p.creator_id = :u OR p.id IN (SELECT v.poll_id FROM votes v WHERE v.user_id = :u)
+        OR p.id IN (SELECT m.poll_id FROM memories m WHERE m.author_id = :u)
     ORDER BY p.id FOR UPDATE OF p"""
 
 
@@ -53,9 +57,13 @@ async def delete_user(ctx: TenantContext, conn: AsyncConnection, user_id: int) -
             # The Discord ids let the bot turn the poll's message into a notice; the row will be gone.
             data = {"poll_id": poll.id, "channel_id": poll.channel_id, "message_id": poll.message_id}
             await ctx.bus.publish(conn, "poll_deleted", room(poll.id), data)
-        else:
+            continue
+        if poll.voted:
             tally = await store.tally(conn, poll.id)
             await ctx.bus.publish(conn, "vote_updated", room(poll.id), {"poll_id": poll.id, "tally": tally})
+        if poll.memory_ids:
+            data = {"poll_id": poll.id, "memory_ids": list(poll.memory_ids)}
+            await ctx.bus.publish(conn, "memories_removed", room(poll.id), data)
     # No room: for every gateway process, which closes the account's sockets (realtime.py).
     await ctx.bus.publish(conn, "user_deleted", None, {"user_id": user_id})
 

@@ -138,20 +138,27 @@ async def test_watchers_learn_the_poll_is_gone_and_tallies_move(
     others = await create_poll(sea, bob, invitees=[ann.discord_id])
     option = others["options"][0]["id"]
     assert (await vote(sea, ann, others["id"], available=[option])).status_code == 200
+    # Bob's finished event, where Ann left a memory but never voted.
+    past = await create_poll(sea, bob, invitees=[ann.discord_id])
+    base = f"{API}/polls/{past['id']}"
+    finalized = await sea.post(f"{base}/finalize", json={"option_id": past["options"][0]["id"]}, headers=bob.auth)
+    assert finalized.status_code == 200, finalized.text
+    memory = (await sea.post(f"{base}/memories", json={"text": "Great night"}, headers=ann.auth)).json()
+    kept = (await sea.post(f"{base}/memories", json={"text": "Agreed"}, headers=bob.auth)).json()
     events: list[tuple[str, Any]] = []
     watcher, mine = socketio.AsyncClient(reconnection=False), socketio.AsyncClient(reconnection=False)
-    for name in ("poll_deleted", "vote_updated"):
+    for name in ("poll_deleted", "vote_updated", "memories_removed"):
         watcher.on(name, lambda data, name=name: events.append((name, data)), namespace="/seacalendar")
     for client, member in ((watcher, bob), (mine, ann)):
         await client.connect(sea_url, auth={"token": member.access}, namespaces=["/seacalendar"],
                              transports=["websocket"], wait_timeout=5)  # fmt: skip
     try:
-        for room in (f"poll:{own['id']}", f"poll:{others['id']}"):
+        for room in (f"poll:{own['id']}", f"poll:{others['id']}", f"poll:{past['id']}"):
             joined = await watcher.call("join", {"room": room}, namespace="/seacalendar", timeout=5)
             assert joined["ok"], joined
         assert (await mine.call("join", {"room": f"poll:{own['id']}"}, namespace="/seacalendar", timeout=5))["ok"]
         assert (await sea.request("DELETE", ME, headers=ann.auth)).status_code == 204
-        await wait_for(lambda: len(events) == 2)
+        await wait_for(lambda: len(events) == 3)
         # The deleted account's own connection is closed, though its token has minutes left.
         await wait_for(lambda: not mine.connected)
     finally:
@@ -160,6 +167,9 @@ async def test_watchers_learn_the_poll_is_gone_and_tallies_move(
     assert ("poll_deleted", {"poll_id": own["id"], "channel_id": None, "message_id": None}) in events
     tally = next(data for name, data in events if name == "vote_updated")
     assert tally["poll_id"] == others["id"] and tally["tally"]["voters"] == 0
+    assert ("memories_removed", {"poll_id": past["id"], "memory_ids": [memory["id"]]}) in events
+    left = (await sea.get(f"{base}/memories", headers=bob.auth)).json()["memories"]
+    assert [m["id"] for m in left] == [kept["id"]]
 
 
 async def test_a_deleted_accounts_token_cannot_connect_and_join(
