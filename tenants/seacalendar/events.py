@@ -87,7 +87,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, MemoryIn)
         async with ctx.db.transaction() as conn:
-            await load_user(conn, user_id, lock=True)
+            author = await load_user(conn, user_id, lock=True)
             # Locked, so that memories added at the same moment count against the cap one by one.
             poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id, lock=True)
             store.require_status(poll, "finalized")
@@ -103,7 +103,13 @@ def routes(ctx: TenantContext) -> list[Route]:
                     {"p": poll.id, "a": user_id, "k": body.kind, "t": body.text, "u": body.url},
                 )
             ).one()
-            memory = {**row._mapping, "poll_id": poll.id, "author_id": user_id}
+            # Shaped as the list's items, so a page watching the event can show it as it is.
+            memory = {
+                **row._mapping,
+                "poll_id": poll.id,
+                "author_id": user_id,
+                "author": {"id": user_id, "display_name": author["display_name"]},
+            }
             await ctx.bus.publish(conn, "memory_added", f"poll:{poll.id}", memory)
         return json_response(memory, status=201)
 

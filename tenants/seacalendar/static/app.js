@@ -1,4 +1,5 @@
-// SeaCalendar web UI: sign in with Discord, create a poll, vote, and watch the tally move live.
+// SeaCalendar web UI: sign in with Discord, create a poll, vote, watch the tally move live, and
+// keep the event's memories (notes and links) once it is finalised.
 "use strict";
 
 const API = "/seacalendar/api";
@@ -145,6 +146,51 @@ function renderPoll(poll) {
   $("vote").disabled = !open;
   $("creator-actions").hidden = !(poll.is_creator && (open || poll.status === "expired"));
   $("ics").hidden = poll.status !== "finalized" || poll.type !== "event";
+  $("memories").hidden = poll.status !== "finalized";
+  $("memory-list").replaceChildren();
+  if (poll.status === "finalized") loadMemories(poll.id);
+}
+
+function addMemoryItem(memory) {
+  // Once: the page's own addition arrives both as the answer and as the live event.
+  if (document.querySelector(`[data-memory="${memory.id}"]`)) return;
+  const item = document.createElement("li");
+  item.dataset.memory = memory.id;
+  const who = document.createElement("strong");
+  who.textContent = `${memory.author.display_name}: `;
+  item.append(who);
+  if (memory.text) item.append(memory.text, " ");
+  if (memory.url) {
+    const link = document.createElement("a");
+    link.href = memory.url;
+    link.textContent = memory.url;
+    link.rel = "noopener noreferrer nofollow";
+    link.target = "_blank";
+    item.append(link);
+  }
+  $("memory-list").append(item);
+}
+
+async function loadMemories(pollId) {
+  try {
+    const { memories } = await api(`/polls/${pollId}/memories`);
+    if (!state.poll || state.poll.id !== pollId) return;
+    $("memory-list").replaceChildren();
+    memories.forEach(addMemoryItem);
+  } catch (error) { $("memory-error").textContent = error.message; }
+}
+
+async function addMemory(event) {
+  event.preventDefault();
+  const form = event.target;
+  $("memory-error").textContent = "";
+  const text = form.text.value.trim();
+  const url = form.url.value.trim();
+  const body = url ? { kind: "link", url, text } : { kind: "note", text };
+  try {
+    addMemoryItem(await api(`/polls/${state.poll.id}/memories`, { method: "POST", body: JSON.stringify(body) }));
+    form.reset();
+  } catch (error) { $("memory-error").textContent = error.message; }
 }
 
 function showDeleted() {
@@ -156,7 +202,7 @@ function showDeleted() {
   $("poll-description").textContent = "";
   $("options").replaceChildren();
   $("vote").disabled = true;
-  $("creator-actions").hidden = $("ics").hidden = true;
+  $("creator-actions").hidden = $("ics").hidden = $("memories").hidden = true;
   $("live").textContent = "";
 }
 
@@ -271,13 +317,22 @@ async function start() {
       const poll = await api(`/polls/${state.poll.id}`);
       // Only the tally, unless the poll itself changed: unsaved ticks in the vote form stay.
       if (poll.status !== state.poll.status || poll.updated_at !== state.poll.updated_at) renderPoll(poll);
-      else { state.poll.tally = poll.tally; renderTally(poll.tally); }
+      else {
+        state.poll.tally = poll.tally;
+        renderTally(poll.tally);
+        if (poll.status === "finalized") loadMemories(poll.id); // any added or removed meanwhile
+      }
     } catch (error) { $("poll-error").textContent = error.message; }
   };
   socket.on("vote_updated", (data) => {
     if (state.poll && data.poll_id === state.poll.id) { state.poll.tally = data.tally; renderTally(data.tally); }
   });
   socket.on("poll_deleted", (data) => { if (state.poll && data.poll_id === state.poll.id) showDeleted(); });
+  socket.on("memory_added", (data) => { if (state.poll && data.poll_id === state.poll.id) addMemoryItem(data); });
+  socket.on("memories_removed", (data) => {
+    if (!state.poll || data.poll_id !== state.poll.id) return;
+    for (const id of data.memory_ids) document.querySelector(`[data-memory="${id}"]`)?.remove();
+  });
   for (const name of ["poll_finalized", "poll_updated", "poll_cancelled", "poll_expired"]) {
     socket.on(name, (data) => { if (state.poll && data.poll_id === state.poll.id) showPoll(state.poll.id); });
   }
@@ -287,6 +342,7 @@ async function start() {
   $("create").addEventListener("submit", createPoll);
   $("vote").addEventListener("click", vote);
   $("finalize").addEventListener("click", finalize);
+  $("memory-form").addEventListener("submit", addMemory);
   $("cancel").addEventListener("click", cancelPoll);
   $("ics").addEventListener("click", downloadIcs);
   window.addEventListener("hashchange", route);

@@ -58,6 +58,7 @@ async def test_memories_on_finalized_events(sea: httpx.AsyncClient, sign_in: Sig
     note = await sea.post(url, json={"text": "What a night"}, headers=bob.auth)
     link = await sea.post(url, json={"kind": "link", "url": "https://photos.example/album"}, headers=ann.auth)
     assert note.status_code == 201 and link.status_code == 201
+    assert note.json()["author"] == {"id": bob.id, "display_name": "Bob"}
     memories = (await sea.get(url, headers=ann.auth)).json()["memories"]
     assert [(m["kind"], m["author"]["id"]) for m in memories] == [("note", bob.id), ("link", ann.id)]
     stranger = await sign_in("Stranger")

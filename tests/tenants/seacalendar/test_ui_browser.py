@@ -175,3 +175,41 @@ async def test_deleting_an_account_with_a_password_asks_for_it(
         await page.until(SIGNED_OUT, timeout=5)
         assert page.errors == []
     assert (await sea.get(f"{API}/users/me", headers=dee.auth)).status_code == 401
+
+
+MEMORIES = "[...document.querySelectorAll('#memory-list li')].map((li) => li.textContent)"
+
+
+async def test_memories_of_a_finalised_event_are_added_and_go_live(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    base = f"{API}/polls/{poll['id']}"
+    await sea.post(f"{base}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    assert (await sea.post(f"{base}/memories", json={"text": "First!"}, headers=ann.auth)).status_code == 201
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.until(f"{MEMORIES}.length === 1")
+        assert await page.js(MEMORIES) == ["Ann: First! "]
+
+        # Someone else's memory shows up live; a link is a link, and markup in a note stays text.
+        link = {"kind": "link", "url": "https://photos.example/night", "text": "<b>photos</b>"}
+        assert (await sea.post(f"{base}/memories", json=link, headers=bob.auth)).status_code == 201
+        await page.until(f"{MEMORIES}.length === 2", timeout=5)
+        assert await page.js("document.querySelector('#memory-list a').href") == "https://photos.example/night"
+        assert await page.js("document.querySelector('#memory-list b') === null")
+
+        # Added from the form: shown once, though the answer and the live event both bring it.
+        await page.submit("#memory-form", {"text": "Same time next year?", "url": ""})
+        await page.until(f"{MEMORIES}.length === 3", timeout=5)
+        assert (await page.js(MEMORIES))[2] == "Ann: Same time next year? "
+        await page.submit("#memory-form", {"text": "", "url": ""})
+        await page.until("document.getElementById('memory-error').textContent !== ''", timeout=5)
+
+        # Bob deletes his account: his memory leaves the page as it leaves the event.
+        assert (await sea.request("DELETE", f"{API}/users/me", headers=bob.auth)).status_code == 204
+        await page.until(f"{MEMORIES}.length === 2", timeout=5)
+        assert all(not text.startswith("Bob") for text in await page.js(MEMORIES))
+        assert page.errors == []
