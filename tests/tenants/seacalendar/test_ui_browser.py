@@ -55,9 +55,11 @@ async def test_a_connect_refused_as_rate_limited_is_retried_later_not_at_once(se
             f"probe.at = performance.now(); probe.socket.packet('4/seacalendar,' + {json.dumps(json.dumps(hinted))});"
             "true"
         )
-        await page.until("probe.sent.length === 1", timeout=5)
+        await page.until("probe.sent.length === 1", timeout=8)
         waited = await page.js("probe.sent[0][1] - probe.at")
-        assert 1000 <= waited < 2500, waited
+        # At least the hinted second; the jitter adds up to one more, and a busy machine's timers
+        # may fire late, so the ceiling only tells "waited for the hint" from "never gave up".
+        assert 1000 <= waited < 6000, waited
         assert await page.js("probe.sent[0][0]") == '40/seacalendar,{"token":"token"}'
         # Without a hint: doubling from a second, with jitter, capped at a minute; a connect resets it.
         delays = await page.js("[0, 1, 2, 5, 20].map((n) => retryDelay({}, n))")
