@@ -55,7 +55,7 @@ def calendar_event(row: Any, host: str, public_url: str) -> ics.CalendarEvent:
 
 
 def routes(ctx: TenantContext) -> list[Route]:
-    """``/api/polls/{id}/event.ics`` and ``/api/polls/{id}/memories``."""
+    """``/api/polls/{id}/event.ics``, ``/api/polls/{id}/memories`` and ``.../memories/{memory_id}``."""
     settings = sea_settings(ctx)
 
     async def event_ics(request: Request) -> Response:
@@ -113,8 +113,28 @@ def routes(ctx: TenantContext) -> list[Route]:
             await ctx.bus.publish(conn, "memory_added", f"poll:{poll.id}", memory)
         return json_response(memory, status=201)
 
+    async def remove_memory(request: Request) -> Response:
+        """Remove a memory (204): its author may, and so may the event's creator (keeping it kind)."""
+        user_id = await current_user_id(ctx, request)
+        memory_id = store.check_id(request.path_params["memory_id"], "memory")
+        async with ctx.db.transaction() as conn:
+            poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id)
+            author = await conn.scalar(
+                sa.text("SELECT author_id FROM memories WHERE id = :m AND poll_id = :p FOR UPDATE"),
+                {"m": memory_id, "p": poll.id},
+            )
+            if author is None:
+                raise not_found("memory")
+            if user_id not in (author, poll.creator_id):
+                raise ApiError(403, "not_author", "Only the memory's author or the event's creator can remove it.")
+            await conn.execute(sa.text("DELETE FROM memories WHERE id = :m"), {"m": memory_id})
+            data = {"poll_id": poll.id, "memory_ids": [memory_id]}
+            await ctx.bus.publish(conn, "memories_removed", f"poll:{poll.id}", data)
+        return Response(status_code=204)
+
     return [
         Route("/api/polls/{poll_id:id}/event.ics", event_ics, methods=["GET"]),
         Route("/api/polls/{poll_id:id}/memories", list_memories, methods=["GET"]),
         Route("/api/polls/{poll_id:id}/memories", add_memory, methods=["POST"]),
+        Route("/api/polls/{poll_id:id}/memories/{memory_id:id}", remove_memory, methods=["DELETE"]),
     ]

@@ -168,7 +168,22 @@ function addMemoryItem(memory) {
     link.target = "_blank";
     item.append(link);
   }
+  if (state.me && (memory.author.id === state.me.id || state.poll.is_creator)) {
+    const remove = document.createElement("button");
+    remove.className = "secondary";
+    remove.textContent = "Remove";
+    remove.addEventListener("click", () => removeMemory(memory.id));
+    item.append(" ", remove);
+  }
   $("memory-list").append(item);
+}
+
+async function removeMemory(id) {
+  $("memory-error").textContent = "";
+  try {
+    await api(`/polls/${state.poll.id}/memories/${id}`, { method: "DELETE" });
+    document.querySelector(`[data-memory="${id}"]`)?.remove();
+  } catch (error) { $("memory-error").textContent = error.message; }
 }
 
 async function loadMemories(pollId) {

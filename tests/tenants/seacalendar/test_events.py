@@ -61,6 +61,26 @@ async def test_memories_on_finalized_events(sea: httpx.AsyncClient, sign_in: Sig
     assert note.json()["author"] == {"id": bob.id, "display_name": "Bob"}
     memories = (await sea.get(url, headers=ann.auth)).json()["memories"]
     assert [(m["kind"], m["author"]["id"]) for m in memories] == [("note", bob.id), ("link", ann.id)]
+
+    # Removing: the author may, and so may the event's creator; nobody else, whoever sees it.
+    cleo = await sign_in("Cleo")
+    public = await create_poll(sea, ann, is_private=False)
+    await sea.post(
+        f"{API}/polls/{public['id']}/finalize", json={"option_id": public["options"][0]["id"]}, headers=ann.auth
+    )
+    pub_url = f"{API}/polls/{public['id']}/memories"
+    by_bob = (await sea.post(pub_url, json={"text": "Mine"}, headers=bob.auth)).json()
+    by_cleo = (await sea.post(pub_url, json={"text": "Cleo's"}, headers=cleo.auth)).json()
+    assert_error(await sea.delete(f"{pub_url}/{by_cleo['id']}", headers=bob.auth), 403, "not_author")
+    assert (await sea.delete(f"{pub_url}/{by_bob['id']}", headers=bob.auth)).status_code == 204
+    assert (await sea.delete(f"{pub_url}/{by_cleo['id']}", headers=ann.auth)).status_code == 204
+    assert (await sea.get(pub_url, headers=ann.auth)).json()["memories"] == []
+    for gone in (f"{pub_url}/{by_bob['id']}", f"{url}/{memories[0]['id'] + 10**6}", f"{url}/{10**19 - 1}"):
+        assert_error(await sea.delete(gone, headers=ann.auth), 404, "not_found")
+    # A memory is named under its own event only; a private event is unknown to the uninvited.
+    assert_error(await sea.delete(f"{pub_url}/{memories[0]['id']}", headers=ann.auth), 404, "not_found")
+    assert_error(await sea.delete(f"{url}/{memories[0]['id']}", headers=cleo.auth), 404, "not_found")
+    assert_error(await sea.delete(f"{url}/x", headers=ann.auth), 404, "not_found")
     stranger = await sign_in("Stranger")
     assert_error(await sea.get(url, headers=stranger.auth), 404, "not_found")
 
