@@ -114,7 +114,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         return json_response(memory, status=201)
 
     async def remove_memory(request: Request) -> Response:
-        """Remove a memory (204): its author may, and so may the event's creator (keeping it kind)."""
+        """Remove a memory (204): its author may, and so may the event's creator, who looks after the event."""
         user_id = await current_user_id(ctx, request)
         memory_id = store.check_id(request.path_params["memory_id"], "memory")
         async with ctx.db.transaction() as conn:
