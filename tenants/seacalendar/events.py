@@ -16,6 +16,7 @@ from shared.http.body import read_json
 from shared.http.responses import json_response, raw_json_response
 from shared.tenant import TenantContext
 from tenants.seacalendar import ics, store
+from tenants.seacalendar.polls import room
 from tenants.seacalendar.schemas import MemoryIn
 from tenants.seacalendar.settings import sea_settings
 from tenants.seacalendar.users import current_user_id, load_user
@@ -110,7 +111,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                 "author_id": user_id,
                 "author": {"id": user_id, "display_name": author["display_name"]},
             }
-            await ctx.bus.publish(conn, "memory_added", f"poll:{poll.id}", memory)
+            await ctx.bus.publish(conn, "memory_added", room(poll.id), memory)
         return json_response(memory, status=201)
 
     async def remove_memory(request: Request) -> Response:
@@ -129,7 +130,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                 raise ApiError(403, "not_author", "Only the memory's author or the event's creator can remove it.")
             await conn.execute(sa.text("DELETE FROM memories WHERE id = :m"), {"m": memory_id})
             data = {"poll_id": poll.id, "memory_ids": [memory_id]}
-            await ctx.bus.publish(conn, "memories_removed", f"poll:{poll.id}", data)
+            await ctx.bus.publish(conn, "memories_removed", room(poll.id), data)
         return Response(status_code=204)
 
     return [
