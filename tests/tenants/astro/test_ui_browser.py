@@ -12,6 +12,11 @@ from tests.tenants.astro.conftest import SignIn
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
+# Elements the page hides with the ``hidden`` attribute that a style rule shows anyway.
+SHOWN_THOUGH_HIDDEN = (
+    "[...document.querySelectorAll('[hidden]')].filter(e => getComputedStyle(e).display !== 'none').map(e => e.id)"
+)
+
 
 async def test_saving_again_keeps_the_city_and_hour_picked_and_the_account_can_be_deleted(
     astro: httpx.AsyncClient, astro_url: str, sign_in: SignIn
@@ -30,7 +35,9 @@ async def test_saving_again_keeps_the_city_and_hour_picked_and_the_account_can_b
     assert saved.json()["birth"]["utc"] == "2021-11-07T07:30:00+00:00"
     async with browser_page() as page:
         await page.call("Page.navigate", url=f"{astro_url}/astro/")
-        await page.until("document.readyState === 'complete'")
+        await page.until("!document.getElementById('step-link').hidden")
+        # Signed out: no account controls (a display rule on #who once beat its hidden attribute).
+        assert await page.js(SHOWN_THOUGH_HIDDEN) == []
         await page.js(
             f"localStorage.setItem('astro.access', {json.dumps(me['access_token'])});"
             f"localStorage.setItem('astro.refresh', {json.dumps(me['refresh_token'])});"
@@ -50,5 +57,6 @@ async def test_saving_again_keeps_the_city_and_hour_picked_and_the_account_can_b
         # Deleting the account (confirmed) signs the tab out and leaves nothing behind.
         await page.js("window.confirm = () => true; document.getElementById('delete-account').click(); true")
         await page.until("!document.getElementById('step-link').hidden && !localStorage.getItem('astro.access')")
+        assert await page.js(SHOWN_THOUGH_HIDDEN) == []
         assert page.errors == []
     assert (await astro.get("/astro/api/profile", headers=me["headers"])).status_code == 401
