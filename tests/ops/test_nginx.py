@@ -130,11 +130,15 @@ async def test_requests_and_websockets_through_nginx(
                 assert health.json()["tenants"]["wishlist"]["database"]["ok"] is True
                 assert health.headers["x-request-id"]
 
-                css = await client.get("/wishlist/style.css")
-                assert css.status_code == 200
-                assert css.headers["cache-control"].startswith("public, max-age=604800")
                 page = await client.get("/wishlist/")
                 assert page.headers["cache-control"] == "no-cache"
+                stamp = re.search(r'href="(style\.css\?v=\w+)"', page.text)
+                assert stamp is not None
+                css = await client.get(f"/wishlist/{stamp[1]}")
+                assert css.status_code == 200
+                assert css.headers["cache-control"] == "public, max-age=31536000, immutable"
+                # Unstamped (an old page's URL), it revalidates rather than stay a week.
+                assert (await client.get("/wishlist/style.css")).headers["cache-control"] == "no-cache"
 
                 # Sign-in has its own small budget (10/min, burst 5): guessing stops at nginx.
                 statuses = [
