@@ -61,6 +61,7 @@ class FakeDiscord:
         self.messages: dict[str, dict[str, Any]] = {}
         self.edits: list[dict[str, Any]] = []
         self.requests: list[tuple[float, str, str, int]] = []  # (time, method, route, status)
+        self.versions: list[int | None] = []  # API version of each bot-token call (None: Discord's default)
         self._limits: dict[str, list[float]] = defaultdict(list)
         self._failures: dict[str, int] = defaultdict(int)
         self._nonces: dict[str, tuple[str, float]] = {}  # nonce -> (message id, monotonic time)
@@ -89,7 +90,8 @@ class FakeDiscord:
             Route("/channels/{channel_id}/messages", self.list_messages, methods=["GET"]),
             Route("/channels/{channel_id}/messages/{message_id}", self.edit_message, methods=["PATCH"]),
         ]
-        self.app = Starlette(routes=[Mount("/api", routes=routes)])
+        # Versioned paths as Discord serves them; a bare /api is its default version (v6, deprecated).
+        self.app = Starlette(routes=[Mount("/api/v{version:int}", routes=routes), Mount("/api", routes=routes)])
 
     # -- test controls -------------------------------------------------------------------------
     def rate_limit(self, route: str, times: int = 1, retry_after: float = 0.2) -> None:
@@ -165,6 +167,7 @@ class FakeDiscord:
     # -- REST the bot uses ---------------------------------------------------------------------
     async def _gate(self, request: Request, route: str) -> Response | None:
         """Authentication, simulated rate limits and failures, shared by the bot's routes."""
+        self.versions.append(request.path_params.get("version"))
         if request.headers.get("authorization") != f"Bot {BOT_TOKEN}":
             return self._log(route, _api_error(401, "401: Unauthorized"))
         if self._limits[route]:

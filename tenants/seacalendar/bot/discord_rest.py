@@ -24,6 +24,15 @@ log = logging.getLogger("onebox.seacalendar.discord")
 _MINOR_IDS = re.compile(r"(?<!channels)(?<!guilds)(?<!webhooks)/\d{5,}")
 
 
+# Without a version in the path Discord serves its default, v6, which it lists as deprecated.
+API_VERSION = "v10"
+
+
+def versioned(api_base: str) -> str:
+    """The REST base for bot-token calls: ``<api_base>/v10``."""
+    return f"{api_base.rstrip('/')}/{API_VERSION}"
+
+
 # Titles and questions are members' text: "@everyone" in one must not ping a whole server.
 NO_PINGS: dict[str, Any] = {"allowed_mentions": {"parse": []}}
 
@@ -54,7 +63,7 @@ def bucket_of(method: str, path: str) -> str:
 
 
 class DiscordRest:
-    """Calls to ``<api_base>`` as the bot."""
+    """Calls to ``<api_base>/v10`` as the bot."""
 
     def __init__(
         self,
@@ -66,7 +75,7 @@ class DiscordRest:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.http = httpx.AsyncClient(
-            base_url=api_base.rstrip("/"),
+            base_url=versioned(api_base),
             headers={"Authorization": f"Bot {token}", "User-Agent": "DiscordBot (onebox, 1)"},
             timeout=15.0,
             transport=transport,

@@ -483,3 +483,19 @@ async def test_the_worker_process_does_its_work_without_sqlalchemy(
     assert health["bot"]["reminders_sent"] >= 1 and health["bot"]["errors"] == 0
     assert worker.returncode == 0
     assert out.decode().splitlines()[-1] == "loaded: []"
+
+
+async def test_bot_token_calls_name_the_api_version(
+    sea: httpx.AsyncClient,
+    sea_ctx: TenantContext,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+) -> None:
+    # A path without a version gets Discord's default, v6, which its docs list as deprecated.
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    async with run_bot():
+        poll = await create_poll(sea, ann, channel_id=CHANNEL, is_private=False)  # the gateway checks the channel
+        await wait_for(lambda: message_id_of(sea_ctx, poll["id"]))
+    assert fake.versions and set(fake.versions) == {10}
