@@ -19,6 +19,7 @@ import httpx
 
 from shared.digits import ascii_int
 from shared.errors import ApiError
+from tenants.seacalendar.bot.discord_rest import versioned
 from tenants.seacalendar.settings import SeaCalendarSettings
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
@@ -39,7 +40,7 @@ class Guilds:
     """Questions to Discord's REST API, with the bot's token."""
 
     def __init__(self, settings: SeaCalendarSettings) -> None:
-        self.base = settings.api_base
+        self.base = versioned(settings.api_base)
         self.token = settings.discord_bot_token.get_secret_value() if settings.discord_bot_token else None
 
     async def _get(self, path: str) -> dict[str, Any] | None:

@@ -61,7 +61,8 @@ class FakeDiscord:
         self.messages: dict[str, dict[str, Any]] = {}
         self.edits: list[dict[str, Any]] = []
         self.requests: list[tuple[float, str, str, int]] = []  # (time, method, route, status)
-        self._limits: dict[str, list[float]] = defaultdict(list)
+        self.versions: list[int | None] = []  # API version of each bot-token call (None: Discord's default)
+        self._limits: dict[str, list[tuple[float, str]]] = defaultdict(list)
         self._failures: dict[str, int] = defaultdict(int)
         self._nonces: dict[str, tuple[str, float]] = {}  # nonce -> (message id, monotonic time)
         self.nonce_ttl_s: float | None = None
@@ -89,12 +90,17 @@ class FakeDiscord:
             Route("/channels/{channel_id}/messages", self.list_messages, methods=["GET"]),
             Route("/channels/{channel_id}/messages/{message_id}", self.edit_message, methods=["PATCH"]),
         ]
-        self.app = Starlette(routes=[Mount("/api", routes=routes)])
+        # Versioned paths as Discord serves them; a bare /api is its default version (v6, deprecated).
+        self.app = Starlette(routes=[Mount("/api/v{version:int}", routes=routes), Mount("/api", routes=routes)])
 
     # -- test controls -------------------------------------------------------------------------
-    def rate_limit(self, route: str, times: int = 1, retry_after: float = 0.2) -> None:
-        """Answer the next ``times`` calls of ``route`` (e.g. ``POST /channels/messages``) with 429."""
-        self._limits[route].extend([retry_after] * times)
+    def rate_limit(self, route: str, times: int = 1, retry_after: float = 0.2, scope: str = "user") -> None:
+        """Answer the next ``times`` calls of ``route`` (e.g. ``POST /channels/messages``) with 429.
+
+        ``scope`` is Discord's ``X-RateLimit-Scope``: ``user``, ``shared`` or ``global`` (the bot's
+        limit over every route, flagged ``global`` in the body and ``X-RateLimit-Global``).
+        """
+        self._limits[route].extend([(retry_after, scope)] * times)
 
     def fail(self, route: str, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``route`` with 502."""
@@ -165,12 +171,15 @@ class FakeDiscord:
     # -- REST the bot uses ---------------------------------------------------------------------
     async def _gate(self, request: Request, route: str) -> Response | None:
         """Authentication, simulated rate limits and failures, shared by the bot's routes."""
+        self.versions.append(request.path_params.get("version"))
         if request.headers.get("authorization") != f"Bot {BOT_TOKEN}":
             return self._log(route, _api_error(401, "401: Unauthorized"))
         if self._limits[route]:
-            retry_after = self._limits[route].pop(0)
-            body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
-            headers = {"Retry-After": str(max(1, round(retry_after))), "X-RateLimit-Scope": "user"}
+            retry_after, scope = self._limits[route].pop(0)
+            body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": scope == "global"}
+            headers = {"Retry-After": str(max(1, round(retry_after))), "X-RateLimit-Scope": scope}
+            if scope == "global":
+                headers["X-RateLimit-Global"] = "true"
             return self._log(route, JSONResponse(body, status_code=429, headers=headers))
         if self._failures[route]:
             self._failures[route] -= 1

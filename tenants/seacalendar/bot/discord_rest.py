@@ -3,7 +3,9 @@
 Discord answers 429 with ``retry_after`` (seconds, in the JSON body; ``Retry-After`` in the
 headers) and announces each route bucket's budget in ``X-RateLimit-Remaining`` /
 ``X-RateLimit-Reset-After``: when a bucket is spent the next call on it waits for the reset
-instead of collecting a 429. 5xx answers and network errors are retried with exponential backoff;
+instead of collecting a 429. A 429 closes its bucket (every bucket, if global) for every caller
+until its ``retry_after`` has passed; a call that would wait longer than ``max_retry_after`` fails
+at once without asking Discord again. 5xx answers and network errors are retried with exponential backoff;
 other 4xx answers are final and raised as :class:`DiscordError`.
 """
 
@@ -22,6 +24,15 @@ log = logging.getLogger("onebox.seacalendar.discord")
 
 # Discord's buckets are per route with the "major" parameter (channel, guild, webhook) kept.
 _MINOR_IDS = re.compile(r"(?<!channels)(?<!guilds)(?<!webhooks)/\d{5,}")
+
+
+# Without a version in the path Discord serves its default, v6, which it lists as deprecated.
+API_VERSION = "v10"
+
+
+def versioned(api_base: str) -> str:
+    """The REST base for bot-token calls: ``<api_base>/v10``."""
+    return f"{api_base.rstrip('/')}/{API_VERSION}"
 
 
 # Titles and questions are members' text: "@everyone" in one must not ping a whole server.
@@ -53,8 +64,23 @@ def bucket_of(method: str, path: str) -> str:
     return f"{method} {_MINOR_IDS.sub('/:id', path)}"
 
 
+def _retry_after(response: httpx.Response) -> tuple[float, bool]:
+    """A 429's wait in seconds (``retry_after`` in the body, else ``Retry-After``) and whether it is global."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    value = body.get("retry_after")
+    if value is None:
+        value = response.headers.get("retry-after", "1")
+    is_global = bool(body.get("global")) or response.headers.get("x-ratelimit-global", "").lower() == "true"
+    return float(value), is_global
+
+
 class DiscordRest:
-    """Calls to ``<api_base>`` as the bot."""
+    """Calls to ``<api_base>/v10`` as the bot."""
 
     def __init__(
         self,
@@ -66,7 +92,7 @@ class DiscordRest:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.http = httpx.AsyncClient(
-            base_url=api_base.rstrip("/"),
+            base_url=versioned(api_base),
             headers={"Authorization": f"Bot {token}", "User-Agent": "DiscordBot (onebox, 1)"},
             timeout=15.0,
             transport=transport,
@@ -85,6 +111,10 @@ class DiscordRest:
     async def _wait_for_budget(self, bucket: str) -> None:
         until = max(self._resets.get(bucket, 0.0), self._global_until)
         delay = until - time.monotonic()
+        if delay > self.max_retry_after:
+            # Asking anyway would only collect another 429, and Discord counts those towards its
+            # invalid-request limit (10,000 per 10 minutes, then the IP is banned).
+            raise DiscordError(429, f"rate limited for {delay:.0f}s more", retry_after=delay)
         if delay > 0:
             await asyncio.sleep(delay)
 
@@ -95,17 +125,18 @@ class DiscordRest:
         else:
             self._resets.pop(bucket, None)
 
-    def _retry_after(self, response: httpx.Response) -> float:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        value = body.get("retry_after") if isinstance(body, dict) else None
-        if value is None:
-            value = response.headers.get("retry-after", "1")
-        seconds = float(value)
-        if isinstance(body, dict) and body.get("global"):
-            self._global_until = time.monotonic() + seconds
+    def _remember_429(self, bucket: str, response: httpx.Response) -> float:
+        """Note until when the bucket (or, for a global 429, every bucket) is closed; returns the wait.
+
+        Remembered rather than only slept on, so every later call on the bucket, from any task,
+        waits too, or fails at once when the wait is longer than the caller would stall for.
+        """
+        seconds, is_global = _retry_after(response)
+        until = time.monotonic() + seconds
+        if is_global:
+            self._global_until = max(self._global_until, until)
+        else:
+            self._resets[bucket] = max(self._resets.get(bucket, 0.0), until)
         return seconds
 
     async def request(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
@@ -124,12 +155,11 @@ class DiscordRest:
                 continue
             if response.status_code == 429:
                 self.rate_limited += 1
-                retry_after = self._retry_after(response)
+                retry_after = self._remember_429(bucket, response)
                 if retry_after > self.max_retry_after:
                     raise DiscordError(429, f"rate limited for {retry_after:.0f}s", retry_after=retry_after)
                 log.info("429 on %s; waiting %.2fs", bucket, retry_after)
-                await asyncio.sleep(retry_after)
-                continue
+                continue  # _wait_for_budget waits it out
             if response.status_code >= 500:
                 failures += 1
                 if failures >= self.attempts:

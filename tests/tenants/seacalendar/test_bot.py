@@ -334,10 +334,6 @@ async def test_rest_client_gives_up_on_long_rate_limits_and_client_errors(
     fake, url = fake_discord
     rest = DiscordRest(f"{url}/api", BOT_TOKEN, max_retry_after=1.0, backoff=0.01)
     try:
-        fake.rate_limit("POST /users/@me/channels", times=1, retry_after=120)
-        with pytest.raises(DiscordError) as limited:
-            await rest.open_dm("123456789012")
-        assert limited.value.status == 429 and limited.value.retryable
         with pytest.raises(DiscordError) as bad:
             await rest.open_dm("not-a-user")
         assert bad.value.status == 400 and bad.value.code == 50035 and not bad.value.retryable
@@ -345,6 +341,37 @@ async def test_rest_client_gives_up_on_long_rate_limits_and_client_errors(
         with pytest.raises(DiscordError) as down:
             await rest.open_dm("123456789012")
         assert down.value.status == 502
+        fake.rate_limit("POST /users/@me/channels", times=1, retry_after=120)
+        with pytest.raises(DiscordError) as limited:
+            await rest.open_dm("123456789012")
+        assert limited.value.status == 429 and limited.value.retryable
+    finally:
+        await rest.close()
+
+
+async def test_a_long_rate_limit_is_remembered_instead_of_asked_again(
+    fake_discord: tuple[FakeDiscord, str],
+) -> None:
+    # Every 429 counts towards Discord's invalid-request limit (10,000 per 10 minutes, then a ban):
+    # while a bucket is closed for longer than the bot would wait, calls on it fail without asking.
+    fake, url = fake_discord
+    rest = DiscordRest(f"{url}/api", BOT_TOKEN, max_retry_after=1.0, backoff=0.01)
+    try:
+        fake.rate_limit("POST /channels/messages", times=1, retry_after=120, scope="shared")
+        with pytest.raises(DiscordError):
+            await rest.send_message(CHANNEL, {"content": "one"})
+        asked = len(fake.requests)
+        with pytest.raises(DiscordError) as again:
+            await rest.send_message(CHANNEL, {"content": "two"})
+        assert len(fake.requests) == asked and again.value.status == 429 and again.value.retry_after > 100
+        await rest.send_message("800000000000000009", {"content": "another channel's bucket is open"})
+        fake.rate_limit("POST /users/@me/channels", times=1, retry_after=120, scope="global")
+        with pytest.raises(DiscordError):
+            await rest.open_dm("123456789012")
+        asked = len(fake.requests)
+        with pytest.raises(DiscordError) as closed:
+            await rest.send_message("800000000000000009", {"content": "a global limit closes every route"})
+        assert len(fake.requests) == asked and closed.value.status == 429
     finally:
         await rest.close()
 
@@ -483,3 +510,19 @@ async def test_the_worker_process_does_its_work_without_sqlalchemy(
     assert health["bot"]["reminders_sent"] >= 1 and health["bot"]["errors"] == 0
     assert worker.returncode == 0
     assert out.decode().splitlines()[-1] == "loaded: []"
+
+
+async def test_bot_token_calls_name_the_api_version(
+    sea: httpx.AsyncClient,
+    sea_ctx: TenantContext,
+    sign_in: SignIn,
+    fake_discord: tuple[FakeDiscord, str],
+    run_bot: RunBot,
+) -> None:
+    # A path without a version gets Discord's default, v6, which its docs list as deprecated.
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    async with run_bot():
+        poll = await create_poll(sea, ann, channel_id=CHANNEL, is_private=False)  # the gateway checks the channel
+        await wait_for(lambda: message_id_of(sea_ctx, poll["id"]))
+    assert fake.versions and set(fake.versions) == {10}
