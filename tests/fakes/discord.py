@@ -8,6 +8,8 @@ calls answer 429 with ``retry_after`` in the body, and ``fail(route, times)`` an
 ``nonce_ttl_s`` ("the past few minutes"; None: for ever). A channel's history is listed with
 ``after`` (a snowflake) and ``limit``, newest first.
 ``sign(body)`` produces the Ed25519 headers Discord puts on interaction webhooks.
+``PUT /applications/{id}/commands`` replaces the global commands (``commands``) after Discord's
+checks of names, descriptions, option order and limits (50035 otherwise).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import base64
 import hashlib
 import itertools
+import re
 import secrets
 import time
 from collections import defaultdict
@@ -75,6 +78,7 @@ class FakeDiscord:
         self.channel_guilds: dict[str, str] = {}
         # guild id -> {"owner_id", "members": {discord id: permission bits}, "open": anyone is a member}
         self.guilds: dict[str, dict[str, Any]] = {COMMUNITY_GUILD: {"owner_id": None, "members": {}, "open": True}}
+        self.commands: list[dict[str, Any]] | None = None  # the application's global commands, once registered
         self._ids = itertools.count(1_200_000_000_000_000_000)
         self.key = Ed25519PrivateKey.generate()
         self.public_key = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
@@ -89,6 +93,8 @@ class FakeDiscord:
             Route("/channels/{channel_id}/messages", self.create_message, methods=["POST"]),
             Route("/channels/{channel_id}/messages", self.list_messages, methods=["GET"]),
             Route("/channels/{channel_id}/messages/{message_id}", self.edit_message, methods=["PATCH"]),
+            Route("/applications/@me", self.application, methods=["GET"]),
+            Route("/applications/{application_id}/commands", self.put_commands, methods=["PUT"]),
         ]
         # Versioned paths as Discord serves them; a bare /api is its default version (v6, deprecated).
         self.app = Starlette(routes=[Mount("/api/v{version:int}", routes=routes), Mount("/api", routes=routes)])
@@ -333,6 +339,25 @@ class FakeDiscord:
         ]
         return self._log(route, JSONResponse(found[::-1][:limit]))
 
+    async def application(self, request: Request) -> Response:
+        route = "GET /applications/@me"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        return self._log(route, JSONResponse({"id": CLIENT_ID, "name": "onebox", "bot": BOT_USER}))
+
+    async def put_commands(self, request: Request) -> Response:
+        route = "PUT /applications/commands"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        if request.path_params["application_id"] != CLIENT_ID:
+            return self._log(route, _api_error(403, "Missing Access", 50001))
+        body = await request.json()
+        problem = _invalid_commands(body)
+        if problem is not None:
+            return self._log(route, _api_error(400, f"Invalid Form Body: {problem}", 50035))
+        self.commands = [{**command, "id": str(next(self._ids)), "application_id": CLIENT_ID} for command in body]
+        return self._log(route, JSONResponse(self.commands))
+
     async def edit_message(self, request: Request) -> Response:
         route = "PATCH /channels/messages"
         if (refused := await self._gate(request, route)) is not None:
@@ -346,3 +371,59 @@ class FakeDiscord:
         message.update({k: body[k] for k in ("content", "embeds", "allowed_mentions") if k in body})
         self.edits.append(dict(message))
         return self._log(route, JSONResponse(message))
+
+
+# Discord's rules for a chat command's and its options' names (lower case where a case exists).
+COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+OPTION_TYPES = range(1, 12)
+
+
+def _invalid_commands(body: Any) -> str | None:
+    """What Discord refuses in a bulk overwrite of global commands (at most 100 chat commands)."""
+    if not isinstance(body, list) or len(body) > 100:
+        return "a list of at most 100 commands"
+    names = [c.get("name") for c in body if isinstance(c, dict)]
+    if len(names) != len(body) or len(set(names)) != len(names):
+        return "commands must be objects with distinct names"
+    for command in body:
+        if command.get("type", 1) != 1:
+            return "only chat commands here"
+        if (problem := _invalid_named(command, "command")) is not None:
+            return problem
+        if (problem := _invalid_options(command.get("options", []), depth=0)) is not None:
+            return f"{command['name']}: {problem}"
+    return None
+
+
+def _invalid_named(thing: dict[str, Any], what: str) -> str | None:
+    name, description = thing.get("name"), thing.get("description")
+    if not isinstance(name, str) or not COMMAND_NAME.match(name) or name != name.lower():
+        return f"{what} name {name!r} is not 1-32 lower-case letters, digits, - or _"
+    if not isinstance(description, str) or not 1 <= len(description) <= 100:
+        return f"{what} {name}: description must be 1-100 characters"
+    return None
+
+
+def _invalid_options(options: Any, depth: int) -> str | None:
+    if not isinstance(options, list) or len(options) > 25:
+        return "at most 25 options"
+    seen_optional = False
+    for option in options:
+        if not isinstance(option, dict) or option.get("type") not in OPTION_TYPES:
+            return "an option without a valid type"
+        if (problem := _invalid_named(option, "option")) is not None:
+            return problem
+        if option["type"] == 1:
+            if depth > 1 or any(o.get("type") == 1 for o in option.get("options", [])):
+                return "subcommands nest in a command or a group only"
+            if (problem := _invalid_options(option.get("options", []), depth + 1)) is not None:
+                return problem
+            continue
+        if option.get("required"):
+            if seen_optional:
+                return f"required option {option['name']} after an optional one"
+        else:
+            seen_optional = True
+        if option["type"] == 3 and not 0 <= option.get("max_length", 6000) <= 6000:
+            return f"option {option['name']}: max_length over 6000"
+    return None

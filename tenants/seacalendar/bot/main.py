@@ -25,6 +25,7 @@ from shared.db.urls import resolve_admin_url, tenant_dsn
 from shared.settings import Settings
 from shared.worker_loop import run_until_stopped
 from tenants.seacalendar.bot import qotw, scheduler
+from tenants.seacalendar.bot.command_registry import register_commands
 from tenants.seacalendar.bot.discord_rest import DiscordRest
 from tenants.seacalendar.bot.messages import PollMessages
 from tenants.seacalendar.settings import SeaCalendarSettings
@@ -83,6 +84,7 @@ class Bot:
         self.rest = rest
         self.started = datetime.now(UTC)
         self.errors = 0
+        self.commands_registered = False
         self._error: str | None = None
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()  # set once listening and caught up
@@ -145,17 +147,25 @@ class Bot:
             "messages_posted": self.messages.posted if self.messages else 0,
             "messages_edited": self.messages.edited if self.messages else 0,
             "rate_limited": self.rest.rate_limited if self.rest else 0,
+            "commands_registered": self.commands_registered,
         }
         error, self._error = self._error, None
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(HEARTBEAT, self.state, self.started, orjson.dumps(details).decode(), error)
+
+    async def register(self) -> None:
+        """Register the slash commands with Discord (once per start; a failure is retried next tick)."""
+        if self.rest is None or self.commands_registered:
+            return
+        await register_commands(self.rest, self.settings.discord_client_id)
+        self.commands_registered = True
 
     async def tick(self) -> None:
         """One pass of timed work; each step's failure is reported and the others still run."""
         steps: list[Callable[[], Awaitable[Any]]] = [lambda: scheduler.expire_polls(self.pool, self.bus)]
         if self.rest is not None:
             rest = self.rest
-            steps += [self._reminders, lambda: qotw.post_due_questions(self.pool, rest, self.report)]
+            steps += [self.register, self._reminders, lambda: qotw.post_due_questions(self.pool, rest, self.report)]
         for step in steps:
             try:
                 await step()

@@ -36,6 +36,7 @@ from tests.tenants.seacalendar.conftest import (
     soon,
     vote,
 )
+from tests.tenants.seacalendar.test_interactions import command, send
 
 CHANNEL = "800000000000000001"
 RunBot = Callable[..., Any]
@@ -526,3 +527,56 @@ async def test_bot_token_calls_name_the_api_version(
         poll = await create_poll(sea, ann, channel_id=CHANNEL, is_private=False)  # the gateway checks the channel
         await wait_for(lambda: message_id_of(sea_ctx, poll["id"]))
     assert fake.versions and set(fake.versions) == {10}
+
+
+def _sample(option: dict[str, Any]) -> Any:
+    """A value Discord would send for a registered option."""
+    if option["type"] == 4:
+        return option.get("min_value", 1)
+    return {"options": "tea, cake"}.get(option["name"], f"some {option['name']}")
+
+
+async def test_the_slash_commands_are_registered_at_start_and_answer_as_registered(
+    run_bot: RunBot, fake_discord: tuple[FakeDiscord, str], sea: httpx.AsyncClient
+) -> None:
+    fake, _ = fake_discord
+    fake.commands = None  # the fake lives for the session
+    fake.fail("PUT /applications/commands", times=5)  # the first start's attempt: 5 tries, all 502
+    async with run_bot() as bot:
+        commands = await wait_for(lambda: fake.commands)
+        assert bot.errors >= 1  # the failed attempt was reported, and the next tick registered them
+
+        async def registered_in_health() -> bool:
+            return bool((await sea.get("/seacalendar/health")).json()["bot"].get("commands_registered"))
+
+        await wait_for(registered_in_health)
+    assert {c["name"] for c in commands} == {"poll", "qotw"}
+    assert all(c["contexts"] == [0] for c in commands)  # server channels only: polls belong to a server
+    # Every registered subcommand, sent as Discord would with every option filled, is one we serve.
+    for registered in commands:
+        for sub in registered["options"]:
+            values = {o["name"]: _sample(o) for o in sub.get("options", [])}
+            answer = await send(sea, fake, command(registered["name"], sub["name"], **values))
+            assert answer.status_code == 200, answer.text
+            content = answer.json()["data"]["content"]
+            assert not content.startswith("Unknown command"), content
+            if (registered["name"], sub["name"]) == ("poll", "create"):
+                assert "created" in content, content
+    # Registering replaces the set, so a second start leaves the same commands, not duplicates.
+    async with run_bot():
+        await wait_for(lambda: fake.commands is not commands and fake.commands)
+    assert [c["name"] for c in fake.commands or []] == [c["name"] for c in commands]
+
+
+async def test_commands_under_another_application_id_are_refused_and_reported(
+    run_bot: RunBot, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    fake.commands = None  # the fake lives for the session
+    asked_before = len(fake.requests)
+    async with run_bot(discord_client_id="1100000000000000999") as bot:
+        await wait_for(lambda: bot.errors >= 2)  # retried on the next tick, not given up on
+        assert not bot.commands_registered
+    assert fake.commands is None
+    refused = [r for r in fake.requests[asked_before:] if r[2] == "/applications/commands"]
+    assert refused and all(status == 403 for *_, status in refused)
