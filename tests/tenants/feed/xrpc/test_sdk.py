@@ -96,9 +96,13 @@ async def test_sdk_other_reads_and_session(
     posts = await client.get_posts([uris["first"], uris["reply"]])
     assert [p.uri for p in posts.posts] == [uris["first"], uris["reply"]]
     likes = await client.get_likes(uris["first"])
-    assert [like.actor.did for like in likes.likes] == [CAROL]
+    assert [like.actor.did for like in likes.likes] == [CAROL] and likes.cid is None
     reposts = await client.get_reposted_by(uris["first"])
     assert [r.did for r in reposts.reposted_by] == [CAROL]
+    # The lexicon's cid parameter is echoed in the output, as the AppView does.
+    cid = posts.posts[0].cid
+    assert (await client.get_likes(uris["first"], cid=cid)).cid == cid
+    assert (await client.get_reposted_by(uris["first"], cid=cid)).cid == cid
     follows = await client.get_follows("alice.test")
     assert [f.did for f in follows.follows] == [BOB] and follows.subject.did == ALICE
     followers = await client.get_followers(ALICE)

@@ -35,6 +35,7 @@ CASES = [
     ("GET", f"{Q}.feed.getPosts", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getPosts?" + "&".join([f"uris={MISSING}"] * 26), None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getLikes?uri=nope", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getLikes?uri={MISSING}&cid=not%20a%20cid", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getRepostedBy?uri={MISSING}&limit=1000", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.searchPosts", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.searchPosts?q=x&sort=" + "x" * 101, None, 400, "InvalidRequest"),
