@@ -70,6 +70,9 @@ async def test_sdk_reads_timeline_profile_thread_and_notifications(
     assert reply.post.uri == uris["reply"] and reply.replies[0].post.record.text == "thanks"
     child = await client.get_post_thread(uris["reply"])
     assert child.thread.parent.post.uri == uris["first"]
+    # An at-uri may name the repository by handle: resolved to the DID, as the AppView does.
+    by_handle = await client.get_post_thread(uris["first"].replace(BOB, "bob.test"))
+    assert by_handle.thread.post.uri == uris["first"]
 
     notes = await client.app.bsky.notification.list_notifications()
     reasons = sorted(n.reason for n in notes.notifications)

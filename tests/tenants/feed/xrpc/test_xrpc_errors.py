@@ -31,6 +31,7 @@ CASES = [
     ("GET", f"{Q}.feed.getAuthorFeed", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getPostThread?uri=nope", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getPostThread?uri={MISSING}", None, 400, "NotFound"),
+    ("GET", f"{Q}.feed.getPostThread?uri=at://nobody.test/app.bsky.feed.post/3kmissing", None, 400, "NotFound"),
     ("GET", f"{Q}.feed.getPostThread?uri={MISSING}&depth=5000", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getPosts", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getPosts?" + "&".join([f"uris={MISSING}"] * 26), None, 400, "InvalidRequest"),
