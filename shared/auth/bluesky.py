@@ -181,11 +181,12 @@ class BlueskyClient:
                     return endpoint.rstrip("/"), handles[0] if handles else None
         raise PdsUnreachable(f"The DID document of {did} names no PDS.")
 
-    async def create_session(self, identifier: str, password: str) -> PdsSession:
+    async def create_session(self, identifier: str, password: str, auth_factor_token: str | None = None) -> PdsSession:
         """Sign in with a handle or DID and an app password at the account's own PDS.
 
         An identifier that is neither (an email, a typo) is refused before any network call:
-        only a handle or DID leads to the account's PDS.
+        only a handle or DID leads to the account's PDS. ``auth_factor_token`` is the code a PDS
+        emails when the account's own password is used with two-factor sign-in on.
         """
         identifier = identifier.removeprefix("@")
         if DID.fullmatch(identifier):
@@ -199,7 +200,8 @@ class BlueskyClient:
             "POST",
             f"{pds_url}/xrpc/com.atproto.server.createSession",
             "the PDS",
-            json={"identifier": identifier, "password": password},
+            json={"identifier": identifier, "password": password}
+            | ({"authFactorToken": auth_factor_token} if auth_factor_token else {}),
         )
         session = _session(doc, pds_url)
         if session.did != did:

@@ -12,6 +12,8 @@ from shared.errors import ApiError
 # at://<did>/<nsid>/<rkey>: what every stored record's URI looks like.
 AT_URI = re.compile(r"^at://did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}/[a-zA-Z0-9.-]{3,317}/[A-Za-z0-9._:~-]{1,512}$")
 POST_COLLECTION = "app.bsky.feed.post"
+# A CID as text (base32 ``b...`` or base58 ``Qm...``): the lexicon's ``cid`` format, loosely.
+CID = re.compile(r"^[A-Za-z0-9+/=]{8,256}$")
 
 
 def invalid(name: str, message: str) -> ApiError:
@@ -44,6 +46,14 @@ def post_uri(value: str, name: str = "uri") -> str:
     """An AT URI of an ``app.bsky.feed.post`` record."""
     if not AT_URI.match(value) or value.split("/")[3] != POST_COLLECTION:
         raise invalid(name, "must be the AT URI of a post (at://did/app.bsky.feed.post/rkey)")
+    return value
+
+
+def optional_cid(params: QueryParams, name: str = "cid") -> str | None:
+    """A ``cid``-format parameter (None when absent)."""
+    value = params.get(name) or None
+    if value is not None and not CID.match(value):
+        raise invalid(name, "must be a CID")
     return value
 
 

@@ -20,6 +20,9 @@ MEMBER = """
 INSERT INTO members (did, handle, pds_url, last_seen_at) VALUES ($1, $2, $3, now())
 ON CONFLICT (did) DO UPDATE SET handle = EXCLUDED.handle, pds_url = EXCLUDED.pds_url, last_seen_at = now()
 """
+# PDS refusals a client acts on (asks for the emailed code; says the account is taken down), kept
+# under the PDS's own name in the error's details so XRPC answers them as the lexicon names them.
+NAMED_REFUSALS = frozenset({"AuthFactorTokenRequired", "AccountTakedown"})
 PROFILE = """
 INSERT INTO profiles (did, handle, pds_url) VALUES ($1, $2, $3)
 ON CONFLICT (did) DO UPDATE SET handle = EXCLUDED.handle, pds_url = EXCLUDED.pds_url
@@ -27,7 +30,12 @@ ON CONFLICT (did) DO UPDATE SET handle = EXCLUDED.handle, pds_url = EXCLUDED.pds
 
 
 async def sign_in(
-    av: AppView, sessions: PdsSessions, identifier: str, password: str, refresh: RefreshTokens
+    av: AppView,
+    sessions: PdsSessions,
+    identifier: str,
+    password: str,
+    refresh: RefreshTokens,
+    auth_factor_token: str | None = None,
 ) -> tuple[PdsSession, str]:
     """Check the app password at the account's PDS, store its session and make it a member;
     returns the PDS session and a new refresh token of ``refresh`` (REST's or XRPC's store)."""
@@ -35,11 +43,12 @@ async def sign_in(
     key = identifier.strip().lower().removeprefix("@")
     av.ctx.login_limiter.hit(key, "Too many sign-in attempts for this account; wait a while.")
     try:
-        session = await av.bluesky.create_session(identifier.strip(), password)
+        session = await av.bluesky.create_session(identifier.strip(), password, auth_factor_token)
     except PdsUnreachable as exc:
         raise ApiError(502, "pds_unreachable", f"Could not sign in: {exc.message}") from None
     except BlueskyError as exc:
-        raise ApiError(401, "invalid_credentials", exc.message) from None
+        details = {"error": exc.error} if exc.error in NAMED_REFUSALS else None
+        raise ApiError(401, "invalid_credentials", exc.message, details=details) from None
     try:
         _admit(session)
         async with av.ctx.db.transaction() as conn:

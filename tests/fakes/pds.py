@@ -39,6 +39,7 @@ class FakePds:
         # Accounts that can sign in (did -> app password), their sessions and the writes received.
         self.passwords: dict[str, str] = {}
         self.statuses: dict[str, str] = {}  # did -> why the account is inactive ("deactivated")
+        self.auth_factors: dict[str, str] = {}  # did -> the emailed code its sign-in requires (two-factor)
         self.endpoints: dict[str, str] = {}  # did -> PDS URL to name instead of this server
         self.access: dict[str, str] = {}  # access token -> did
         self.refresh: dict[str, str] = {}  # refresh token -> did
@@ -153,6 +154,12 @@ class FakePds:
         did = ident if ident in self.passwords else next((d for d, h in self.handles.items() if h == ident), "")
         if self.passwords.get(did) != body.get("password"):
             return JSONResponse({"error": "AuthenticationRequired", "message": "Invalid identifier or password"}, 401)
+        # As bsky.social's entryway: a password sign-in with two-factor on needs the emailed code.
+        if did in self.auth_factors and body.get("authFactorToken") != self.auth_factors[did]:
+            message = "A sign in code has been sent to your email address"
+            return JSONResponse({"error": "AuthFactorTokenRequired", "message": message}, 401)
+        if self.statuses.get(did) == "takendown" and not body.get("allowTakendown"):
+            return JSONResponse({"error": "AccountTakedown", "message": "Account has been taken down"}, 401)
         return self._new_session(did)
 
     async def _refresh_session(self, request: Request) -> JSONResponse:

@@ -15,10 +15,13 @@ from tenants.feed.xrpc.base import Call, Method
 async def handle(call: Call) -> Response:
     viewer = await call.maybe_viewer()
     uri = params.post_uri(params.required(call.params, "uri", 8192))
+    # The subject's cid is echoed, as the AppView does (which, as here, lists every version's).
+    cid = params.optional_cid(call.params)
+    subject = {"uri": uri} | ({"cid": cid} if cid else {})
     limit = call.limit()
     async with acquire(call.av.ctx) as conn:
         page = await engagers(conn, call.av.cursors, "reposts", uri, viewer, limit, call.params.get("cursor"))
-    return raw_json_response(page.body("repostedBy", b'"uri":' + orjson.dumps(uri) + b","))
+    return raw_json_response(page.body("repostedBy", orjson.dumps(subject)[1:-1] + b","))
 
 
 METHOD = Method("query", handle)

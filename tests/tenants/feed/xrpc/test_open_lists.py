@@ -59,3 +59,14 @@ async def test_unknown_known_values_fall_back_or_match_nothing(
     assert [n["reason"] for n in (await get(http, alice, "/api/notifications?type=follow"))["notifications"]] == [
         "follow"
     ]
+
+
+async def test_search_actors_without_words_finds_nobody(
+    http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    # The lexicon requires neither q nor its deprecated name term; the AppView answers, not refuses.
+    alice = await member("alice")
+    await seed(feed_db, hose, alice.did)
+    for query in ("", "?q=", "?term=%20"):
+        assert await get(http, alice, f"/xrpc/app.bsky.actor.searchActors{query}") == {"actors": []}
+    assert [a["did"] for a in (await get(http, alice, "/xrpc/app.bsky.actor.searchActors?term=bob"))["actors"]] == [BOB]

@@ -70,6 +70,9 @@ async def test_sdk_reads_timeline_profile_thread_and_notifications(
     assert reply.post.uri == uris["reply"] and reply.replies[0].post.record.text == "thanks"
     child = await client.get_post_thread(uris["reply"])
     assert child.thread.parent.post.uri == uris["first"]
+    # An at-uri may name the repository by handle: resolved to the DID, as the AppView does.
+    by_handle = await client.get_post_thread(uris["first"].replace(BOB, "bob.test"))
+    assert by_handle.thread.post.uri == uris["first"]
 
     notes = await client.app.bsky.notification.list_notifications()
     reasons = sorted(n.reason for n in notes.notifications)
@@ -96,9 +99,13 @@ async def test_sdk_other_reads_and_session(
     posts = await client.get_posts([uris["first"], uris["reply"]])
     assert [p.uri for p in posts.posts] == [uris["first"], uris["reply"]]
     likes = await client.get_likes(uris["first"])
-    assert [like.actor.did for like in likes.likes] == [CAROL]
+    assert [like.actor.did for like in likes.likes] == [CAROL] and likes.cid is None
     reposts = await client.get_reposted_by(uris["first"])
     assert [r.did for r in reposts.reposted_by] == [CAROL]
+    # The lexicon's cid parameter is echoed in the output, as the AppView does.
+    cid = posts.posts[0].cid
+    assert (await client.get_likes(uris["first"], cid=cid)).cid == cid
+    assert (await client.get_reposted_by(uris["first"], cid=cid)).cid == cid
     follows = await client.get_follows("alice.test")
     assert [f.did for f in follows.follows] == [BOB] and follows.subject.did == ALICE
     followers = await client.get_followers(ALICE)
