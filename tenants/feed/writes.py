@@ -73,6 +73,25 @@ def commit_rev(result: Any) -> str | None:
     return rev if isinstance(rev, str) and 0 < len(rev) <= 64 else None
 
 
+def record_ref(written: dict[str, Any]) -> dict[str, str]:
+    """``{uri, cid}`` of a write's answer: what the community API returns (XRPC returns it all)."""
+    return {"uri": written["uri"], "cid": written["cid"]}
+
+
+def _answered(result: Any, *names: str) -> dict[str, Any]:
+    """The fields ``names`` of a PDS's answer that it gave in their lexicon shape."""
+    if not isinstance(result, dict):
+        return {}
+    kept: dict[str, Any] = {}
+    commit = result.get("commit")
+    if "commit" in names and isinstance(commit, dict) and all(isinstance(commit.get(k), str) for k in ("cid", "rev")):
+        kept["commit"] = {"cid": commit["cid"], "rev": commit["rev"]}
+    status = result.get("validationStatus")
+    if "validationStatus" in names and isinstance(status, str) and len(status) <= 64:
+        kept["validationStatus"] = status
+    return kept
+
+
 class Writes:
     """Create and delete a member's records (PDS first, then the local index)."""
 
@@ -104,12 +123,21 @@ class Writes:
             raise ApiError(400, "invalid_record", f"The record does not match {collection}: {exc}") from None
 
     async def create(
-        self, did: str, collection: str, record: dict[str, Any], rkey: str | None = None
-    ) -> dict[str, str]:
-        """Write ``record`` to the member's repository and index it; returns ``{uri, cid}``."""
+        self,
+        did: str,
+        collection: str,
+        record: dict[str, Any],
+        rkey: str | None = None,
+        conditions: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Write ``record`` to the member's repository and index it; returns ``{uri, cid}`` and, when
+        the PDS gives them, ``commit`` and ``validationStatus``.
+
+        ``conditions`` are createRecord's other inputs (``swapCommit``, ``validate``), for the PDS.
+        """
         record = {"$type": collection, **record}
         parsed = self.check(collection, record)
-        body: dict[str, Any] = {"repo": did, "collection": collection, "record": record}
+        body: dict[str, Any] = {**(conditions or {}), "repo": did, "collection": collection, "record": record}
         if rkey is not None:
             body["rkey"] = rkey
         result = await self.sessions.call(did, "com.atproto.repo.createRecord", body)
@@ -120,16 +148,22 @@ class Writes:
         op = Op(int(time.time() * 1_000_000), did, COMMIT, collection, written_rkey, "create", cid, parsed,
                 rev=commit_rev(result))  # fmt: skip
         await self._apply(op)
-        return {"uri": uri, "cid": cid}
+        return {"uri": uri, "cid": cid, **_answered(result, "commit", "validationStatus")}
 
-    async def delete(self, did: str, collection: str, rkey: str) -> None:
-        """Delete a record from the member's repository and from the index."""
+    async def delete(
+        self, did: str, collection: str, rkey: str, conditions: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Delete a record from the member's repository and from the index; returns the PDS's ``commit``.
+
+        ``conditions`` are deleteRecord's ``swapRecord`` / ``swapCommit``, for the PDS.
+        """
         if collection not in COLLECTIONS:
             raise ApiError(400, "unsupported_collection", f"Records of {collection!r} are not accepted here.")
-        body = {"repo": did, "collection": collection, "rkey": rkey}
+        body = {**(conditions or {}), "repo": did, "collection": collection, "rkey": rkey}
         result = await self.sessions.call(did, "com.atproto.repo.deleteRecord", body)
         rev = commit_rev(result)
         await self._apply(Op(int(time.time() * 1_000_000), did, COMMIT, collection, rkey, "delete", rev=rev))
+        return _answered(result, "commit")
 
     async def _apply(self, op: Op) -> None:
         fx = Effects(live=True)

@@ -48,6 +48,7 @@ class FakePds:
         self.refresh_gate: asyncio.Event | None = None  # when set: refreshes answer once it is
         self.writes: list[tuple[str, str, dict[str, Any]]] = []  # (nsid, did, body)
         self.revs: dict[str, str] = {}  # record URI -> revision of the commit that wrote it
+        self.heads: dict[str, str] = {}  # DID -> CID of its repository's latest commit
         self._serial = itertools.count(1)
 
     @property
@@ -195,10 +196,17 @@ class FakePds:
         body = await request.json()
         if body.get("repo") != did:
             return JSONResponse({"error": "InvalidRequest", "message": "Invalid repo"}, 400)
-        self.writes.append((nsid, did, body))
         collection = body["collection"]
+        # swapCommit: the repository's current commit; swapRecord: the record's current CID.
+        held = self.repos[did][collection].get(body.get("rkey") or "")
+        if ("swapCommit" in body and body["swapCommit"] != self.heads.get(did)) or (
+            "swapRecord" in body and body["swapRecord"] != (held[0] if held else None)
+        ):
+            return JSONResponse({"error": "InvalidSwap", "message": "Swap failed: the repository moved on"}, 400)
+        self.writes.append((nsid, did, body))
         # Each write is a commit of the repository, with a revision later than the ones before.
         commit = {"cid": f"bafycommit{next(self._serial)}", "rev": tid(time.time_ns() // 1000)}
+        self.heads[did] = commit["cid"]
         if nsid == "com.atproto.repo.deleteRecord":
             self.repos[did][collection].pop(body["rkey"], None)
             return JSONResponse({"commit": commit})
@@ -206,7 +214,10 @@ class FakePds:
         cid = "bafyrei" + hashlib.sha256(orjson.dumps(body["record"])).hexdigest()[:52]
         self.put(did, collection, rkey, cid, body["record"])
         self.revs[f"at://{did}/{collection}/{rkey}"] = commit["rev"]
-        return JSONResponse({"uri": f"at://{did}/{collection}/{rkey}", "cid": cid, "commit": commit})
+        status = "unknown" if body.get("validate") is False else "valid"
+        return JSONResponse(
+            {"uri": f"at://{did}/{collection}/{rkey}", "cid": cid, "commit": commit, "validationStatus": status}
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[FakePds]:

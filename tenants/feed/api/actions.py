@@ -23,7 +23,7 @@ from tenants.feed.db import acquire
 from tenants.feed.indexer.processors import graph, subject
 from tenants.feed.indexer.records import FOLLOW, LIKE, REPOST
 from tenants.feed.views import actors, posts
-from tenants.feed.writes import Writes, now_iso, split_uri
+from tenants.feed.writes import Writes, now_iso, record_ref, split_uri
 
 POST_STATE = {LIKE: "like_uri", REPOST: "repost_uri"}
 PAIRS = {LIKE: subject.LIKES.pairs, REPOST: subject.REPOSTS.pairs, FOLLOW: graph.FOLLOWS.pairs}
@@ -67,7 +67,7 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
                 if row["mine"] is not None:
                     raise ApiError(409, "already_done", "This post is already liked or reposted by you.")
                 record = {"subject": {"uri": uri, "cid": body.cid or row["cid"]}, "createdAt": now_iso()}
-                written = await writes.create(viewer, collection, record)
+                written = record_ref(await writes.create(viewer, collection, record))
             return json_response({**written, "post": await post_view(viewer, uri)})
 
         act.__doc__ = f"{'Undo' if undo else 'Create'} a {collection.rsplit('.', 1)[-1]} of a post (body: uri)."
@@ -93,7 +93,8 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
                 elif not undo and mine is not None:
                     raise ApiError(409, "already_done", "You already follow this account.")
                 elif not undo:
-                    written = await writes.create(viewer, FOLLOW, {"subject": body.did, "createdAt": now_iso()})
+                    follow = {"subject": body.did, "createdAt": now_iso()}
+                    written = record_ref(await writes.create(viewer, FOLLOW, follow))
             async with acquire(av.ctx) as conn:
                 view = await actors.profiles(conn, [body.did], viewer)
             return json_response({**written, "profile": orjson.Fragment(view[1:-1] or "null")})

@@ -19,7 +19,7 @@ from tenants.feed.db import acquire
 from tenants.feed.indexer.records import POST
 from tenants.feed.views import posts as post_views
 from tenants.feed.views.pages import SKELETONS, feed_page
-from tenants.feed.writes import Writes, now_iso, split_uri
+from tenants.feed.writes import Writes, now_iso, record_ref, split_uri
 
 SECTIONS = ("thread", "replies")
 
@@ -68,7 +68,7 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
         return raw_json_response(b'{"post":' + view.encode() + b"}")
 
     async def created(did: str, record: dict[str, Any]) -> Response:
-        written = await writes.create(did, POST, record)
+        written = record_ref(await writes.create(did, POST, record))
         async with acquire(av.ctx) as conn:
             view = await post_views.post_ref(conn, written["uri"], did)
         return json_response({**written, "post": orjson.Fragment(view) if view else None}, status=201)

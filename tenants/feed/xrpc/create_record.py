@@ -1,4 +1,8 @@
-"""``com.atproto.repo.createRecord``: proxied to the member's PDS, then indexed at once."""
+"""``com.atproto.repo.createRecord``: proxied to the member's PDS, then indexed at once.
+
+``swapCommit`` and ``validate`` go to the PDS, which checks them; its answer's ``commit`` and
+``validationStatus`` come back, and its refusals (``InvalidSwap``) keep their names.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from starlette.responses import Response
 
 from shared.http.responses import json_response
 from tenants.feed.xrpc.base import Call, Method, invalid
-from tenants.feed.xrpc.repo import own_repo
+from tenants.feed.xrpc.repo import conditions, own_repo, pds_names
 
 
 async def handle(call: Call) -> Response:
@@ -18,8 +22,10 @@ async def handle(call: Call) -> Response:
         raise invalid("collection (NSID) and record (object) are required")
     if rkey is not None and (not isinstance(rkey, str) or not 0 < len(rkey) <= 512 or "/" in rkey):
         raise invalid("rkey must be a record key")
-    written = await call.writes.create(viewer, collection, record, rkey)
-    return json_response({**written, "validationStatus": "valid"})
+    checks = conditions(body, ("swapCommit",), validate=True)
+    async with pds_names():
+        written = await call.writes.create(viewer, collection, record, rkey, checks)
+    return json_response({"validationStatus": "valid", **written})
 
 
 METHOD = Method("procedure", handle)

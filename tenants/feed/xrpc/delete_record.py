@@ -1,4 +1,8 @@
-"""``com.atproto.repo.deleteRecord``: proxied to the member's PDS, then removed from the index."""
+"""``com.atproto.repo.deleteRecord``: proxied to the member's PDS, then removed from the index.
+
+``swapRecord`` and ``swapCommit`` go to the PDS, which checks them; its ``commit`` comes back,
+and its refusals (``InvalidSwap``) keep their names.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from starlette.responses import Response
 
 from shared.http.responses import json_response
 from tenants.feed.xrpc.base import Call, Method, invalid
-from tenants.feed.xrpc.repo import own_repo
+from tenants.feed.xrpc.repo import conditions, own_repo, pds_names
 
 
 async def handle(call: Call) -> Response:
@@ -16,8 +20,10 @@ async def handle(call: Call) -> Response:
     collection, rkey = body.get("collection"), body.get("rkey")
     if not isinstance(collection, str) or not isinstance(rkey, str) or not 0 < len(rkey) <= 512 or "/" in rkey:
         raise invalid("collection and rkey are required")
-    await call.writes.delete(viewer, collection, rkey)
-    return json_response({})
+    checks = conditions(body, ("swapRecord", "swapCommit"))
+    async with pds_names():
+        answered = await call.writes.delete(viewer, collection, rkey, checks)
+    return json_response(answered)
 
 
 METHOD = Method("procedure", handle)

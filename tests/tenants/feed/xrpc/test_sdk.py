@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncpg
+import pytest
 from atproto import AsyncClient, models
+from atproto.exceptions import BadRequestError
 
 from tests.fakes.firehose import LIKE, POST, REPOST, Firehose, uri
 from tests.tenants.feed.api.fixtures import FeedServer, index, name_accounts
@@ -150,3 +152,53 @@ async def test_sdk_writes_go_to_the_pds_and_show_at_once(
         "com.atproto.repo.deleteRecord",
     }
     assert LIKE in {body["collection"] for _, _, body in feed_server.pds.writes}
+
+
+async def test_sdk_swaps_and_validate_go_to_the_pds_and_a_failed_swap_is_invalid_swap(
+    feed_server: FeedServer, feed_db: asyncpg.Connection
+) -> None:
+    feed_server.pds.account(ALICE, "alice.test", "app-pass")
+    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
+    await client.login("alice.test", "app-pass")
+    repo = client.com.atproto.repo
+
+    def post(text: str) -> models.AppBskyFeedPost.Record:
+        return models.AppBskyFeedPost.Record(text=text, created_at=client.get_current_time_iso())
+
+    first = await repo.create_record(
+        models.ComAtprotoRepoCreateRecord.Data(repo=ALICE, collection=POST, record=post("one"))
+    )
+    assert first.commit is not None and first.validation_status == "valid"  # the PDS's answer, passed on
+    # Written after exactly that commit, unvalidated: both conditions reach the PDS as given.
+    second = await repo.create_record(
+        models.ComAtprotoRepoCreateRecord.Data(
+            repo=ALICE, collection=POST, record=post("two"), swap_commit=first.commit.cid, validate_=False
+        )
+    )
+    assert second.validation_status == "unknown"
+    assert {k: feed_server.pds.writes[-1][2].get(k) for k in ("swapCommit", "validate")} == {
+        "swapCommit": first.commit.cid,
+        "validate": False,
+    }
+    # The repository has moved on since the first commit: the PDS refuses, under its own name.
+    with pytest.raises(BadRequestError) as refused:
+        await repo.create_record(
+            models.ComAtprotoRepoCreateRecord.Data(
+                repo=ALICE, collection=POST, record=post("three"), swap_commit=first.commit.cid
+            )
+        )
+    assert refused.value.response is not None and refused.value.response.content.error == "InvalidSwap"
+    assert await feed_db.fetchval("SELECT count(*) FROM posts WHERE author_did = $1", ALICE) == 2  # nothing indexed
+
+    rkey = second.uri.rsplit("/", 1)[-1]
+    with pytest.raises(BadRequestError) as stale:
+        await repo.delete_record(
+            models.ComAtprotoRepoDeleteRecord.Data(repo=ALICE, collection=POST, rkey=rkey, swap_record=first.cid)
+        )
+    assert stale.value.response is not None and stale.value.response.content.error == "InvalidSwap"
+    assert (await client.get_posts([second.uri])).posts  # still there
+    deleted = await repo.delete_record(
+        models.ComAtprotoRepoDeleteRecord.Data(repo=ALICE, collection=POST, rkey=rkey, swap_record=second.cid)
+    )
+    assert deleted.commit is not None and deleted.commit.rev
+    assert (await client.get_posts([second.uri])).posts == []

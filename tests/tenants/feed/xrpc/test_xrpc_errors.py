@@ -68,6 +68,12 @@ CASES = [
      "record": {}}, 400, "InvalidRequest"),
     ("POST", "/xrpc/com.atproto.repo.deleteRecord", {"repo": "alice.test", "collection": "app.bsky.feed.post"}, 400,
      "InvalidRequest"),
+    ("POST", "/xrpc/com.atproto.repo.createRecord", {"repo": "did:plc:alice", "collection": "app.bsky.feed.post",
+     "record": {"text": "x", "createdAt": "2025-01-01T00:00:00Z"}, "swapCommit": "not a cid!"}, 400, "InvalidRequest"),
+    ("POST", "/xrpc/com.atproto.repo.createRecord", {"repo": "did:plc:alice", "collection": "app.bsky.feed.post",
+     "record": {"text": "x", "createdAt": "2025-01-01T00:00:00Z"}, "validate": "yes"}, 400, "InvalidRequest"),
+    ("POST", "/xrpc/com.atproto.repo.deleteRecord", {"repo": "did:plc:alice", "collection": "app.bsky.feed.post",
+     "rkey": "3l1", "swapRecord": 7}, 400, "InvalidRequest"),
 ]  # fmt: skip
 SIGNED_IN_ONLY = [
     ("GET", f"{Q}.feed.getTimeline"),
