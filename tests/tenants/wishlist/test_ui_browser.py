@@ -121,3 +121,28 @@ async def test_no_forgot_link_without_mail(server: str) -> None:
         # The page asked the same question; once it has the answer the link stays hidden.
         assert await page.js("fetch('api/auth/password-reset').then(r => r.json()).then(d => d.available)") is False
         assert await page.js("document.getElementById('forgot-link').offsetParent === null")
+
+
+# Controls that reach past their card's padding (each form is a card).
+STICKING_OUT = """[...document.querySelectorAll('input, select, textarea, button')].filter(e => {
+  const card = e.closest('.card');
+  if (!card || !e.offsetParent) return false;
+  const edge = card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
+  return e.getBoundingClientRect().right > edge + 0.5;
+}).map(e => e.name || e.tagName)"""
+
+
+async def test_forms_fit_a_phone_screen(server: str) -> None:
+    async with browser_page() as page:
+        await page.call("Emulation.setDeviceMetricsOverride", width=360, height=740, deviceScaleFactor=1, mobile=True)
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        assert await page.js(STICKING_OUT) == []
+        await page.submit(SIGN_UP, {"name": "Pia", "email": unique_email("phone"), "password": PASSWORD})
+        # The new-list form's visibility select once sized the column to its longest option.
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        assert await page.js(STICKING_OUT) == []
+        await page.submit("form.card", {"title": "Phone list", "description": "", "visibility": "public"})
+        await page.until("location.hash.startsWith('#/w/') && document.body.innerText.includes('Add an item')")
+        assert await page.js(STICKING_OUT) == []
+        assert page.errors == []
