@@ -23,6 +23,16 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NAVIGATING = ("Inspected target navigated or closed", "Cannot find context", "Execution context was destroyed")
 
 
+def sticking_out(container: str) -> str:
+    """JavaScript: the names of shown form controls that reach past the padding of their ``container``."""
+    return f"""[...document.querySelectorAll('input, select, textarea, button')].filter(e => {{
+  const box = e.closest({json.dumps(container)});
+  if (!box || !e.offsetParent) return false;
+  const edge = box.getBoundingClientRect().right - parseFloat(getComputedStyle(box).paddingRight);
+  return e.getBoundingClientRect().right > edge + 0.5;
+}}).map(e => e.name || e.id || e.tagName)"""
+
+
 class Page:
     """One browser tab: evaluate JavaScript, wait for conditions, collect script errors."""
 

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.support.browser import CHROMIUM, browser_page
+from tests.support.browser import CHROMIUM, browser_page, sticking_out
 from tests.tenants.astro.conftest import SignIn
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -44,6 +44,10 @@ async def test_saving_again_keeps_the_city_and_hour_picked_and_the_account_can_b
             "location.reload(); true"
         )
         await page.until("document.querySelector('#birth-form')?.city.value === 'Paris'")
+        # On a phone, the birth form's controls stay inside their section.
+        await page.call("Emulation.setDeviceMetricsOverride", width=360, height=740, deviceScaleFactor=1, mobile=True)
+        assert await page.js(sticking_out("section")) == []
+        await page.call("Emulation.clearDeviceMetricsOverride")
         await page.js(
             "const form = document.querySelector('#birth-form');"
             "form.visibility.value = 'members'; form.requestSubmit(); true"

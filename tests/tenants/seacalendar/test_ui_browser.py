@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from shared.tenant import TenantContext
-from tests.support.browser import CHROMIUM, Page, browser_page
+from tests.support.browser import CHROMIUM, Page, browser_page, sticking_out
 from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, vote
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -221,4 +221,17 @@ async def test_memories_of_a_finalised_event_are_added_and_go_live(
         assert (await sea.request("DELETE", f"{API}/users/me", headers=bob.auth)).status_code == 204
         await page.until(f"{MEMORIES}.length === 2", timeout=5)
         assert all(not text.startswith("Bob") for text in await page.js(MEMORIES))
+        assert page.errors == []
+
+
+async def test_the_pages_fit_a_phone_screen(sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    async with browser_page() as page:
+        await page.call("Emulation.setDeviceMetricsOverride", width=360, height=740, deviceScaleFactor=1, mobile=True)
+        for hash_, shown in (("", "home"), (f"poll={poll['id']}", "memory-form"), ("account", "account")):
+            await open_as(page, sea_url, ann.access, ann.refresh, hash_)
+            await page.until(f"document.getElementById({json.dumps(shown)})?.offsetParent != null")
+            assert await page.js(sticking_out("section")) == [], hash_
         assert page.errors == []

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.fakes.smtp import FakeSmtp
-from tests.support.browser import CHROMIUM, browser_page
+from tests.support.browser import CHROMIUM, browser_page, sticking_out
 from tests.tenants.wishlist.conftest import API, PASSWORD, mailed, token_of, unique_email
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -123,13 +123,8 @@ async def test_no_forgot_link_without_mail(server: str) -> None:
         assert await page.js("document.getElementById('forgot-link').offsetParent === null")
 
 
-# Controls that reach past their card's padding (each form is a card).
-STICKING_OUT = """[...document.querySelectorAll('input, select, textarea, button')].filter(e => {
-  const card = e.closest('.card');
-  if (!card || !e.offsetParent) return false;
-  const edge = card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
-  return e.getBoundingClientRect().right > edge + 0.5;
-}).map(e => e.name || e.tagName)"""
+# Each form is a card: none of its controls may reach past the card's padding.
+STICKING_OUT = sticking_out(".card")
 
 
 async def test_forms_fit_a_phone_screen(server: str) -> None:
