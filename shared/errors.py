@@ -15,6 +15,7 @@ class ApiError(Exception):
         message: str,
         details: Any = None,
         headers: dict[str, str] | None = None,
+        xrpc_name: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -22,6 +23,8 @@ class ApiError(Exception):
         self.message = message
         self.details = details
         self.headers = headers or {}
+        # The XRPC error name when it is more than the status says (an upstream's "InvalidSwap").
+        self.xrpc_name = xrpc_name
 
     def body(self) -> dict[str, Any]:
         """The JSON document of this error."""
@@ -32,7 +35,7 @@ class ApiError(Exception):
 
     def xrpc_body(self) -> dict[str, Any]:
         """The same error as XRPC writes it: ``{"error": <name>, "message"}``."""
-        return {"error": XRPC_NAMES.get(self.status, "InvalidRequest"), "message": self.message}
+        return {"error": self.xrpc_name or XRPC_NAMES.get(self.status, "InvalidRequest"), "message": self.message}
 
 
 # The error names XRPC services answer with each status (atproto's xrpc-server).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any
 
@@ -52,12 +53,21 @@ def session_missing() -> ApiError:
     return ApiError(401, "pds_session_missing", "No Bluesky session is stored for this account; sign in again.")
 
 
+# An XRPC error name as the lexicons spell them (InvalidSwap, RecordNotFound, ...).
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}")
+
+
 def upstream_error(exc: BlueskyError) -> ApiError:
     """A PDS refusal or outage as our API's error (502 for outages, the PDS's status otherwise)."""
     if exc.status == 502:
         return ApiError(502, "pds_unreachable", f"The member's PDS could not be reached: {exc.message}")
     status = exc.status if exc.status in (400, 401, 403, 404, 409, 413, 429) else 502
-    return ApiError(status, "pds_error", f"The PDS refused the request: {exc.message}", details={"error": exc.error})
+    # A refusal of the request itself keeps the PDS's name under XRPC (InvalidSwap is one a client
+    # acts on); its 401s stay ours: an ExpiredToken of the PDS session is not the client's expiring.
+    name = exc.error if status == 400 and exc.error and NAME.fullmatch(exc.error) else None
+    return ApiError(
+        status, "pds_error", f"The PDS refused the request: {exc.message}", details={"error": exc.error}, xrpc_name=name
+    )
 
 
 class PdsSessions:

@@ -21,7 +21,7 @@ INSERT INTO members (did, handle, pds_url, last_seen_at) VALUES ($1, $2, $3, now
 ON CONFLICT (did) DO UPDATE SET handle = EXCLUDED.handle, pds_url = EXCLUDED.pds_url, last_seen_at = now()
 """
 # PDS refusals a client acts on (asks for the emailed code; says the account is taken down), kept
-# under the PDS's own name in the error's details so XRPC answers them as the lexicon names them.
+# under the PDS's own name: in the error's details, and as the XRPC error name.
 NAMED_REFUSALS = frozenset({"AuthFactorTokenRequired", "AccountTakedown"})
 PROFILE = """
 INSERT INTO profiles (did, handle, pds_url) VALUES ($1, $2, $3)
@@ -47,8 +47,9 @@ async def sign_in(
     except PdsUnreachable as exc:
         raise ApiError(502, "pds_unreachable", f"Could not sign in: {exc.message}") from None
     except BlueskyError as exc:
-        details = {"error": exc.error} if exc.error in NAMED_REFUSALS else None
-        raise ApiError(401, "invalid_credentials", exc.message, details=details) from None
+        named = exc.error if exc.error in NAMED_REFUSALS else None
+        details = {"error": named} if named else None
+        raise ApiError(401, "invalid_credentials", exc.message, details=details, xrpc_name=named) from None
     try:
         _admit(session)
         async with av.ctx.db.transaction() as conn:

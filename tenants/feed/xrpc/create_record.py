@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from shared.http.responses import json_response
 from tenants.feed.xrpc.base import Call, Method, invalid
-from tenants.feed.xrpc.repo import conditions, own_repo, pds_names
+from tenants.feed.xrpc.repo import conditions, own_repo
 
 
 async def handle(call: Call) -> Response:
@@ -23,8 +23,7 @@ async def handle(call: Call) -> Response:
     if rkey is not None and (not isinstance(rkey, str) or not 0 < len(rkey) <= 512 or "/" in rkey):
         raise invalid("rkey must be a record key")
     checks = conditions(body, ("swapCommit",), validate=True)
-    async with pds_names():
-        written = await call.writes.create(viewer, collection, record, rkey, checks)
+    written = await call.writes.create(viewer, collection, record, rkey, checks)
     return json_response({"validationStatus": "valid", **written})
 
 

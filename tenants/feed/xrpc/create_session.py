@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from shared.errors import ApiError
 from shared.http.responses import json_response
-from tenants.feed.signin import NAMED_REFUSALS, sign_in
-from tenants.feed.xrpc.base import Call, Method, XrpcError, invalid
+from tenants.feed.signin import sign_in
+from tenants.feed.xrpc.base import Call, Method, invalid
 from tenants.feed.xrpc.session_tokens import session_pair
 
 
@@ -27,15 +26,7 @@ async def handle(call: Call) -> Response:
         raise invalid("password is required")
     if token is not None and (not isinstance(token, str) or len(token) > 256):
         raise invalid("authFactorToken must be a string")
-    try:
-        session, refresh = await sign_in(
-            call.av, call.sessions, identifier, password, call.av.xrpc_refresh, token or None
-        )
-    except ApiError as exc:
-        name = exc.details.get("error") if isinstance(exc.details, dict) else None
-        if exc.code == "invalid_credentials" and name in NAMED_REFUSALS:
-            raise XrpcError(401, name, exc.message) from None
-        raise
+    session, refresh = await sign_in(call.av, call.sessions, identifier, password, call.av.xrpc_refresh, token or None)
     return json_response(session_pair(call.av, session.did, session.handle, refresh))
 
 

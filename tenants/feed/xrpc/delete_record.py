@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from shared.http.responses import json_response
 from tenants.feed.xrpc.base import Call, Method, invalid
-from tenants.feed.xrpc.repo import conditions, own_repo, pds_names
+from tenants.feed.xrpc.repo import conditions, own_repo
 
 
 async def handle(call: Call) -> Response:
@@ -21,8 +21,7 @@ async def handle(call: Call) -> Response:
     if not isinstance(collection, str) or not isinstance(rkey, str) or not 0 < len(rkey) <= 512 or "/" in rkey:
         raise invalid("collection and rkey are required")
     checks = conditions(body, ("swapRecord", "swapCommit"))
-    async with pds_names():
-        answered = await call.writes.delete(viewer, collection, rkey, checks)
+    answered = await call.writes.delete(viewer, collection, rkey, checks)
     return json_response(answered)
 
 

@@ -27,6 +27,8 @@ log = logging.getLogger("onebox.feed.xrpc")
 
 def from_api_error(exc: ApiError) -> XrpcError:
     """The XRPC form of an ApiError raised by shared code (auth, bodies, cursors, PDS calls)."""
+    if exc.xrpc_name:
+        return XrpcError(exc.status, exc.xrpc_name, exc.message)  # named by the code that raised it
     if exc.status == 401:
         if "expired" in exc.message and exc.code == "unauthorized":
             return XrpcError(400, "ExpiredToken", exc.message)  # as a PDS answers an expired access token
