@@ -10,7 +10,7 @@ import { forgotView, resetAvailable, resetView } from "./reset.js";
 const PRIORITIES = { 1: "must have", 2: "would love", 3: "nice", 4: "maybe", 5: "if you like" };
 
 // True when a request failed because the session ended (refresh refused): show sign-in again.
-function signedOut(error) { return error.status === 401 && !session(); }
+function signedOut(error) { return Boolean(error.sessionEnded); }
 
 // Run an action from a form or button; errors land in the flash line, not the console.
 function guarded(action) {

@@ -13,6 +13,7 @@ from tests.tenants.wishlist.conftest import API, PASSWORD, mailed, token_of, uni
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
+SIGN_IN = "section:nth-child(1) form"
 SIGN_UP = "section:nth-child(2) form"
 NEWEST_FORM = "form.card:last-of-type"
 NEW = "Battery-Staple-42"
@@ -140,4 +141,33 @@ async def test_forms_fit_a_phone_screen(server: str) -> None:
         await page.submit("form.card", {"title": "Phone list", "description": "", "visibility": "public"})
         await page.until("location.hash.startsWith('#/w/') && document.body.innerText.includes('Add an item')")
         assert await page.js(STICKING_OUT) == []
+        assert page.errors == []
+
+
+async def test_a_wrong_password_says_so_and_an_ended_session_asks_to_sign_in_again(server: str) -> None:
+    email = unique_email("ui-wrong")
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        await page.submit(SIGN_UP, {"name": "Gus", "email": email, "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.click("Sign out")
+        await page.until("document.body.innerText.includes('Create account')")
+        # Signed out, login's 401 is the answer: it once read "Your session ended".
+        await page.submit(SIGN_IN, {"email": email, "password": "Wrong-Password-1"})
+        await page.until("document.getElementById('flash').textContent !== ''")
+        assert await page.js("document.getElementById('flash').textContent") == "The email or password is wrong."
+
+        await page.submit(SIGN_IN, {"email": email, "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        # Both tokens stop working (as after a sign-out elsewhere): the next action asks to sign in again.
+        await page.js(
+            "const s = JSON.parse(sessionStorage.getItem('wishlist.session'));"
+            "sessionStorage.setItem('wishlist.session', JSON.stringify({...s, access: 'x', refresh: 'y'})); true"
+        )
+        await page.submit("form.card", {"title": "Too late"})
+        await page.until("document.getElementById('flash').textContent !== ''")
+        ended = "Your session ended; please sign in again."
+        assert await page.js("document.getElementById('flash').textContent") == ended
+        assert "Create account" in await page.text()
         assert page.errors == []
