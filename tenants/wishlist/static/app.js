@@ -172,7 +172,7 @@ function itemCard(item, tags) {
       h("span", { class: "price" }, money(item))),
     h("div", { class: "row" }, h("span", { class: "priority" }, `${item.priority} · ${PRIORITIES[item.priority]}`),
       item.tags.map(tagChip)),
-    item.notes ? h("p", { class: "muted" }, item.notes) : null,
+    item.notes ? h("p", { class: "muted text" }, item.notes) : null,
     h("div", { class: "row" },
       h("button", { type: "button", class: "secondary", onclick: () => card.replaceWith(itemForm(item.wishlist_id, tags, item)) }, "Edit"),
       h("button", { type: "button", class: "danger", onclick: guarded(async () => {
@@ -279,12 +279,12 @@ async function sharedView(token) {
         h("span", { class: "price" }, money(item))),
       h("div", { class: "row" }, h("span", { class: "priority" }, PRIORITIES[item.priority]), item.tags.map(tagChip),
         item.reserved ? h("span", { class: "badge reserved" }, item.reserved_by_me ? "reserved by you" : "reserved") : null),
-      item.notes ? h("p", { class: "muted" }, item.notes) : null,
+      item.notes ? h("p", { class: "muted text" }, item.notes) : null,
       action ? h("div", {}, action) : null);
   }));
   if (!doc.items.length) items.append(h("li", { class: "muted" }, "Nothing on this list yet."));
   show(h("h1", {}, doc.title), h("p", { class: "muted" }, `A wishlist by ${doc.owner.name}`),
-    doc.description ? h("p", {}, doc.description) : null,
+    doc.description ? h("p", { class: "text" }, doc.description) : null,
     doc.viewer_is_owner ? h("p", { class: "card muted" }, "This is your list as friends see it — minus who reserved what.") : null,
     items);
 }

@@ -171,3 +171,37 @@ async def test_a_wrong_password_says_so_and_an_ended_session_asks_to_sign_in_aga
         assert await page.js("document.getElementById('flash').textContent") == ended
         assert "Create account" in await page.text()
         assert page.errors == []
+
+
+# What of the page reaches past the right edge of the window (the page scrolls sideways then).
+PAST_THE_EDGE = (
+    "[...document.querySelectorAll('body *')]"
+    ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)"
+    ".map(e => e.tagName + '.' + e.className)"
+)
+
+
+async def test_long_words_wrap_and_notes_keep_their_lines_on_a_phone(server: str) -> None:
+    word = "Supercalifragilisticexpialidocious" * 3
+    async with browser_page() as page:
+        await page.call("Emulation.setDeviceMetricsOverride", width=390, height=800, deviceScaleFactor=1, mobile=True)
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        await page.submit(SIGN_UP, {"name": "Nia" + "x" * 60, "email": unique_email("long"), "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.submit("form.card", {"title": word, "description": "For June\nThank you!", "visibility": "public"})
+        await page.until("location.hash.startsWith('#/w/') && document.body.innerText.includes('Add an item')")
+        notes = "Size M\nBlue, not green"
+        await page.submit(NEWEST_FORM, {"name": word, "url": "https://shop.example/" + "a" * 120, "notes": notes})
+        await page.until("document.querySelector('li.item') !== null")
+        # A long title, name or link once widened the page to several screens.
+        assert await page.js(PAST_THE_EDGE) == []
+        assert await page.js("document.querySelector('li.item p.muted').innerText") == notes
+
+        link = await page.js("document.querySelector('[aria-label=\"Share link\"]').value")
+        await page.call("Page.navigate", url=link)
+        await page.until("document.body.innerText.includes('A wishlist by')")
+        assert await page.js(PAST_THE_EDGE) == []
+        assert "For June\nThank you!" in await page.text()
+        assert await page.js("document.querySelector('li.item p.muted').innerText") == notes
+        assert page.errors == []
