@@ -174,7 +174,12 @@ function itemCard(item, tags) {
       item.tags.map(tagChip)),
     item.notes ? h("p", { class: "muted text" }, item.notes) : null,
     h("div", { class: "row" },
-      h("button", { type: "button", class: "secondary", onclick: () => card.replaceWith(itemForm(item.wishlist_id, tags, item)) }, "Edit"),
+      h("button", { type: "button", class: "secondary", onclick: () => {
+        const form = itemForm(item.wishlist_id, tags, item);
+        card.replaceWith(form);
+        // The pressed button is gone: keep keyboard focus where the editing happens.
+        form.elements.name.focus();
+      } }, "Edit"),
       h("button", { type: "button", class: "danger", onclick: guarded(async () => {
         if (!confirm(`Delete “${item.name}”?`)) return;
         await api("DELETE", `items/${item.id}`);

@@ -205,3 +205,30 @@ async def test_long_words_wrap_and_notes_keep_their_lines_on_a_phone(server: str
         assert "For June\nThank you!" in await page.text()
         assert await page.js("document.querySelector('li.item p.muted').innerText") == notes
         assert page.errors == []
+
+
+async def test_an_error_far_down_a_phone_page_is_in_view_and_edit_takes_the_focus(server: str) -> None:
+    async with browser_page() as page:
+        await page.call("Emulation.setDeviceMetricsOverride", width=390, height=800, deviceScaleFactor=1, mobile=True)
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        await page.submit(SIGN_UP, {"name": "Ola", "email": unique_email("far"), "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.submit("form.card", {"title": "Far down"})
+        await page.until("document.body.innerText.includes('Add an item')")
+        # Scrolled down to the item form, as a thumb does; the error once showed above the screen.
+        await page.js("window.scrollTo(0, document.body.scrollHeight); true")
+        await page.submit(NEWEST_FORM, {"name": "Kite", "price": "5", "currency": "ZZZ"})
+        await page.until("document.getElementById('flash').textContent.includes('ISO 4217')")
+        top, bottom = await page.js(
+            "[document.getElementById('flash').getBoundingClientRect()].map(r => [r.top, r.bottom])[0]"
+        )
+        assert await page.js("scrollY") > 0 and top >= 0 and bottom <= 800
+
+        await page.submit(NEWEST_FORM, {"name": "Kite", "price": "5", "currency": "usd"})
+        await page.until("document.querySelector('li.item') !== null")
+        await page.click("Edit")
+        # The pressed button went with its card: focus goes to the form that took its place, not the page.
+        assert await page.js("document.activeElement.name") == "name"
+        assert await page.js("document.activeElement.closest('form').textContent.includes('Save item')")
+        assert page.errors == []
