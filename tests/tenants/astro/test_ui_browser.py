@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.browser import CHROMIUM, browser_page, sticking_out
+from tests.support.browser import CHROMIUM, Page, browser_page, sticking_out
 from tests.tenants.astro.conftest import SignIn
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -64,3 +65,35 @@ async def test_saving_again_keeps_the_city_and_hour_picked_and_the_account_can_b
         assert await page.js(SHOWN_THOUGH_HIDDEN) == []
         assert page.errors == []
     assert (await astro.get("/astro/api/profile", headers=me["headers"])).status_code == 401
+
+
+async def signed_in_page(page: Page, astro_url: str, me: dict[str, Any]) -> None:
+    """Open the wizard in ``page`` with ``me``'s tokens, as the sign-in's redirect leaves them."""
+    await page.call("Page.navigate", url=f"{astro_url}/astro/")
+    await page.until("!document.getElementById('step-link').hidden")
+    await page.js(
+        f"localStorage.setItem('astro.access', {json.dumps(me['access_token'])});"
+        f"localStorage.setItem('astro.refresh', {json.dumps(me['refresh_token'])});"
+        "location.reload(); true"
+    )
+    await page.until("!document.getElementById('step-birth').hidden")
+
+
+# How much wider than the window the page is (it scrolls sideways when > 0).
+WIDER_THAN_THE_WINDOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+LONDON = 2643743
+
+
+async def test_the_charts_fit_a_phone(astro: httpx.AsyncClient, astro_url: str, sign_in: SignIn) -> None:
+    me = await sign_in("a-member-with-quite-a-long-name")
+    body = {"birth_date": "1991-03-04", "birth_time": "07:15", "birth_place": {"geonameid": LONDON}}
+    saved = await astro.put("/astro/api/profile", json={**body, "visibility": "private"}, headers=me["headers"])
+    assert saved.status_code == 200, saved.text
+    async with browser_page() as page:
+        await page.call("Emulation.setDeviceMetricsOverride", width=390, height=800, deviceScaleFactor=1, mobile=True)
+        await signed_in_page(page, astro_url, me)
+        await page.until("document.querySelectorAll('#positions tbody tr').length === 9")
+        # The header's account controls and the positions table once made the page 574 px wide.
+        assert await page.js(WIDER_THAN_THE_WINDOW) == 0
+        assert page.errors == []
