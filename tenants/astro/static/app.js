@@ -151,16 +151,18 @@ function fillForm(doc) {
   form.birth_date.value = doc.birth.date;
   form.birth_time.value = doc.birth.time || "";
   form.time_unknown.checked = !doc.birth.time_known;
+  toggleTime();
   const place = doc.birth_location;
   if (place.geonameid) {
+    form.querySelector('input[value="city"]').checked = true;
     form.city.value = place.city; form.country.value = place.country;
     savedPlace = { geonameid: place.geonameid, city: place.city, country: place.country };
   }
   else {
     form.querySelector('input[value="coords"]').checked = true;
     form.lat.value = place.lat; form.lon.value = place.lon;
-    togglePlace();
   }
+  togglePlace();
 }
 
 function drawCharts() {
@@ -243,10 +245,21 @@ function render(doc) {
 }
 
 function togglePlace() {
-  const coords = $("#birth-form").place_kind.value === "coords";
+  const form = $("#birth-form");
+  const coords = form.place_kind.value === "coords";
   show("#place-coords", coords);
   show("#place-city", !coords);
+  // Only the shown kind is asked for: an empty longitude once went out as 0 (Number("")).
+  form.lat.required = form.lon.required = coords;
+  form.city.required = !coords;
   pendingPlace = null;
+}
+
+// The time box follows its checkbox, also when the form is filled from a saved profile.
+function toggleTime() {
+  const form = $("#birth-form");
+  form.birth_time.disabled = form.time_unknown.checked;
+  form.birth_time.required = !form.time_unknown.checked;
 }
 
 async function start() {
@@ -254,7 +267,11 @@ async function start() {
   $("#link-form").addEventListener("submit", linkAccount);
   $("#birth-form").addEventListener("submit", (e) => saveBirth(e, {}));
   $("#birth-form").addEventListener("change", (e) => { if (e.target.name === "place_kind") togglePlace(); });
-  $("#birth-form").time_unknown.addEventListener("change", (e) => { $("#birth-form").birth_time.disabled = e.target.checked; });
+  // A city picked from the choices is for the name it was asked about: typing another forgets it.
+  $("#place-city").addEventListener("input", () => { pendingPlace = null; show("#choices", false); });
+  $("#birth-form").time_unknown.addEventListener("change", toggleTime);
+  togglePlace();
+  toggleTime();
   $("#style").addEventListener("change", drawCharts);
   $("#forget").addEventListener("click", async () => {
     if (!confirm("Delete your birth data and charts?")) return;

@@ -97,3 +97,49 @@ async def test_the_charts_fit_a_phone(astro: httpx.AsyncClient, astro_url: str, 
         # The header's account controls and the positions table once made the page 574 px wide.
         assert await page.js(WIDER_THAN_THE_WINDOW) == 0
         assert page.errors == []
+
+
+async def test_the_birth_form_sends_the_place_and_time_shown(
+    astro: httpx.AsyncClient, astro_url: str, sign_in: SignIn
+) -> None:
+    me = await sign_in("placer")
+    async with browser_page() as page:
+        await signed_in_page(page, astro_url, me)
+        form = "document.querySelector('#birth-form')"
+        # Paris is ambiguous; the French one is picked, but 02:30 was skipped there that night (422).
+        await page.js(
+            f"(() => {{ const f = {form}; f.birth_date.value = '1991-03-31'; f.birth_time.value = '02:30';"
+            " f.city.value = 'Paris'; f.requestSubmit(); return true; })()"
+        )
+        await page.until("!document.getElementById('choices').hidden")
+        await page.js(
+            "[...document.querySelectorAll('#choices button')].find(b => b.textContent.includes('Europe/Paris'))"
+            ".click(); true"
+        )
+        await page.until("document.getElementById('message').textContent.includes('skipped')")
+        # Another city typed: the Paris picked for the first name must not be what is saved.
+        await page.js(
+            f"(() => {{ const f = {form}; f.city.value = 'Lyon'; f.country.value = 'FR';"
+            " f.city.dispatchEvent(new Event('input', { bubbles: true }));"
+            " f.birth_time.value = '10:00'; f.requestSubmit(); return true; })()"
+        )
+        await page.until("document.getElementById('message').textContent.startsWith('Saved')")
+        saved = (await astro.get("/astro/api/profile", headers=me["headers"])).json()
+        assert saved["birth_location"]["city"] == "Lyon"
+
+        # Coordinates with the longitude left empty are not sent (it once went out as 0°).
+        await page.js(
+            f"(() => {{ const f = {form}; f.querySelector('input[value=coords]').click();"
+            " f.lat.value = '45.76'; f.lon.value = ''; return true; })()"
+        )
+        assert await page.js(f"{form}.checkValidity()") is False
+        assert await page.js(f"{form}.lon.validity.valueMissing") is True
+
+        # Saved without a time, the time box comes back disabled with its box ticked.
+        await page.js(f"(() => {{ const f = {form}; f.querySelector('input[value=city]').click(); return true; }})()")
+        await page.js(f"{form}.time_unknown.click(); {form}.requestSubmit(); true")
+        await page.until("document.getElementById('chart-note').textContent.startsWith('Birth time unknown')")
+        await page.call("Page.reload")
+        await page.until(f"{form}?.birth_date.value === '1991-03-31'")
+        assert await page.js(f"[{form}.time_unknown.checked, {form}.birth_time.disabled]") == [True, True]
+        assert page.errors == []
