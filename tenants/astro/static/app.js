@@ -36,24 +36,44 @@ async function refreshTokens() {
   if (!refresh) return false;
   const response = await fetch(`${API}/auth/refresh`, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: refresh }),
-  });
+  }).catch(() => null);
+  if (!response) return false; // unreachable: the tokens may still be good
   if (!response.ok) { forgetTokens(); return false; }
   const body = await response.json();
   keepTokens(body.access_token, body.refresh_token);
   return true;
 }
 
-/** A JSON API call with the access token; refreshes once on 401. Returns {status, body}. */
+// An answer in the API's error shape, for failures the API itself could not describe.
+function failure(status, message) { return { status, body: { error: { code: "ui", message } } }; }
+
+/** A JSON API call with the access token; refreshes once on 401. Returns {status, body}, and
+ * {status: 0} when the server can't be reached: callers show body.error.message either way. */
 async function call(method, path, payload, retried) {
   const headers = { Accept: "application/json" };
-  if (tokens().access) headers.Authorization = `Bearer ${tokens().access}`;
+  const signedIn = Boolean(tokens().access);
+  if (signedIn) headers.Authorization = `Bearer ${tokens().access}`;
   if (payload !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(API + path, {
     method, headers, body: payload === undefined ? undefined : JSON.stringify(payload),
-  });
+  }).catch(() => null);
+  if (!response) return failure(0, "The server could not be reached. Check your connection and try again.");
   if (response.status === 401 && !retried && await refreshTokens()) return call(method, path, payload, true);
-  const body = response.status === 204 ? null : await response.json();
+  if (response.status === 401 && signedIn && !tokens().access) {
+    // The refresh was refused (signed out elsewhere, account deleted): back to the first step.
+    showSignedOut();
+    return failure(401, "Your session ended; please sign in again.");
+  }
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  // A proxy's error page (502 from nginx) is not JSON.
+  if (!response.ok && !body?.error) return failure(response.status, `The server answered ${response.status}; try again.`);
   return { status: response.status, body };
+}
+
+function showSignedOut() {
+  profile = null;
+  for (const id of ["#who", "#step-birth", "#step-chart", "#step-matches"]) show(id, false);
+  show("#step-link", true);
 }
 
 // Set when this tab starts a sign-in: tokens in a link someone sent (theirs, to sign us into
@@ -275,7 +295,8 @@ async function start() {
   $("#style").addEventListener("change", drawCharts);
   $("#forget").addEventListener("click", async () => {
     if (!confirm("Delete your birth data and charts?")) return;
-    await call("DELETE", "/profile");
+    const { status, body } = await call("DELETE", "/profile");
+    if (status !== 204) { say(body.error.message, true); return; }
     say("Your birth data and charts are deleted.");
     render((await call("GET", "/profile")).body);
   });
@@ -286,15 +307,17 @@ async function start() {
   });
   $("#delete-account").addEventListener("click", async () => {
     if (!confirm("Delete your StarMeet account: your Mastodon link, birth data and charts?")) return;
-    const { status } = await call("DELETE", "/account");
-    if (status !== 204) { say("Your account could not be deleted; try again.", true); return; }
+    const { status, body } = await call("DELETE", "/account");
+    if (status !== 204) { say(body.error.message, true); return; }
     forgetTokens();
     location.reload();
   });
   if (!tokens().access) { show("#step-link", true); return; }
   const { status, body } = await call("GET", "/profile");
   if (status === 200) render(body);
-  else { forgetTokens(); show("#step-link", true); }
+  // Only a refused token signs out: a server down for a moment must not cost the sign-in.
+  else if (status === 401) { forgetTokens(); show("#step-link", true); }
+  else say(body.error.message, true);
 }
 
 document.addEventListener("DOMContentLoaded", start);

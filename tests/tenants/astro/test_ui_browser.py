@@ -143,3 +143,39 @@ async def test_the_birth_form_sends_the_place_and_time_shown(
         await page.until(f"{form}?.birth_date.value === '1991-03-31'")
         assert await page.js(f"[{form}.time_unknown.checked, {form}.birth_time.disabled]") == [True, True]
         assert page.errors == []
+
+
+async def test_failures_are_shown_and_an_ended_session_goes_back_to_sign_in(
+    astro: httpx.AsyncClient, astro_url: str, sign_in: SignIn
+) -> None:
+    me = await sign_in("unlucky")
+    async with browser_page() as page:
+        await signed_in_page(page, astro_url, me)
+        form = "document.querySelector('#birth-form')"
+        await page.js(
+            f"(() => {{ const f = {form}; f.birth_date.value = '1990-01-01'; f.birth_time.value = '10:00';"
+            " f.city.value = 'London'; f.country.value = 'GB'; return true; })()"
+        )
+        message = "document.getElementById('message').textContent"
+        # A proxy's HTML error page, then no server at all: once an uncaught error and a silent button.
+        await page.js(
+            "window.realFetch = window.fetch;"
+            "window.fetch = async () => new Response('<h1>Bad Gateway</h1>', { status: 502 });"
+            f"{form}.requestSubmit(); true"
+        )
+        await page.until(f"{message} === 'The server answered 502; try again.'")
+        await page.js(
+            f"window.fetch = async () => {{ throw new TypeError('Failed to fetch'); }}; {form}.requestSubmit(); true"
+        )
+        await page.until(f"{message}.startsWith('The server could not be reached')")
+
+        # Both tokens refused (signed out elsewhere): the page says so and offers sign-in again.
+        await page.js(
+            "window.fetch = window.realFetch;"
+            "localStorage.setItem('astro.access', 'spent'); localStorage.setItem('astro.refresh', 'spent');"
+            f"{form}.requestSubmit(); true"
+        )
+        await page.until(f"{message} === 'Your session ended; please sign in again.'")
+        assert await page.js("!document.getElementById('step-link').hidden && document.getElementById('who').hidden")
+        assert await page.js("document.getElementById('step-birth').hidden")
+        assert page.errors == []
