@@ -128,8 +128,7 @@ function offerChoices(title, items, onPick) {
   for (const item of items) {
     const button = document.createElement("button");
     button.type = "button";
-    button.className = "quiet";
-    button.style.color = "inherit";
+    button.className = "choice";
     button.textContent = item.text;
     button.addEventListener("click", () => { box.hidden = true; onPick(item.value); });
     box.appendChild(button);
@@ -148,14 +147,22 @@ async function saveBirth(event, extra) {
     return;
   }
   const error = body.error;
+  // These two ask a question the buttons answer; the API's own words are for programs
+  // ("send the geonameid", "send fold 0"), so the member gets ours, beside the buttons.
   if (error.code === "ambiguous_place") {
-    offerChoices(error.message, error.details.candidates.map((c) => ({
+    say("");
+    offerChoices("Several places have that name. Which one is it?", error.details.candidates.map((c) => ({
       text: `${c.city}, ${c.country}${c.admin1 ? " " + c.admin1 : ""} (${c.timezone})`, value: c.geonameid,
     })), (id) => { pendingPlace = id; saveBirth(null, extra); });
-  } else if (error.code === "ambiguous_local_time") {
-    offerChoices(error.message, error.details.candidates.map((c) => ({
-      text: `UTC${c.utc_offset}`, value: c.fold,
-    })), (fold) => saveBirth(null, { ...extra, fold }));
+    return;
+  }
+  if (error.code === "ambiguous_local_time") {
+    say("");
+    const which = ["The first", "The second"];
+    offerChoices("That time happened twice that night (the clocks went back). Which one?",
+      error.details.candidates.map((c) => ({ text: `${which[c.fold]} (UTC${c.utc_offset})`, value: c.fold })),
+      (fold) => saveBirth(null, { ...extra, fold }));
+    return;
   }
   const details = (error.details && Array.isArray(error.details)) ? ` (${error.details.map((d) => `${d.field}: ${d.message}`).join("; ")})` : "";
   say(error.message + details, true);
@@ -216,14 +223,19 @@ async function loadMatches() {
   if (status !== 200) return;
   if (!body.matches.length) list.textContent = "No visible members yet.";
   for (const match of body.matches) {
-    const li = document.createElement("li");
-    li.textContent = `${match.member.display_name} (@${match.member.acct}) · Moon in ${match.member.moon_sign}, `
+    // A button, so the keyboard reaches each match too (a clickable <li> is skipped by Tab).
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "choice";
+    button.textContent = `${match.member.display_name} (@${match.member.acct}) · Moon in ${match.member.moon_sign}, `
       + `${match.member.moon_nakshatra} · ${match.score}/36`;
     const bar = document.createElement("span");
     bar.className = "bar";
     bar.style.width = `${(match.score / 36) * 120}px`;
-    li.appendChild(bar);
-    li.addEventListener("click", () => showMatch(match.member.id));
+    button.appendChild(bar);
+    button.addEventListener("click", () => showMatch(match.member.id));
+    const li = document.createElement("li");
+    li.appendChild(button);
     list.appendChild(li);
   }
 }

@@ -179,3 +179,41 @@ async def test_failures_are_shown_and_an_ended_session_goes_back_to_sign_in(
         assert await page.js("!document.getElementById('step-link').hidden && document.getElementById('who').hidden")
         assert await page.js("document.getElementById('step-birth').hidden")
         assert page.errors == []
+
+
+async def test_choices_ask_in_plain_words_and_matches_open_from_the_keyboard(
+    astro: httpx.AsyncClient, astro_url: str, sign_in: SignIn
+) -> None:
+    other = await sign_in("visible-one")
+    body = {"birth_date": "1990-05-01", "birth_time": "10:00", "birth_place": {"geonameid": LONDON}}
+    shown = await astro.put("/astro/api/profile", json={**body, "visibility": "members"}, headers=other["headers"])
+    assert shown.status_code == 200, shown.text
+    me = await sign_in("chooser")
+    async with browser_page() as page:
+        await signed_in_page(page, astro_url, me)
+        await page.js(
+            "(() => { const f = document.querySelector('#birth-form'); f.birth_date.value = '1991-03-04';"
+            " f.birth_time.value = '07:15'; f.city.value = 'Paris'; f.requestSubmit(); return true; })()"
+        )
+        await page.until("!document.getElementById('choices').hidden")
+        # The API's "send the geonameid of the one you mean" once reached the member, twice.
+        assert "geonameid" not in await page.text()
+        assert str(await page.js("document.getElementById('choices').textContent")).startswith("Several places")
+        # The choices were white on white (the header's quiet buttons).
+        colours = await page.js(
+            "[getComputedStyle(document.querySelector('#choices button'))].map(s => [s.color, s.backgroundColor])[0]"
+        )
+        assert colours[0] != colours[1]
+        await page.js(
+            "[...document.querySelectorAll('#choices button')].find(b => b.textContent.includes('Europe/Paris'))"
+            ".click(); true"
+        )
+        await page.until("document.querySelector('#matches button') !== null")
+        # A match is a button: Tab reaches it and Enter opens it (a clickable <li> was mouse-only).
+        await page.js("document.querySelector('#matches button').focus(); true")
+        enter = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}
+        await page.call("Input.dispatchKeyEvent", type="keyDown", text="\r", **enter)
+        await page.call("Input.dispatchKeyEvent", type="keyUp", **enter)
+        await page.until("!document.getElementById('match-detail').hidden")
+        assert "of 36" in await page.js("document.getElementById('match-detail').textContent")
+        assert page.errors == []
