@@ -36,24 +36,44 @@ async function refreshTokens() {
   if (!refresh) return false;
   const response = await fetch(`${API}/auth/refresh`, {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: refresh }),
-  });
+  }).catch(() => null);
+  if (!response) return false; // unreachable: the tokens may still be good
   if (!response.ok) { forgetTokens(); return false; }
   const body = await response.json();
   keepTokens(body.access_token, body.refresh_token);
   return true;
 }
 
-/** A JSON API call with the access token; refreshes once on 401. Returns {status, body}. */
+// An answer in the API's error shape, for failures the API itself could not describe.
+function failure(status, message) { return { status, body: { error: { code: "ui", message } } }; }
+
+/** A JSON API call with the access token; refreshes once on 401. Returns {status, body}, and
+ * {status: 0} when the server can't be reached: callers show body.error.message either way. */
 async function call(method, path, payload, retried) {
   const headers = { Accept: "application/json" };
-  if (tokens().access) headers.Authorization = `Bearer ${tokens().access}`;
+  const signedIn = Boolean(tokens().access);
+  if (signedIn) headers.Authorization = `Bearer ${tokens().access}`;
   if (payload !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(API + path, {
     method, headers, body: payload === undefined ? undefined : JSON.stringify(payload),
-  });
+  }).catch(() => null);
+  if (!response) return failure(0, "The server could not be reached. Check your connection and try again.");
   if (response.status === 401 && !retried && await refreshTokens()) return call(method, path, payload, true);
-  const body = response.status === 204 ? null : await response.json();
+  if (response.status === 401 && signedIn && !tokens().access) {
+    // The refresh was refused (signed out elsewhere, account deleted): back to the first step.
+    showSignedOut();
+    return failure(401, "Your session ended; please sign in again.");
+  }
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  // A proxy's error page (502 from nginx) is not JSON.
+  if (!response.ok && !body?.error) return failure(response.status, `The server answered ${response.status}; try again.`);
   return { status: response.status, body };
+}
+
+function showSignedOut() {
+  profile = null;
+  for (const id of ["#who", "#step-birth", "#step-chart", "#step-matches"]) show(id, false);
+  show("#step-link", true);
 }
 
 // Set when this tab starts a sign-in: tokens in a link someone sent (theirs, to sign us into
@@ -108,8 +128,7 @@ function offerChoices(title, items, onPick) {
   for (const item of items) {
     const button = document.createElement("button");
     button.type = "button";
-    button.className = "quiet";
-    button.style.color = "inherit";
+    button.className = "choice";
     button.textContent = item.text;
     button.addEventListener("click", () => { box.hidden = true; onPick(item.value); });
     box.appendChild(button);
@@ -128,14 +147,22 @@ async function saveBirth(event, extra) {
     return;
   }
   const error = body.error;
+  // These two ask a question the buttons answer; the API's own words are for programs
+  // ("send the geonameid", "send fold 0"), so the member gets ours, beside the buttons.
   if (error.code === "ambiguous_place") {
-    offerChoices(error.message, error.details.candidates.map((c) => ({
+    say("");
+    offerChoices("Several places have that name. Which one is it?", error.details.candidates.map((c) => ({
       text: `${c.city}, ${c.country}${c.admin1 ? " " + c.admin1 : ""} (${c.timezone})`, value: c.geonameid,
     })), (id) => { pendingPlace = id; saveBirth(null, extra); });
-  } else if (error.code === "ambiguous_local_time") {
-    offerChoices(error.message, error.details.candidates.map((c) => ({
-      text: `UTC${c.utc_offset}`, value: c.fold,
-    })), (fold) => saveBirth(null, { ...extra, fold }));
+    return;
+  }
+  if (error.code === "ambiguous_local_time") {
+    say("");
+    const which = ["The first", "The second"];
+    offerChoices("That time happened twice that night (the clocks went back). Which one?",
+      error.details.candidates.map((c) => ({ text: `${which[c.fold]} (UTC${c.utc_offset})`, value: c.fold })),
+      (fold) => saveBirth(null, { ...extra, fold }));
+    return;
   }
   const details = (error.details && Array.isArray(error.details)) ? ` (${error.details.map((d) => `${d.field}: ${d.message}`).join("; ")})` : "";
   say(error.message + details, true);
@@ -151,16 +178,18 @@ function fillForm(doc) {
   form.birth_date.value = doc.birth.date;
   form.birth_time.value = doc.birth.time || "";
   form.time_unknown.checked = !doc.birth.time_known;
+  toggleTime();
   const place = doc.birth_location;
   if (place.geonameid) {
+    form.querySelector('input[value="city"]').checked = true;
     form.city.value = place.city; form.country.value = place.country;
     savedPlace = { geonameid: place.geonameid, city: place.city, country: place.country };
   }
   else {
     form.querySelector('input[value="coords"]').checked = true;
     form.lat.value = place.lat; form.lon.value = place.lon;
-    togglePlace();
   }
+  togglePlace();
 }
 
 function drawCharts() {
@@ -194,14 +223,19 @@ async function loadMatches() {
   if (status !== 200) return;
   if (!body.matches.length) list.textContent = "No visible members yet.";
   for (const match of body.matches) {
-    const li = document.createElement("li");
-    li.textContent = `${match.member.display_name} (@${match.member.acct}) · Moon in ${match.member.moon_sign}, `
+    // A button, so the keyboard reaches each match too (a clickable <li> is skipped by Tab).
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "choice";
+    button.textContent = `${match.member.display_name} (@${match.member.acct}) · Moon in ${match.member.moon_sign}, `
       + `${match.member.moon_nakshatra} · ${match.score}/36`;
     const bar = document.createElement("span");
     bar.className = "bar";
     bar.style.width = `${(match.score / 36) * 120}px`;
-    li.appendChild(bar);
-    li.addEventListener("click", () => showMatch(match.member.id));
+    button.appendChild(bar);
+    button.addEventListener("click", () => showMatch(match.member.id));
+    const li = document.createElement("li");
+    li.appendChild(button);
     list.appendChild(li);
   }
 }
@@ -243,10 +277,21 @@ function render(doc) {
 }
 
 function togglePlace() {
-  const coords = $("#birth-form").place_kind.value === "coords";
+  const form = $("#birth-form");
+  const coords = form.place_kind.value === "coords";
   show("#place-coords", coords);
   show("#place-city", !coords);
+  // Only the shown kind is asked for: an empty longitude once went out as 0 (Number("")).
+  form.lat.required = form.lon.required = coords;
+  form.city.required = !coords;
   pendingPlace = null;
+}
+
+// The time box follows its checkbox, also when the form is filled from a saved profile.
+function toggleTime() {
+  const form = $("#birth-form");
+  form.birth_time.disabled = form.time_unknown.checked;
+  form.birth_time.required = !form.time_unknown.checked;
 }
 
 async function start() {
@@ -254,11 +299,16 @@ async function start() {
   $("#link-form").addEventListener("submit", linkAccount);
   $("#birth-form").addEventListener("submit", (e) => saveBirth(e, {}));
   $("#birth-form").addEventListener("change", (e) => { if (e.target.name === "place_kind") togglePlace(); });
-  $("#birth-form").time_unknown.addEventListener("change", (e) => { $("#birth-form").birth_time.disabled = e.target.checked; });
+  // A city picked from the choices is for the name it was asked about: typing another forgets it.
+  $("#place-city").addEventListener("input", () => { pendingPlace = null; show("#choices", false); });
+  $("#birth-form").time_unknown.addEventListener("change", toggleTime);
+  togglePlace();
+  toggleTime();
   $("#style").addEventListener("change", drawCharts);
   $("#forget").addEventListener("click", async () => {
     if (!confirm("Delete your birth data and charts?")) return;
-    await call("DELETE", "/profile");
+    const { status, body } = await call("DELETE", "/profile");
+    if (status !== 204) { say(body.error.message, true); return; }
     say("Your birth data and charts are deleted.");
     render((await call("GET", "/profile")).body);
   });
@@ -269,15 +319,17 @@ async function start() {
   });
   $("#delete-account").addEventListener("click", async () => {
     if (!confirm("Delete your StarMeet account: your Mastodon link, birth data and charts?")) return;
-    const { status } = await call("DELETE", "/account");
-    if (status !== 204) { say("Your account could not be deleted; try again.", true); return; }
+    const { status, body } = await call("DELETE", "/account");
+    if (status !== 204) { say(body.error.message, true); return; }
     forgetTokens();
     location.reload();
   });
   if (!tokens().access) { show("#step-link", true); return; }
   const { status, body } = await call("GET", "/profile");
   if (status === 200) render(body);
-  else { forgetTokens(); show("#step-link", true); }
+  // Only a refused token signs out: a server down for a moment must not cost the sign-in.
+  else if (status === 401) { forgetTokens(); show("#step-link", true); }
+  else say(body.error.message, true);
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -22,12 +22,15 @@ export function saveUser(user) {
 }
 
 class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, sessionEnded) {
     const error = (body && body.error) || {};
     const details = (error.details || []).map((d) => `${d.field}: ${d.message}`).join("; ");
     super((error.message || `HTTP ${status}`) + (details ? ` (${details})` : ""));
     this.status = status;
     this.code = error.code;
+    // Only a request that carried a session can end one: a 401 from sign-in itself (a wrong
+    // password) is the answer to show.
+    this.sessionEnded = sessionEnded;
   }
 }
 
@@ -66,6 +69,6 @@ export async function api(method, path, body, retry = true) {
   }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(response.status, data);
+  if (!response.ok) throw new ApiError(response.status, data, response.status === 401 && Boolean(current) && !session());
   return data;
 }

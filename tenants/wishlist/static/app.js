@@ -10,7 +10,7 @@ import { forgotView, resetAvailable, resetView } from "./reset.js";
 const PRIORITIES = { 1: "must have", 2: "would love", 3: "nice", 4: "maybe", 5: "if you like" };
 
 // True when a request failed because the session ended (refresh refused): show sign-in again.
-function signedOut(error) { return error.status === 401 && !session(); }
+function signedOut(error) { return Boolean(error.sessionEnded); }
 
 // Run an action from a form or button; errors land in the flash line, not the console.
 function guarded(action) {
@@ -172,9 +172,14 @@ function itemCard(item, tags) {
       h("span", { class: "price" }, money(item))),
     h("div", { class: "row" }, h("span", { class: "priority" }, `${item.priority} · ${PRIORITIES[item.priority]}`),
       item.tags.map(tagChip)),
-    item.notes ? h("p", { class: "muted" }, item.notes) : null,
+    item.notes ? h("p", { class: "muted text" }, item.notes) : null,
     h("div", { class: "row" },
-      h("button", { type: "button", class: "secondary", onclick: () => card.replaceWith(itemForm(item.wishlist_id, tags, item)) }, "Edit"),
+      h("button", { type: "button", class: "secondary", onclick: () => {
+        const form = itemForm(item.wishlist_id, tags, item);
+        card.replaceWith(form);
+        // The pressed button is gone: keep keyboard focus where the editing happens.
+        form.elements.name.focus();
+      } }, "Edit"),
       h("button", { type: "button", class: "danger", onclick: guarded(async () => {
         if (!confirm(`Delete “${item.name}”?`)) return;
         await api("DELETE", `items/${item.id}`);
@@ -279,12 +284,12 @@ async function sharedView(token) {
         h("span", { class: "price" }, money(item))),
       h("div", { class: "row" }, h("span", { class: "priority" }, PRIORITIES[item.priority]), item.tags.map(tagChip),
         item.reserved ? h("span", { class: "badge reserved" }, item.reserved_by_me ? "reserved by you" : "reserved") : null),
-      item.notes ? h("p", { class: "muted" }, item.notes) : null,
+      item.notes ? h("p", { class: "muted text" }, item.notes) : null,
       action ? h("div", {}, action) : null);
   }));
   if (!doc.items.length) items.append(h("li", { class: "muted" }, "Nothing on this list yet."));
   show(h("h1", {}, doc.title), h("p", { class: "muted" }, `A wishlist by ${doc.owner.name}`),
-    doc.description ? h("p", {}, doc.description) : null,
+    doc.description ? h("p", { class: "text" }, doc.description) : null,
     doc.viewer_is_owner ? h("p", { class: "card muted" }, "This is your list as friends see it — minus who reserved what.") : null,
     items);
 }

@@ -13,6 +13,7 @@ from tests.tenants.wishlist.conftest import API, PASSWORD, mailed, token_of, uni
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
+SIGN_IN = "section:nth-child(1) form"
 SIGN_UP = "section:nth-child(2) form"
 NEWEST_FORM = "form.card:last-of-type"
 NEW = "Battery-Staple-42"
@@ -140,4 +141,94 @@ async def test_forms_fit_a_phone_screen(server: str) -> None:
         await page.submit("form.card", {"title": "Phone list", "description": "", "visibility": "public"})
         await page.until("location.hash.startsWith('#/w/') && document.body.innerText.includes('Add an item')")
         assert await page.js(STICKING_OUT) == []
+        assert page.errors == []
+
+
+async def test_a_wrong_password_says_so_and_an_ended_session_asks_to_sign_in_again(server: str) -> None:
+    email = unique_email("ui-wrong")
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        await page.submit(SIGN_UP, {"name": "Gus", "email": email, "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.click("Sign out")
+        await page.until("document.body.innerText.includes('Create account')")
+        # Signed out, login's 401 is the answer: it once read "Your session ended".
+        await page.submit(SIGN_IN, {"email": email, "password": "Wrong-Password-1"})
+        await page.until("document.getElementById('flash').textContent !== ''")
+        assert await page.js("document.getElementById('flash').textContent") == "The email or password is wrong."
+
+        await page.submit(SIGN_IN, {"email": email, "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        # Both tokens stop working (as after a sign-out elsewhere): the next action asks to sign in again.
+        await page.js(
+            "const s = JSON.parse(sessionStorage.getItem('wishlist.session'));"
+            "sessionStorage.setItem('wishlist.session', JSON.stringify({...s, access: 'x', refresh: 'y'})); true"
+        )
+        await page.submit("form.card", {"title": "Too late"})
+        await page.until("document.getElementById('flash').textContent !== ''")
+        ended = "Your session ended; please sign in again."
+        assert await page.js("document.getElementById('flash').textContent") == ended
+        assert "Create account" in await page.text()
+        assert page.errors == []
+
+
+# What of the page reaches past the right edge of the window (the page scrolls sideways then).
+PAST_THE_EDGE = (
+    "[...document.querySelectorAll('body *')]"
+    ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)"
+    ".map(e => e.tagName + '.' + e.className)"
+)
+
+
+async def test_long_words_wrap_and_notes_keep_their_lines_on_a_phone(server: str) -> None:
+    word = "Supercalifragilisticexpialidocious" * 3
+    async with browser_page() as page:
+        await page.call("Emulation.setDeviceMetricsOverride", width=390, height=800, deviceScaleFactor=1, mobile=True)
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        await page.submit(SIGN_UP, {"name": "Nia" + "x" * 60, "email": unique_email("long"), "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.submit("form.card", {"title": word, "description": "For June\nThank you!", "visibility": "public"})
+        await page.until("location.hash.startsWith('#/w/') && document.body.innerText.includes('Add an item')")
+        notes = "Size M\nBlue, not green"
+        await page.submit(NEWEST_FORM, {"name": word, "url": "https://shop.example/" + "a" * 120, "notes": notes})
+        await page.until("document.querySelector('li.item') !== null")
+        # A long title, name or link once widened the page to several screens.
+        assert await page.js(PAST_THE_EDGE) == []
+        assert await page.js("document.querySelector('li.item p.muted').innerText") == notes
+
+        link = await page.js("document.querySelector('[aria-label=\"Share link\"]').value")
+        await page.call("Page.navigate", url=link)
+        await page.until("document.body.innerText.includes('A wishlist by')")
+        assert await page.js(PAST_THE_EDGE) == []
+        assert "For June\nThank you!" in await page.text()
+        assert await page.js("document.querySelector('li.item p.muted').innerText") == notes
+        assert page.errors == []
+
+
+async def test_an_error_far_down_a_phone_page_is_in_view_and_edit_takes_the_focus(server: str) -> None:
+    async with browser_page() as page:
+        await page.call("Emulation.setDeviceMetricsOverride", width=390, height=800, deviceScaleFactor=1, mobile=True)
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        await page.submit(SIGN_UP, {"name": "Ola", "email": unique_email("far"), "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.submit("form.card", {"title": "Far down"})
+        await page.until("document.body.innerText.includes('Add an item')")
+        # Scrolled down to the item form, as a thumb does; the error once showed above the screen.
+        await page.js("window.scrollTo(0, document.body.scrollHeight); true")
+        await page.submit(NEWEST_FORM, {"name": "Kite", "price": "5", "currency": "ZZZ"})
+        await page.until("document.getElementById('flash').textContent.includes('ISO 4217')")
+        top, bottom = await page.js(
+            "[document.getElementById('flash').getBoundingClientRect()].map(r => [r.top, r.bottom])[0]"
+        )
+        assert await page.js("scrollY") > 0 and top >= 0 and bottom <= 800
+
+        await page.submit(NEWEST_FORM, {"name": "Kite", "price": "5", "currency": "usd"})
+        await page.until("document.querySelector('li.item') !== null")
+        await page.click("Edit")
+        # The pressed button went with its card: focus goes to the form that took its place, not the page.
+        assert await page.js("document.activeElement.name") == "name"
+        assert await page.js("document.activeElement.closest('form').textContent.includes('Save item')")
         assert page.errors == []
