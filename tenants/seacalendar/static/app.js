@@ -3,7 +3,9 @@
 "use strict";
 
 const API = "/seacalendar/api";
-const SIGNING_IN = "sc_signing_in"; // set when this tab starts a sign-in (see start)
+// Set when this tab starts a sign-in (see start), to the page it started from: the sign-in
+// comes back to it (a poll link from Discord opens that poll once signed in).
+const SIGNING_IN = "sc_signing_in";
 const $ = (id) => document.getElementById(id);
 const state = { access: localStorage.getItem("sc_access"), refresh: localStorage.getItem("sc_refresh"), poll: null, me: null };
 const socket = new TenantSocket("/seacalendar", () => state.access);
@@ -19,10 +21,24 @@ function signOut(note = "") {
   localStorage.removeItem("sc_access");
   localStorage.removeItem("sc_refresh");
   state.access = state.refresh = state.me = null;
+  socket.close(); // a signed-out page has nothing to watch, and no token to reconnect with
   $("who").textContent = "";
-  $("account-link").hidden = true;
+  $("account-link").hidden = $("sign-out").hidden = true;
   $("signed-out-note").textContent = note;
   show("signed-out");
+}
+
+async function logOut() {
+  // Revoked at the server too: a refresh token left in this browser's storage would otherwise
+  // sign the next user of this computer in as us for a month.
+  const refresh = state.refresh;
+  signOut("You are signed out.");
+  history.replaceState(null, "", location.pathname);
+  try {
+    await fetch(`${API}/auth/logout`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: refresh }),
+    });
+  } catch (error) { /* offline: the tokens are gone from this browser all the same */ }
 }
 
 async function refreshTokens() {
@@ -244,7 +260,7 @@ async function deleteAccount(event) {
     await api("/users/me", options);
   } catch (error) {
     if (error.code === "reauth_required") {
-      $("delete-error").textContent = "To delete your account, sign in again first (then come back here).";
+      $("delete-error").textContent = "To delete your account, sign in again first (you come back to this page).";
       $("reauth").hidden = false;
     } else $("delete-error").textContent = error.message;
     return;
@@ -311,17 +327,17 @@ async function start() {
   // Only after a sign-in this tab started: a link carrying someone else's tokens would sign us
   // into their account.
   const fragment = new URLSearchParams(location.hash.slice(1));
+  const started = sessionStorage.getItem(SIGNING_IN);
   if (fragment.get("access_token")) {
-    if (sessionStorage.getItem(SIGNING_IN)) saveTokens(fragment.get("access_token"), fragment.get("refresh_token"));
-    const poll = fragment.get("poll");
-    history.replaceState(null, "", location.pathname + (poll ? `#poll=${poll}` : ""));
+    if (started !== null) saveTokens(fragment.get("access_token"), fragment.get("refresh_token"));
+    history.replaceState(null, "", location.pathname + (started || ""));
   }
   sessionStorage.removeItem(SIGNING_IN);
   if (state.access) {
     try {
       state.me = await api("/users/me");
       $("who").textContent = state.me.display_name;
-      $("account-link").hidden = false;
+      $("account-link").hidden = $("sign-out").hidden = false;
     } catch (error) { /* signOut already showed the sign-in page */ }
   }
   socket.onstatus = (text) => { $("live").textContent = text; };
@@ -352,7 +368,8 @@ async function start() {
     socket.on(name, (data) => { if (state.poll && data.poll_id === state.poll.id) showPoll(state.poll.id); });
   }
   if (state.access) socket.open();
-  for (const id of ["sign-in", "reauth"]) $(id).addEventListener("click", () => sessionStorage.setItem(SIGNING_IN, "1"));
+  for (const id of ["sign-in", "reauth"]) $(id).addEventListener("click", () => sessionStorage.setItem(SIGNING_IN, location.hash));
+  $("sign-out").addEventListener("click", logOut);
   $("delete-account").addEventListener("submit", deleteAccount);
   $("create").addEventListener("submit", createPoll);
   $("vote").addEventListener("click", vote);

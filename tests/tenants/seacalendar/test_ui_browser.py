@@ -1,5 +1,6 @@
 """The web UI in a real browser: the live tally across an access token's expiry, backing off a refused connect,
-deleting the account and watching a poll deleted with its creator's (skipped without Chromium)."""
+deleting the account and watching a poll deleted with its creator's, signing in from a poll link and signing out
+(skipped without Chromium)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from shared.tenant import TenantContext
+from tests.fakes.discord import FakeDiscord
 from tests.support.browser import CHROMIUM, Page, browser_page, sticking_out
 from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, vote
 
@@ -235,3 +237,40 @@ async def test_the_pages_fit_a_phone_screen(sea: httpx.AsyncClient, sea_url: str
             await page.until(f"document.getElementById({json.dumps(shown)})?.offsetParent != null")
             assert await page.js(sticking_out("section")) == [], hash_
         assert page.errors == []
+
+
+async def test_a_poll_link_opened_signed_out_opens_the_poll_after_signing_in(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann, is_private=False)
+    fake, _ = fake_discord
+    fake.user = {"id": "399999999999999001", "username": "cy", "global_name": "Cy"}
+    async with browser_page() as page:
+        # The link the bot posts in Discord, opened by someone not signed in here yet.
+        await page.call("Page.navigate", url=f"{sea_url}/seacalendar/#poll={poll['id']}")
+        await page.until("document.readyState === 'complete' && !document.getElementById('signed-out').hidden")
+        await page.js("document.getElementById('sign-in').click(); true")
+        await page.until("document.getElementById('poll-title')?.textContent === 'Game night'")
+        assert await page.js("location.hash") == f"#poll={poll['id']}"
+        assert await page.js("document.getElementById('who').textContent") == "Cy"
+        assert page.errors == []
+
+
+async def test_signing_out_forgets_the_tokens_and_revokes_the_sign_in(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.click("Sign out")
+        await page.until(SIGNED_OUT, timeout=5)
+        assert await page.js("localStorage.getItem('sc_refresh') === null && location.hash === ''")
+        assert await page.js("$('sign-out').hidden && $('who').textContent === ''")
+        assert "signed out" in await page.js("document.getElementById('signed-out-note').textContent")
+        assert await page.js("socket.ws === null && !socket.connected")
+        assert page.errors == []
+    refreshed = await sea.post(f"{API}/auth/refresh", json={"refresh_token": ann.refresh})
+    assert refreshed.status_code == 401, refreshed.text
