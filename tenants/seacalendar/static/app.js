@@ -65,8 +65,16 @@ async function api(path, options = {}, retried = false) {
     signOut();
     throw new Error("Please sign in again.");
   }
-  if (!answer.ok) throw Object.assign(new Error(body && body.error ? body.error.message : `HTTP ${answer.status}`), { code });
+  if (!answer.ok) throw Object.assign(new Error(errorText(body, answer.status)), { code });
   return body;
+}
+
+function errorText(body, status) {
+  if (!body || !body.error) return `The server answered ${status}; try again in a moment.`;
+  // "The request is not valid." alone doesn't say what to fix: the details name each field.
+  const { message, details } = body.error;
+  if (!Array.isArray(details) || !details.every((d) => d.field && d.message)) return message;
+  return [message, ...details.map((d) => `${d.field}: ${d.message.replace(/^Value error, /, "")}`)].join(" ");
 }
 
 function show(section) {
@@ -96,11 +104,23 @@ async function showHome() {
   if (!polls.length) $("polls").textContent = "No polls yet.";
 }
 
+// The API reads times as HH:MM; "9:00" is how people write nine o'clock.
+const hhmm = (time) => (time ? time.padStart(5, "0") : null);
+
 function parseDates(text) {
+  const now = new Date(); // today in this browser's time zone, the poll's
+  const today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, "0")).join("-");
+  const seen = new Set();
   return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
     const match = line.match(/^(\d{4}-\d{2}-\d{2})(?:\s+(\d{1,2}:\d{2})(?:\s*-\s*(\d{1,2}:\d{2}))?)?$/);
     if (!match) throw new Error(`Not a date: ${line}`);
-    return { date: match[1], start_time: match[2] || null, end_time: match[3] || null };
+    // Both would make options nobody can pick sensibly: a day gone, or one split in two tallies.
+    if (match[1] < today) throw new Error(`This date has passed: ${line}`);
+    const option = { date: match[1], start_time: hhmm(match[2]), end_time: hhmm(match[3]) };
+    const key = JSON.stringify(option);
+    if (seen.has(key)) throw new Error(`Listed twice: ${line}`);
+    seen.add(key);
+    return option;
   });
 }
 
@@ -313,12 +333,14 @@ async function downloadIcs() {
 }
 
 async function route() {
+  $("page-error").textContent = "";
   if (!state.access) return show("signed-out");
   const match = location.hash.match(/poll=(\d+)/);
   try {
     await (match ? showPoll(match[1]) : location.hash === "#account" ? showAccount() : showHome());
   } catch (error) {
-    $("poll-error").textContent = error.message;
+    // Above every section: the poll's own error line is hidden on the home and account pages.
+    $("page-error").textContent = error.message;
   }
 }
 

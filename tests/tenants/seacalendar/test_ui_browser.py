@@ -274,3 +274,49 @@ async def test_signing_out_forgets_the_tokens_and_revokes_the_sign_in(
         assert page.errors == []
     refreshed = await sea.post(f"{API}/auth/refresh", json={"refresh_token": ann.refresh})
     assert refreshed.status_code == 401, refreshed.text
+
+
+CREATE_ERROR = "document.getElementById('create-error').textContent"
+
+
+async def test_the_new_poll_form_says_what_to_fix_and_takes_times_as_people_write_them(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        form = {"title": "Board games", "description": "", "invitees": "", "deadline": ""}
+        # The API's refusal names the field and the reason, not only "The request is not valid."
+        await page.submit("#create", {**form, "dates": "2030-06-01 19:00", "deadline": "2020-01-01T10:00"})
+        await page.until(f"{CREATE_ERROR} !== ''", timeout=5)
+        assert "voting_deadline: the deadline must be in the future" in await page.js(CREATE_ERROR)
+        # Refused before asking: a day that has passed, the same option twice.
+        await page.submit("#create", {**form, "dates": "2030-06-01 19:00\n2020-06-01"})
+        await page.until(f"{CREATE_ERROR} === 'This date has passed: 2020-06-01'", timeout=5)
+        await page.submit("#create", {**form, "dates": "2030-06-01 19:00\n2030-06-01  19:00"})
+        await page.until(f"{CREATE_ERROR} === 'Listed twice: 2030-06-01  19:00'", timeout=5)
+        # "9:00" is nine o'clock (the API wants 09:00).
+        await page.submit("#create", {**form, "dates": "2030-06-01 9:00-11:30\n2030-06-02"})
+        await page.until("location.hash.startsWith('#poll=')", timeout=5)
+        poll_id = int((await page.js("location.hash")).removeprefix("#poll="))
+        options = (await sea.get(f"{API}/polls/{poll_id}", headers=ann.auth)).json()["options"]
+        assert [(o["start_time"], o["end_time"]) for o in options] == [("09:00:00", "11:30:00"), (None, None)]
+        assert page.errors == []
+
+
+async def test_a_server_error_loading_the_home_page_is_shown(sea_url: str, sign_in: SignIn) -> None:
+    ann = await sign_in("Ann")
+    async with browser_page() as page:
+        # The poll list answers 500 without a body the API would write (a proxy's error page).
+        await page.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            source="const real = window.fetch; window.fetch = (url, options) => String(url).endsWith('/api/polls')"
+            " ? Promise.resolve(new Response('<h1>oops</h1>', { status: 500 }))"
+            " : real(url, options);",
+        )
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('page-error')?.textContent !== ''", timeout=5)
+        assert await page.js("document.getElementById('page-error').offsetParent !== null")
+        assert await page.js("$('page-error').textContent") == "The server answered 500; try again in a moment."
+        assert page.errors == []
