@@ -146,7 +146,13 @@ async function createPoll(event) {
   }
 }
 
+function renderMeta(poll) {
+  const deadline = poll.voting_deadline ? `, closes ${new Date(poll.voting_deadline).toLocaleString()}` : "";
+  $("poll-meta").textContent = `${poll.status}${deadline} · by ${poll.creator.display_name} · ${poll.tally.voters} voted`;
+}
+
 function renderTally(tally) {
+  renderMeta(state.poll); // its count of voters moves with the tally
   const most = Math.max(1, ...tally.options.map((o) => o.available + o.maybe));
   for (const count of tally.options) {
     const cell = document.querySelector(`[data-tally="${count.option_id}"]`);
@@ -161,8 +167,7 @@ function renderPoll(poll) {
   state.poll = poll;
   $("poll-title").textContent = poll.title;
   $("poll-description").textContent = poll.description;
-  const deadline = poll.voting_deadline ? `, closes ${new Date(poll.voting_deadline).toLocaleString()}` : "";
-  $("poll-meta").textContent = `${poll.status}${deadline} · by ${poll.creator.display_name} · ${poll.tally.voters} voted`;
+  $("vote-saved").textContent = "";
   const mine = poll.my_vote || { available: [], maybe: [], note: "" };
   $("options").replaceChildren(...poll.options.map((option) => {
     const row = document.createElement("tr");
@@ -172,8 +177,16 @@ function renderPoll(poll) {
       <td data-tally="${option.id}"><div class="bar"></div><div class="bar maybe"></div><span></span></td>`;
     row.cells[0].textContent = optionLabel(option) + chosen;
     row.dataset.option = option.id;
-    row.querySelector('[data-kind="available"]').checked = mine.available.includes(option.id);
-    row.querySelector('[data-kind="maybe"]').checked = mine.maybe.includes(option.id);
+    const available = row.querySelector('[data-kind="available"]');
+    const maybe = row.querySelector('[data-kind="maybe"]');
+    available.checked = mine.available.includes(option.id);
+    maybe.checked = mine.maybe.includes(option.id);
+    // A checkbox alone in its cell has no name to read out: say which option and which answer.
+    available.setAttribute("aria-label", `Available: ${optionLabel(option)}`);
+    maybe.setAttribute("aria-label", `Maybe: ${optionLabel(option)}`);
+    // One answer per option: the API refuses a vote with both.
+    available.addEventListener("change", () => { if (available.checked) maybe.checked = false; });
+    maybe.addEventListener("change", () => { if (maybe.checked) available.checked = false; });
     return row;
   }));
   $("note").value = mine.note;
@@ -299,13 +312,22 @@ async function showPoll(id) {
   if (!joined.ok) $("live").textContent = "live updates unavailable";
 }
 
-async function vote() {
+async function vote(event) {
+  event.preventDefault(); // a form, so that Enter in the note saves the vote too
   const rows = [...$("options").rows];
   const pick = (kind) => rows.filter((r) => r.querySelector(`[data-kind="${kind}"]`).checked).map((r) => Number(r.dataset.option));
+  $("vote-saved").textContent = "";
   try {
     const body = { available: pick("available"), maybe: pick("maybe"), note: $("note").value };
-    await api(`/polls/${state.poll.id}/vote`, { method: "POST", body: JSON.stringify(body) });
+    const answer = await api(`/polls/${state.poll.id}/vote`, { method: "POST", body: JSON.stringify(body) });
     $("poll-error").textContent = "";
+    // The answer's tally, not only the live event's: without a live connection nothing moved.
+    if (state.poll && state.poll.id === answer.poll_id) {
+      state.poll.tally = answer.tally;
+      state.poll.my_vote = answer.vote;
+      renderTally(answer.tally);
+      $("vote-saved").textContent = "Vote saved.";
+    }
   } catch (error) {
     $("poll-error").textContent = error.message;
   }
@@ -394,7 +416,7 @@ async function start() {
   $("sign-out").addEventListener("click", logOut);
   $("delete-account").addEventListener("submit", deleteAccount);
   $("create").addEventListener("submit", createPoll);
-  $("vote").addEventListener("click", vote);
+  $("vote-form").addEventListener("submit", vote);
   $("finalize").addEventListener("click", finalize);
   $("memory-form").addEventListener("submit", addMemory);
   $("cancel").addEventListener("click", cancelPoll);

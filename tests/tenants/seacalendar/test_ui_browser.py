@@ -320,3 +320,45 @@ async def test_a_server_error_loading_the_home_page_is_shown(sea_url: str, sign_
         assert await page.js("document.getElementById('page-error').offsetParent !== null")
         assert await page.js("$('page-error').textContent") == "The server answered 500; try again in a moment."
         assert page.errors == []
+
+
+async def press_enter(page: Page) -> None:
+    """Press Enter in the focused field, as a keyboard does (a form submits implicitly)."""
+    for kind in ("keyDown", "keyUp"):
+        await page.call(
+            "Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13, text="\r"
+        )
+
+
+def ticked(option: int, kind: str) -> str:
+    return f'document.querySelector(\'[data-option="{option}"] [data-kind="{kind}"]\')'
+
+
+async def test_a_vote_saved_with_enter_shows_at_once_and_live_in_the_creators_tab(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    first, second = (o["id"] for o in poll["options"])
+    cell = f"document.querySelector('[data-tally=\"{first}\"] span').textContent"
+    async with browser_page() as watcher, browser_page() as voter:
+        for page, member in ((watcher, ann), (voter, bob)):
+            await open_as(page, sea_url, member.access, member.refresh, f"poll={poll['id']}")
+            await page.until("document.getElementById('live')?.textContent === 'live'")
+        # Each checkbox is named for a screen reader, and an option takes one answer of the two.
+        assert await voter.js(f"{ticked(first, 'maybe')}.getAttribute('aria-label')") == "Maybe: Sat, Jun 1, 2030 19:00"
+        await voter.js(f"{ticked(first, 'available')}.click(); {ticked(first, 'maybe')}.click(); true")
+        assert await voter.js(f"!{ticked(first, 'available')}.checked && {ticked(first, 'maybe')}.checked")
+        await voter.js(f"{ticked(second, 'available')}.click(); true")
+        # The voter's own connection is down: the answer itself moves the tally.
+        await voter.js("socket.close(); document.getElementById('note').value = 'late'; $('note').focus(); true")
+        await press_enter(voter)
+        await voter.until("document.getElementById('vote-saved').textContent === 'Vote saved.'", timeout=5)
+        assert await voter.js(cell) == "✅ 0 · 🤔 1"
+        assert (await voter.js("$('poll-meta').textContent")).endswith("· 1 voted")
+        # The creator's tab follows live, its count of voters too.
+        await watcher.until(f"{cell} === '✅ 0 · 🤔 1'", timeout=5)
+        assert (await watcher.js("$('poll-meta').textContent")).endswith("· 1 voted")
+        mine = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()["my_vote"]
+        assert (mine["available"], mine["maybe"], mine["note"]) == ([second], [first], "late")
+        assert watcher.errors == [] and voter.errors == []
