@@ -8,6 +8,7 @@ const API = "/seacalendar/api";
 const SIGNING_IN = "sc_signing_in";
 const $ = (id) => document.getElementById(id);
 const state = { access: localStorage.getItem("sc_access"), refresh: localStorage.getItem("sc_refresh"), poll: null, me: null };
+const MY_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; // new polls' zone
 const socket = new TenantSocket("/seacalendar", () => state.access);
 
 function saveTokens(access, refresh) {
@@ -135,7 +136,7 @@ async function createPoll(event) {
       options: parseDates(form.dates.value),
       invitees: form.invitees.value.split(",").map((s) => s.trim()).filter(Boolean),
       is_private: !form.public.checked,
-      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+      timezone: MY_ZONE,
     };
     if (form.deadline.value) body.voting_deadline = new Date(form.deadline.value).toISOString();
     const poll = await api("/polls", { method: "POST", body: JSON.stringify(body) });
@@ -148,7 +149,10 @@ async function createPoll(event) {
 
 function renderMeta(poll) {
   const deadline = poll.voting_deadline ? `, closes ${new Date(poll.voting_deadline).toLocaleString()}` : "";
-  $("poll-meta").textContent = `${poll.status}${deadline} · by ${poll.creator.display_name} · ${poll.tally.voters} voted`;
+  // The options' times are wall-clock times where the poll was made: 19:00 in Paris is not 19:00
+  // for a voter in New York, who is told whose clock they read.
+  const zone = poll.timezone !== MY_ZONE && poll.options.some((o) => o.start_time) ? ` · times are ${poll.timezone} time` : "";
+  $("poll-meta").textContent = `${poll.status}${deadline} · by ${poll.creator.display_name} · ${poll.tally.voters} voted${zone}`;
 }
 
 function renderTally(tally) {

@@ -362,3 +362,29 @@ async def test_a_vote_saved_with_enter_shows_at_once_and_live_in_the_creators_ta
         mine = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()["my_vote"]
         assert (mine["available"], mine["maybe"], mine["note"]) == ([second], [first], "late")
         assert watcher.errors == [] and voter.errors == []
+
+
+async def test_a_poll_from_another_time_zone_says_whose_clock_and_long_words_fit_a_phone(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    title = "Ünïcødé-" + "x" * 150
+    poll = await create_poll(sea, ann, title=title, invitees=[bob.discord_id], timezone="Europe/Paris")
+    base = f"{API}/polls/{poll['id']}"
+    await sea.post(f"{base}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    link = {"kind": "link", "url": "https://photos.example/" + "a" * 300}
+    assert (await sea.post(f"{base}/memories", json=link, headers=ann.auth)).status_code == 201
+    async with browser_page() as page:
+        await page.call("Emulation.setDeviceMetricsOverride", width=390, height=800, deviceScaleFactor=1, mobile=True)
+        for member, zone, told in ((bob, "America/New_York", True), (ann, "Europe/Paris", False)):
+            await page.call("Emulation.setTimezoneOverride", timezoneId=zone)
+            await open_as(page, sea_url, member.access, member.refresh, f"poll={poll['id']}")
+            await page.until(f"document.getElementById('poll-title')?.textContent === {json.dumps(title)}")
+            await page.until("document.querySelectorAll('#memory-list li').length === 1")
+            meta = await page.js("$('poll-meta').textContent")
+            assert ("times are Europe/Paris time" in meta) is told, meta
+            assert await page.js("document.documentElement.scrollWidth") <= 390
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until(f"document.getElementById('polls')?.textContent.includes({json.dumps(title)})")
+        assert await page.js("document.documentElement.scrollWidth") <= 390
+        assert page.errors == []
