@@ -147,8 +147,12 @@ async function createPoll(event) {
   }
 }
 
+const deadlinePassed = (poll) => poll.voting_deadline !== null && new Date(poll.voting_deadline) <= new Date();
+
 function renderMeta(poll) {
-  const deadline = poll.voting_deadline ? `, closes ${new Date(poll.voting_deadline).toLocaleString()}` : "";
+  // A deadline is news while the poll takes votes; "finalized, closes …" read as still open.
+  const when = deadlinePassed(poll) ? "voting closed" : `closes ${new Date(poll.voting_deadline).toLocaleString()}`;
+  const deadline = poll.voting_deadline && poll.status === "voting" ? `, ${when}` : "";
   // The options' times are wall-clock times where the poll was made: 19:00 in Paris is not 19:00
   // for a voter in New York, who is told whose clock they read.
   const zone = poll.timezone !== MY_ZONE && poll.options.some((o) => o.start_time) ? ` · times are ${poll.timezone} time` : "";
@@ -196,7 +200,10 @@ function renderPoll(poll) {
   $("note").value = mine.note;
   renderTally(poll.tally);
   const open = poll.status === "voting";
-  $("vote").disabled = !open;
+  $("vote-form").hidden = false;
+  // Closed (finalised, cancelled, or its deadline passed before the bot marked it): the boxes
+  // and the button looked as usable as ever, and a click did nothing, or got a 409.
+  $("ballot").disabled = !open || deadlinePassed(poll);
   $("creator-actions").hidden = !(poll.is_creator && (open || poll.status === "expired"));
   $("ics").hidden = poll.status !== "finalized" || poll.type !== "event";
   $("memories").hidden = poll.status !== "finalized";
@@ -261,17 +268,20 @@ async function addMemory(event) {
   } catch (error) { $("memory-error").textContent = error.message; }
 }
 
-function showDeleted() {
-  // The poll's row is gone: say so rather than leave a page whose votes would 404.
+function clearPoll(title, note) {
+  // No poll to show: say why rather than leave a form (the last poll's, or an empty one) whose
+  // votes would 404.
   socket.leaveAll();
   state.poll = null;
-  $("poll-title").textContent = "Poll deleted";
-  $("poll-meta").textContent = "This poll was deleted, with its votes, when its creator deleted their account.";
+  $("poll-title").textContent = title;
+  $("poll-meta").textContent = note;
   $("poll-description").textContent = "";
   $("options").replaceChildren();
-  $("vote").disabled = true;
-  $("creator-actions").hidden = $("ics").hidden = $("memories").hidden = true;
-  $("live").textContent = "";
+  $("vote-form").hidden = $("creator-actions").hidden = $("ics").hidden = $("memories").hidden = true;
+}
+
+function showDeleted() {
+  clearPoll("Poll deleted", "This poll was deleted, with its votes, when its creator deleted their account.");
 }
 
 async function showAccount() {
@@ -311,7 +321,12 @@ async function showPoll(id) {
   show("poll");
   $("poll-error").textContent = "";
   socket.leaveAll();
-  renderPoll(await api(`/polls/${id}`));
+  let poll;
+  try { poll = await api(`/polls/${id}`); } catch (error) {
+    clearPoll("", ""); // the message shows above the page
+    throw error;
+  }
+  renderPoll(poll);
   const joined = await socket.join(`poll:${id}`);
   if (!joined.ok) $("live").textContent = "live updates unavailable";
 }
@@ -413,7 +428,7 @@ async function start() {
     for (const id of data.memory_ids) document.querySelector(`[data-memory="${id}"]`)?.remove();
   });
   for (const name of ["poll_finalized", "poll_updated", "poll_cancelled", "poll_expired"]) {
-    socket.on(name, (data) => { if (state.poll && data.poll_id === state.poll.id) showPoll(state.poll.id); });
+    socket.on(name, (data) => { if (state.poll && data.poll_id === state.poll.id) route(); });
   }
   if (state.access) socket.open();
   for (const id of ["sign-in", "reauth"]) $(id).addEventListener("click", () => sessionStorage.setItem(SIGNING_IN, location.hash));

@@ -129,7 +129,7 @@ async def test_a_watched_poll_says_it_was_deleted(sea: httpx.AsyncClient, sea_ur
         await page.until("document.getElementById('poll-title')?.textContent === 'Game night'")
         assert (await sea.request("DELETE", f"{API}/users/me", headers=ann.auth)).status_code == 204
         await page.until("document.getElementById('poll-title').textContent === 'Poll deleted'", timeout=5)
-        assert await page.js("document.getElementById('vote').disabled && !document.querySelector('[data-tally]')")
+        assert await page.js("document.getElementById('vote-form').hidden && !document.querySelector('[data-tally]')")
         assert page.errors == []
 
 
@@ -387,4 +387,35 @@ async def test_a_poll_from_another_time_zone_says_whose_clock_and_long_words_fit
         await open_as(page, sea_url, ann.access, ann.refresh, "")
         await page.until(f"document.getElementById('polls')?.textContent.includes({json.dumps(title)})")
         assert await page.js("document.documentElement.scrollWidth") <= 390
+        assert page.errors == []
+
+
+async def test_a_poll_one_may_not_see_or_vote_on_shows_no_ballot(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    visible = await create_poll(sea, ann, title="Open to all", is_private=False)
+    private = await create_poll(sea, ann, title="Just us")
+    async with browser_page() as page:
+        await open_as(page, sea_url, bob.access, bob.refresh, f"poll={visible['id']}")
+        await page.until("document.getElementById('poll-title')?.textContent === 'Open to all'")
+        assert await page.js("!$('vote-form').hidden && !$('ballot').disabled")
+        # Not invited: the 404's message, and neither the last poll's ballot nor an empty one.
+        await page.js(f"location.hash = 'poll={private['id']}'; true")
+        await page.until("document.getElementById('page-error').textContent !== ''", timeout=5)
+        assert "not exist" in await page.js("$('page-error').textContent")
+        assert await page.js("$('vote-form').hidden && $('poll-title').textContent === ''")
+        assert await page.js("!document.querySelector('[data-tally]')")
+
+        # Finalised while Bob watches: the ballot is closed, and the page no longer says when it closes.
+        await page.js(f"location.hash = 'poll={visible['id']}'; true")
+        await page.until("document.getElementById('live').textContent === 'live' && !$('vote-form').hidden")
+        assert "closes" in await page.js("$('poll-meta').textContent")
+        option = visible["options"][0]["id"]
+        finalize = await sea.post(f"{API}/polls/{visible['id']}/finalize", json={"option_id": option}, headers=ann.auth)
+        assert finalize.status_code == 200
+        await page.until("document.getElementById('poll-meta').textContent.startsWith('finalized')", timeout=5)
+        assert await page.js("$('ballot').disabled && $('page-error').textContent === ''")
+        assert "closes" not in await page.js("$('poll-meta').textContent")
+        assert await page.js("getComputedStyle($('vote')).opacity") == "0.5"
         assert page.errors == []
