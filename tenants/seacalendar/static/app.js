@@ -416,7 +416,11 @@ async function start() {
         renderTally(poll.tally);
         if (poll.status === "finalized") loadMemories(poll.id); // any added or removed meanwhile
       }
-    } catch (error) { $("poll-error").textContent = error.message; }
+    } catch (error) {
+      // Deleted while we were away (its poll_deleted never reached us), or no longer ours to see.
+      if (error.code === "not_found") clearPoll("Poll gone", "This poll was deleted, or you may no longer see it.");
+      else $("poll-error").textContent = error.message;
+    }
   };
   socket.on("vote_updated", (data) => {
     if (state.poll && data.poll_id === state.poll.id) { state.poll.tally = data.tally; renderTally(data.tally); }

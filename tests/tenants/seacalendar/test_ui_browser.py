@@ -419,3 +419,29 @@ async def test_a_poll_one_may_not_see_or_vote_on_shows_no_ballot(
         assert "closes" not in await page.js("$('poll-meta').textContent")
         assert await page.js("getComputedStyle($('vote')).opacity") == "0.5"
         assert page.errors == []
+
+
+async def test_after_a_dropped_connection_the_page_catches_up_on_what_it_missed(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    option = poll["options"][0]["id"]
+    cell = f"document.querySelector('[data-tally=\"{option}\"] span').textContent"
+    back = "document.getElementById('live').textContent === 'live'"
+    async with browser_page() as page:
+        await open_as(page, sea_url, bob.access, bob.refresh, f"poll={poll['id']}")
+        await page.until(f"document.getElementById('live')?.textContent === 'live' && {cell} !== ''")
+        # A vote made while the connection was down shows once it is back.
+        await page.js("socket.ws.close(); true")
+        await page.until("document.getElementById('live').textContent === 'reconnecting…'", timeout=5)
+        assert (await vote(sea, ann, poll["id"], available=[option])).status_code == 200
+        await page.until(back, timeout=10)
+        await page.until(f"{cell} === '✅ 1 · 🤔 0'", timeout=5)
+        # Deleted while the connection was down: the page says so, and keeps no ballot for it.
+        await page.js("socket.ws.close(); true")
+        await page.until("document.getElementById('live').textContent === 'reconnecting…'", timeout=5)
+        assert (await sea.request("DELETE", f"{API}/users/me", headers=ann.auth)).status_code == 204
+        await page.until("document.getElementById('poll-title').textContent === 'Poll gone'", timeout=10)
+        assert await page.js("$('vote-form').hidden && $('poll-error').textContent === ''")
+        assert page.errors == []
