@@ -63,7 +63,8 @@ async function api(path, options = {}, retried = false) {
   // A wrong current password is an answer to the form, not a sign-in that ended.
   if (answer.status === 401 && code !== "invalid_credentials") {
     if (!retried && await refreshTokens()) return api(path, options, true);
-    signOut();
+    // Said on the sign-in page: the form that asked is hidden now, and its error line with it.
+    signOut("Your sign-in has ended: sign in again to carry on where you were.");
     throw new Error("Please sign in again.");
   }
   if (!answer.ok) throw Object.assign(new Error(errorText(body, answer.status)), { code });
@@ -381,7 +382,8 @@ async function route() {
     await (match ? showPoll(match[1]) : location.hash === "#account" ? showAccount() : showHome());
   } catch (error) {
     // Above every section: the poll's own error line is hidden on the home and account pages.
-    $("page-error").textContent = error.message;
+    // (A sign-in that ended says so on the sign-in page instead.)
+    if (state.access) $("page-error").textContent = error.message;
   }
 }
 

@@ -445,3 +445,25 @@ async def test_after_a_dropped_connection_the_page_catches_up_on_what_it_missed(
         await page.until("document.getElementById('poll-title').textContent === 'Poll gone'", timeout=10)
         assert await page.js("$('vote-form').hidden && $('poll-error').textContent === ''")
         assert page.errors == []
+
+
+async def test_a_sign_in_that_ended_says_so_on_the_sign_in_page(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, sea_ctx: TenantContext
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    short = sea_ctx.tokens.issue_access(str(ann.id), ttl=2)
+    async with browser_page() as page:
+        await open_as(page, sea_url, short, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        # Signed out elsewhere meanwhile: the access token runs out and the refresh is refused.
+        assert (await sea.post(f"{API}/auth/logout", json={"refresh_token": ann.refresh})).status_code == 204
+        await page.js("new Promise((done) => setTimeout(done, 2500))")
+        await page.submit("#create", {"title": "Late", "dates": "2030-06-01"})
+        await page.until(SIGNED_OUT, timeout=5)
+        assert "sign in again" in await page.js("$('signed-out-note').textContent")
+        # Opening a poll with those tokens: the sign-in page says it once, not again above it.
+        await open_as(page, sea_url, short, ann.refresh, f"poll={poll['id']}")
+        await page.until(f"{SIGNED_OUT} && $('signed-out-note').textContent.includes('sign in again')", timeout=5)
+        assert await page.js("$('page-error').textContent") == ""
+        assert page.errors == []
