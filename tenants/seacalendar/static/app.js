@@ -355,12 +355,16 @@ async function vote(event) {
 
 async function finalize() {
   const leader = [...state.poll.tally.options].sort((a, b) => (b.available - a.available) || (b.maybe - a.maybe))[0];
+  // Neither can be undone, and one slip of a finger on a phone did it: ask first, naming the date.
+  const option = state.poll.options.find((o) => o.id === leader.option_id);
+  if (!confirm(`Finalise "${optionLabel(option)}"? Voting ends for everyone.`)) return;
   try {
     renderPoll(await api(`/polls/${state.poll.id}/finalize`, { method: "POST", body: JSON.stringify({ option_id: leader.option_id }) }));
   } catch (error) { $("poll-error").textContent = error.message; }
 }
 
 async function cancelPoll() {
+  if (!confirm(`Cancel "${state.poll.title}"? Voting ends and it can't be reopened.`)) return;
   try { renderPoll(await api(`/polls/${state.poll.id}/cancel`, { method: "POST" })); }
   catch (error) { $("poll-error").textContent = error.message; }
 }

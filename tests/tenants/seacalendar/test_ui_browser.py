@@ -467,3 +467,32 @@ async def test_a_sign_in_that_ended_says_so_on_the_sign_in_page(
         await page.until(f"{SIGNED_OUT} && $('signed-out-note').textContent.includes('sign in again')", timeout=5)
         assert await page.js("$('page-error').textContent") == ""
         assert page.errors == []
+
+
+async def test_finalising_or_cancelling_a_poll_asks_first(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    second = poll["options"][1]["id"]
+    assert (await vote(sea, ann, poll["id"], available=[second])).status_code == 200
+
+    async def status() -> str:
+        return str((await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).json()["status"])
+
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.js("window.asked = []; window.confirm = (text) => { asked.push(text); return false; }; true")
+        for label in ("Cancel poll", "Finalise the leading option"):
+            await page.click(label)
+        assert await page.js("asked") == [
+            'Cancel "Game night"? Voting ends and it can\'t be reopened.',
+            'Finalise "Sun, Jun 2, 2030 19:00"? Voting ends for everyone.',
+        ]
+        assert await status() == "voting"
+        await page.js("window.confirm = () => true")
+        await page.click("Finalise the leading option")
+        await page.until("document.getElementById('poll-meta').textContent.startsWith('finalized')", timeout=5)
+        assert await status() == "finalized"
+        assert page.errors == []
