@@ -139,6 +139,10 @@ async function createPoll(event) {
       is_private: !form.public.checked,
       timezone: MY_ZONE,
     };
+    // The API takes it, and then nobody but its creator can see it: not what anyone asking means.
+    if (body.is_private && !body.invitees.length) {
+      throw new Error("Invite someone, or let anyone with the link vote: otherwise only you can see this poll.");
+    }
     if (form.deadline.value) body.voting_deadline = new Date(form.deadline.value).toISOString();
     const poll = await api("/polls", { method: "POST", body: JSON.stringify(body) });
     form.reset();
@@ -370,7 +374,10 @@ async function cancelPoll() {
 }
 
 async function downloadIcs() {
-  const blob = await api(`/polls/${state.poll.id}/event.ics`);
+  $("poll-error").textContent = "";
+  let blob;
+  try { blob = await api(`/polls/${state.poll.id}/event.ics`); }
+  catch (error) { $("poll-error").textContent = error.message; return; }
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
   link.download = `seacalendar-${state.poll.id}.ics`;

@@ -287,6 +287,10 @@ async def test_the_new_poll_form_says_what_to_fix_and_takes_times_as_people_writ
         await open_as(page, sea_url, ann.access, ann.refresh, "")
         await page.until("document.getElementById('home')?.offsetParent != null")
         form = {"title": "Board games", "description": "", "invitees": "", "deadline": ""}
+        # Private (the default) and nobody invited: a poll only its creator could ever see.
+        await page.submit("#create", {**form, "dates": "2030-06-01 19:00"})
+        await page.until(f"{CREATE_ERROR}.startsWith('Invite someone, or let anyone with the link vote')", timeout=5)
+        form["invitees"] = "300000000000000001"
         # The API's refusal names the field and the reason, not only "The request is not valid."
         await page.submit("#create", {**form, "dates": "2030-06-01 19:00", "deadline": "2020-01-01T10:00"})
         await page.until(f"{CREATE_ERROR} !== ''", timeout=5)
@@ -495,4 +499,24 @@ async def test_finalising_or_cancelling_a_poll_asks_first(
         await page.click("Finalise the leading option")
         await page.until("document.getElementById('poll-meta').textContent.startsWith('finalized')", timeout=5)
         assert await status() == "finalized"
+        assert page.errors == []
+
+
+async def test_a_calendar_file_that_fails_to_download_says_so(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    async with browser_page() as page:
+        await page.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            source="const real = window.fetch; window.fetch = (url, options) => String(url).endsWith('/event.ics')"
+            " ? Promise.resolve(new Response('busy', { status: 503 })) : real(url, options);",
+        )
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('ics')?.hidden === false")
+        await page.click("Download calendar file")
+        await page.until("document.getElementById('poll-error').textContent !== ''", timeout=5)
+        assert await page.js("$('poll-error').textContent") == "The server answered 503; try again in a moment."
         assert page.errors == []
