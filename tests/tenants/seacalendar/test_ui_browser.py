@@ -463,7 +463,7 @@ async def test_a_sign_in_that_ended_says_so_on_the_sign_in_page(
         # Signed out elsewhere meanwhile: the access token runs out and the refresh is refused.
         assert (await sea.post(f"{API}/auth/logout", json={"refresh_token": ann.refresh})).status_code == 204
         await page.js("new Promise((done) => setTimeout(done, 2500))")
-        await page.submit("#create", {"title": "Late", "dates": "2030-06-01"})
+        await page.submit("#create", {"title": "Late", "dates": "2030-06-01", "invitees": "300000000000000001"})
         await page.until(SIGNED_OUT, timeout=5)
         assert "sign in again" in await page.js("$('signed-out-note').textContent")
         # Opening a poll with those tokens: the sign-in page says it once, not again above it.
