@@ -3,9 +3,12 @@
 "use strict";
 
 const API = "/seacalendar/api";
-const SIGNING_IN = "sc_signing_in"; // set when this tab starts a sign-in (see start)
+// Set when this tab starts a sign-in (see start), to the page it started from: the sign-in
+// comes back to it (a poll link from Discord opens that poll once signed in).
+const SIGNING_IN = "sc_signing_in";
 const $ = (id) => document.getElementById(id);
 const state = { access: localStorage.getItem("sc_access"), refresh: localStorage.getItem("sc_refresh"), poll: null, me: null };
+const MY_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; // new polls' zone
 const socket = new TenantSocket("/seacalendar", () => state.access);
 
 function saveTokens(access, refresh) {
@@ -19,10 +22,24 @@ function signOut(note = "") {
   localStorage.removeItem("sc_access");
   localStorage.removeItem("sc_refresh");
   state.access = state.refresh = state.me = null;
+  socket.close(); // a signed-out page has nothing to watch, and no token to reconnect with
   $("who").textContent = "";
-  $("account-link").hidden = true;
+  $("account-link").hidden = $("sign-out").hidden = true;
   $("signed-out-note").textContent = note;
   show("signed-out");
+}
+
+async function logOut() {
+  // Revoked at the server too: a refresh token left in this browser's storage would otherwise
+  // sign the next user of this computer in as us for a month.
+  const refresh = state.refresh;
+  signOut("You are signed out.");
+  history.replaceState(null, "", location.pathname);
+  try {
+    await fetch(`${API}/auth/logout`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ refresh_token: refresh }),
+    });
+  } catch (error) { /* offline: the tokens are gone from this browser all the same */ }
 }
 
 async function refreshTokens() {
@@ -46,11 +63,20 @@ async function api(path, options = {}, retried = false) {
   // A wrong current password is an answer to the form, not a sign-in that ended.
   if (answer.status === 401 && code !== "invalid_credentials") {
     if (!retried && await refreshTokens()) return api(path, options, true);
-    signOut();
+    // Said on the sign-in page: the form that asked is hidden now, and its error line with it.
+    signOut("Your sign-in has ended: sign in again to carry on where you were.");
     throw new Error("Please sign in again.");
   }
-  if (!answer.ok) throw Object.assign(new Error(body && body.error ? body.error.message : `HTTP ${answer.status}`), { code });
+  if (!answer.ok) throw Object.assign(new Error(errorText(body, answer.status)), { code });
   return body;
+}
+
+function errorText(body, status) {
+  if (!body || !body.error) return `The server answered ${status}; try again in a moment.`;
+  // "The request is not valid." alone doesn't say what to fix: the details name each field.
+  const { message, details } = body.error;
+  if (!Array.isArray(details) || !details.every((d) => d.field && d.message)) return message;
+  return [message, ...details.map((d) => `${d.field}: ${d.message.replace(/^Value error, /, "")}`)].join(" ");
 }
 
 function show(section) {
@@ -80,11 +106,23 @@ async function showHome() {
   if (!polls.length) $("polls").textContent = "No polls yet.";
 }
 
+// The API reads times as HH:MM; "9:00" is how people write nine o'clock.
+const hhmm = (time) => (time ? time.padStart(5, "0") : null);
+
 function parseDates(text) {
+  const now = new Date(); // today in this browser's time zone, the poll's
+  const today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, "0")).join("-");
+  const seen = new Set();
   return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
     const match = line.match(/^(\d{4}-\d{2}-\d{2})(?:\s+(\d{1,2}:\d{2})(?:\s*-\s*(\d{1,2}:\d{2}))?)?$/);
     if (!match) throw new Error(`Not a date: ${line}`);
-    return { date: match[1], start_time: match[2] || null, end_time: match[3] || null };
+    // Both would make options nobody can pick sensibly: a day gone, or one split in two tallies.
+    if (match[1] < today) throw new Error(`This date has passed: ${line}`);
+    const option = { date: match[1], start_time: hhmm(match[2]), end_time: hhmm(match[3]) };
+    const key = JSON.stringify(option);
+    if (seen.has(key)) throw new Error(`Listed twice: ${line}`);
+    seen.add(key);
+    return option;
   });
 }
 
@@ -99,8 +137,12 @@ async function createPoll(event) {
       options: parseDates(form.dates.value),
       invitees: form.invitees.value.split(",").map((s) => s.trim()).filter(Boolean),
       is_private: !form.public.checked,
-      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+      timezone: MY_ZONE,
     };
+    // The API takes it, and then nobody but its creator can see it: not what anyone asking means.
+    if (body.is_private && !body.invitees.length) {
+      throw new Error("Invite someone, or let anyone with the link vote: otherwise only you can see this poll.");
+    }
     if (form.deadline.value) body.voting_deadline = new Date(form.deadline.value).toISOString();
     const poll = await api("/polls", { method: "POST", body: JSON.stringify(body) });
     form.reset();
@@ -110,7 +152,20 @@ async function createPoll(event) {
   }
 }
 
+const deadlinePassed = (poll) => poll.voting_deadline !== null && new Date(poll.voting_deadline) <= new Date();
+
+function renderMeta(poll) {
+  // A deadline is news while the poll takes votes; "finalized, closes …" read as still open.
+  const when = deadlinePassed(poll) ? "voting closed" : `closes ${new Date(poll.voting_deadline).toLocaleString()}`;
+  const deadline = poll.voting_deadline && poll.status === "voting" ? `, ${when}` : "";
+  // The options' times are wall-clock times where the poll was made: 19:00 in Paris is not 19:00
+  // for a voter in New York, who is told whose clock they read.
+  const zone = poll.timezone !== MY_ZONE && poll.options.some((o) => o.start_time) ? ` · times are ${poll.timezone} time` : "";
+  $("poll-meta").textContent = `${poll.status}${deadline} · by ${poll.creator.display_name} · ${poll.tally.voters} voted${zone}`;
+}
+
 function renderTally(tally) {
+  renderMeta(state.poll); // its count of voters moves with the tally
   const most = Math.max(1, ...tally.options.map((o) => o.available + o.maybe));
   for (const count of tally.options) {
     const cell = document.querySelector(`[data-tally="${count.option_id}"]`);
@@ -125,8 +180,7 @@ function renderPoll(poll) {
   state.poll = poll;
   $("poll-title").textContent = poll.title;
   $("poll-description").textContent = poll.description;
-  const deadline = poll.voting_deadline ? `, closes ${new Date(poll.voting_deadline).toLocaleString()}` : "";
-  $("poll-meta").textContent = `${poll.status}${deadline} · by ${poll.creator.display_name} · ${poll.tally.voters} voted`;
+  $("vote-saved").textContent = "";
   const mine = poll.my_vote || { available: [], maybe: [], note: "" };
   $("options").replaceChildren(...poll.options.map((option) => {
     const row = document.createElement("tr");
@@ -136,14 +190,25 @@ function renderPoll(poll) {
       <td data-tally="${option.id}"><div class="bar"></div><div class="bar maybe"></div><span></span></td>`;
     row.cells[0].textContent = optionLabel(option) + chosen;
     row.dataset.option = option.id;
-    row.querySelector('[data-kind="available"]').checked = mine.available.includes(option.id);
-    row.querySelector('[data-kind="maybe"]').checked = mine.maybe.includes(option.id);
+    const available = row.querySelector('[data-kind="available"]');
+    const maybe = row.querySelector('[data-kind="maybe"]');
+    available.checked = mine.available.includes(option.id);
+    maybe.checked = mine.maybe.includes(option.id);
+    // A checkbox alone in its cell has no name to read out: say which option and which answer.
+    available.setAttribute("aria-label", `Available: ${optionLabel(option)}`);
+    maybe.setAttribute("aria-label", `Maybe: ${optionLabel(option)}`);
+    // One answer per option: the API refuses a vote with both.
+    available.addEventListener("change", () => { if (available.checked) maybe.checked = false; });
+    maybe.addEventListener("change", () => { if (maybe.checked) available.checked = false; });
     return row;
   }));
   $("note").value = mine.note;
   renderTally(poll.tally);
   const open = poll.status === "voting";
-  $("vote").disabled = !open;
+  $("vote-form").hidden = false;
+  // Closed (finalised, cancelled, or its deadline passed before the bot marked it): the boxes
+  // and the button looked as usable as ever, and a click did nothing, or got a 409.
+  $("ballot").disabled = !open || deadlinePassed(poll);
   $("creator-actions").hidden = !(poll.is_creator && (open || poll.status === "expired"));
   $("ics").hidden = poll.status !== "finalized" || poll.type !== "event";
   $("memories").hidden = poll.status !== "finalized";
@@ -208,17 +273,20 @@ async function addMemory(event) {
   } catch (error) { $("memory-error").textContent = error.message; }
 }
 
-function showDeleted() {
-  // The poll's row is gone: say so rather than leave a page whose votes would 404.
+function clearPoll(title, note) {
+  // No poll to show: say why rather than leave a form (the last poll's, or an empty one) whose
+  // votes would 404.
   socket.leaveAll();
   state.poll = null;
-  $("poll-title").textContent = "Poll deleted";
-  $("poll-meta").textContent = "This poll was deleted, with its votes, when its creator deleted their account.";
+  $("poll-title").textContent = title;
+  $("poll-meta").textContent = note;
   $("poll-description").textContent = "";
   $("options").replaceChildren();
-  $("vote").disabled = true;
-  $("creator-actions").hidden = $("ics").hidden = $("memories").hidden = true;
-  $("live").textContent = "";
+  $("vote-form").hidden = $("creator-actions").hidden = $("ics").hidden = $("memories").hidden = true;
+}
+
+function showDeleted() {
+  clearPoll("Poll deleted", "This poll was deleted, with its votes, when its creator deleted their account.");
 }
 
 async function showAccount() {
@@ -244,7 +312,7 @@ async function deleteAccount(event) {
     await api("/users/me", options);
   } catch (error) {
     if (error.code === "reauth_required") {
-      $("delete-error").textContent = "To delete your account, sign in again first (then come back here).";
+      $("delete-error").textContent = "To delete your account, sign in again first (you come back to this page).";
       $("reauth").hidden = false;
     } else $("delete-error").textContent = error.message;
     return;
@@ -258,18 +326,32 @@ async function showPoll(id) {
   show("poll");
   $("poll-error").textContent = "";
   socket.leaveAll();
-  renderPoll(await api(`/polls/${id}`));
+  let poll;
+  try { poll = await api(`/polls/${id}`); } catch (error) {
+    clearPoll("", ""); // the message shows above the page
+    throw error;
+  }
+  renderPoll(poll);
   const joined = await socket.join(`poll:${id}`);
   if (!joined.ok) $("live").textContent = "live updates unavailable";
 }
 
-async function vote() {
+async function vote(event) {
+  event.preventDefault(); // a form, so that Enter in the note saves the vote too
   const rows = [...$("options").rows];
   const pick = (kind) => rows.filter((r) => r.querySelector(`[data-kind="${kind}"]`).checked).map((r) => Number(r.dataset.option));
+  $("vote-saved").textContent = "";
   try {
     const body = { available: pick("available"), maybe: pick("maybe"), note: $("note").value };
-    await api(`/polls/${state.poll.id}/vote`, { method: "POST", body: JSON.stringify(body) });
+    const answer = await api(`/polls/${state.poll.id}/vote`, { method: "POST", body: JSON.stringify(body) });
     $("poll-error").textContent = "";
+    // The answer's tally, not only the live event's: without a live connection nothing moved.
+    if (state.poll && state.poll.id === answer.poll_id) {
+      state.poll.tally = answer.tally;
+      state.poll.my_vote = answer.vote;
+      renderTally(answer.tally);
+      $("vote-saved").textContent = "Vote saved.";
+    }
   } catch (error) {
     $("poll-error").textContent = error.message;
   }
@@ -277,18 +359,25 @@ async function vote() {
 
 async function finalize() {
   const leader = [...state.poll.tally.options].sort((a, b) => (b.available - a.available) || (b.maybe - a.maybe))[0];
+  // Neither can be undone, and one slip of a finger on a phone did it: ask first, naming the date.
+  const option = state.poll.options.find((o) => o.id === leader.option_id);
+  if (!confirm(`Finalise "${optionLabel(option)}"? Voting ends for everyone.`)) return;
   try {
     renderPoll(await api(`/polls/${state.poll.id}/finalize`, { method: "POST", body: JSON.stringify({ option_id: leader.option_id }) }));
   } catch (error) { $("poll-error").textContent = error.message; }
 }
 
 async function cancelPoll() {
+  if (!confirm(`Cancel "${state.poll.title}"? Voting ends and it can't be reopened.`)) return;
   try { renderPoll(await api(`/polls/${state.poll.id}/cancel`, { method: "POST" })); }
   catch (error) { $("poll-error").textContent = error.message; }
 }
 
 async function downloadIcs() {
-  const blob = await api(`/polls/${state.poll.id}/event.ics`);
+  $("poll-error").textContent = "";
+  let blob;
+  try { blob = await api(`/polls/${state.poll.id}/event.ics`); }
+  catch (error) { $("poll-error").textContent = error.message; return; }
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
   link.download = `seacalendar-${state.poll.id}.ics`;
@@ -297,12 +386,15 @@ async function downloadIcs() {
 }
 
 async function route() {
+  $("page-error").textContent = "";
   if (!state.access) return show("signed-out");
   const match = location.hash.match(/poll=(\d+)/);
   try {
     await (match ? showPoll(match[1]) : location.hash === "#account" ? showAccount() : showHome());
   } catch (error) {
-    $("poll-error").textContent = error.message;
+    // Above every section: the poll's own error line is hidden on the home and account pages.
+    // (A sign-in that ended says so on the sign-in page instead.)
+    if (state.access) $("page-error").textContent = error.message;
   }
 }
 
@@ -311,17 +403,17 @@ async function start() {
   // Only after a sign-in this tab started: a link carrying someone else's tokens would sign us
   // into their account.
   const fragment = new URLSearchParams(location.hash.slice(1));
+  const started = sessionStorage.getItem(SIGNING_IN);
   if (fragment.get("access_token")) {
-    if (sessionStorage.getItem(SIGNING_IN)) saveTokens(fragment.get("access_token"), fragment.get("refresh_token"));
-    const poll = fragment.get("poll");
-    history.replaceState(null, "", location.pathname + (poll ? `#poll=${poll}` : ""));
+    if (started !== null) saveTokens(fragment.get("access_token"), fragment.get("refresh_token"));
+    history.replaceState(null, "", location.pathname + (started || ""));
   }
   sessionStorage.removeItem(SIGNING_IN);
   if (state.access) {
     try {
       state.me = await api("/users/me");
       $("who").textContent = state.me.display_name;
-      $("account-link").hidden = false;
+      $("account-link").hidden = $("sign-out").hidden = false;
     } catch (error) { /* signOut already showed the sign-in page */ }
   }
   socket.onstatus = (text) => { $("live").textContent = text; };
@@ -337,7 +429,11 @@ async function start() {
         renderTally(poll.tally);
         if (poll.status === "finalized") loadMemories(poll.id); // any added or removed meanwhile
       }
-    } catch (error) { $("poll-error").textContent = error.message; }
+    } catch (error) {
+      // Deleted while we were away (its poll_deleted never reached us), or no longer ours to see.
+      if (error.code === "not_found") clearPoll("Poll gone", "This poll was deleted, or you may no longer see it.");
+      else $("poll-error").textContent = error.message;
+    }
   };
   socket.on("vote_updated", (data) => {
     if (state.poll && data.poll_id === state.poll.id) { state.poll.tally = data.tally; renderTally(data.tally); }
@@ -349,13 +445,14 @@ async function start() {
     for (const id of data.memory_ids) document.querySelector(`[data-memory="${id}"]`)?.remove();
   });
   for (const name of ["poll_finalized", "poll_updated", "poll_cancelled", "poll_expired"]) {
-    socket.on(name, (data) => { if (state.poll && data.poll_id === state.poll.id) showPoll(state.poll.id); });
+    socket.on(name, (data) => { if (state.poll && data.poll_id === state.poll.id) route(); });
   }
   if (state.access) socket.open();
-  for (const id of ["sign-in", "reauth"]) $(id).addEventListener("click", () => sessionStorage.setItem(SIGNING_IN, "1"));
+  for (const id of ["sign-in", "reauth"]) $(id).addEventListener("click", () => sessionStorage.setItem(SIGNING_IN, location.hash));
+  $("sign-out").addEventListener("click", logOut);
   $("delete-account").addEventListener("submit", deleteAccount);
   $("create").addEventListener("submit", createPoll);
-  $("vote").addEventListener("click", vote);
+  $("vote-form").addEventListener("submit", vote);
   $("finalize").addEventListener("click", finalize);
   $("memory-form").addEventListener("submit", addMemory);
   $("cancel").addEventListener("click", cancelPoll);

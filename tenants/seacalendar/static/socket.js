@@ -128,6 +128,17 @@ class TenantSocket {
     return this.connected ? this.emit("join", { room }) : Promise.resolve({ ok: true, pending: true });
   }
 
+  close() {
+    // For good (signed out): no reconnect, no retry, no rooms to rejoin.
+    const ws = this.ws;
+    this.ws = null; // its onclose sees a replaced socket and opens no other
+    this.connected = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.rooms.clear();
+    if (ws) ws.close();
+  }
+
   leaveAll() {
     this.rooms.forEach((room) => { if (this.connected) this.emit("leave", { room }); });
     this.rooms.clear();

@@ -1,5 +1,6 @@
 """The web UI in a real browser: the live tally across an access token's expiry, backing off a refused connect,
-deleting the account and watching a poll deleted with its creator's (skipped without Chromium)."""
+deleting the account and watching a poll deleted with its creator's, signing in from a poll link and signing out
+(skipped without Chromium)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from shared.tenant import TenantContext
+from tests.fakes.discord import FakeDiscord
 from tests.support.browser import CHROMIUM, Page, browser_page, sticking_out
 from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, vote
 
@@ -127,7 +129,7 @@ async def test_a_watched_poll_says_it_was_deleted(sea: httpx.AsyncClient, sea_ur
         await page.until("document.getElementById('poll-title')?.textContent === 'Game night'")
         assert (await sea.request("DELETE", f"{API}/users/me", headers=ann.auth)).status_code == 204
         await page.until("document.getElementById('poll-title').textContent === 'Poll deleted'", timeout=5)
-        assert await page.js("document.getElementById('vote').disabled && !document.querySelector('[data-tally]')")
+        assert await page.js("document.getElementById('vote-form').hidden && !document.querySelector('[data-tally]')")
         assert page.errors == []
 
 
@@ -234,4 +236,287 @@ async def test_the_pages_fit_a_phone_screen(sea: httpx.AsyncClient, sea_url: str
             await open_as(page, sea_url, ann.access, ann.refresh, hash_)
             await page.until(f"document.getElementById({json.dumps(shown)})?.offsetParent != null")
             assert await page.js(sticking_out("section")) == [], hash_
+        assert page.errors == []
+
+
+async def test_a_poll_link_opened_signed_out_opens_the_poll_after_signing_in(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann, is_private=False)
+    fake, _ = fake_discord
+    fake.user = {"id": "399999999999999001", "username": "cy", "global_name": "Cy"}
+    async with browser_page() as page:
+        # The link the bot posts in Discord, opened by someone not signed in here yet.
+        await page.call("Page.navigate", url=f"{sea_url}/seacalendar/#poll={poll['id']}")
+        await page.until("document.readyState === 'complete' && !document.getElementById('signed-out').hidden")
+        await page.js("document.getElementById('sign-in').click(); true")
+        await page.until("document.getElementById('poll-title')?.textContent === 'Game night'")
+        assert await page.js("location.hash") == f"#poll={poll['id']}"
+        assert await page.js("document.getElementById('who').textContent") == "Cy"
+        assert page.errors == []
+
+
+async def test_signing_out_forgets_the_tokens_and_revokes_the_sign_in(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.click("Sign out")
+        await page.until(SIGNED_OUT, timeout=5)
+        assert await page.js("localStorage.getItem('sc_refresh') === null && location.hash === ''")
+        assert await page.js("$('sign-out').hidden && $('who').textContent === ''")
+        assert "signed out" in await page.js("document.getElementById('signed-out-note').textContent")
+        assert await page.js("socket.ws === null && !socket.connected")
+        assert page.errors == []
+    refreshed = await sea.post(f"{API}/auth/refresh", json={"refresh_token": ann.refresh})
+    assert refreshed.status_code == 401, refreshed.text
+
+
+CREATE_ERROR = "document.getElementById('create-error').textContent"
+
+
+async def test_the_new_poll_form_says_what_to_fix_and_takes_times_as_people_write_them(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        form = {"title": "Board games", "description": "", "invitees": "", "deadline": ""}
+        # Private (the default) and nobody invited: a poll only its creator could ever see.
+        await page.submit("#create", {**form, "dates": "2030-06-01 19:00"})
+        await page.until(f"{CREATE_ERROR}.startsWith('Invite someone, or let anyone with the link vote')", timeout=5)
+        form["invitees"] = "300000000000000001"
+        # The API's refusal names the field and the reason, not only "The request is not valid."
+        await page.submit("#create", {**form, "dates": "2030-06-01 19:00", "deadline": "2020-01-01T10:00"})
+        await page.until(f"{CREATE_ERROR} !== ''", timeout=5)
+        assert "voting_deadline: the deadline must be in the future" in await page.js(CREATE_ERROR)
+        # Refused before asking: a day that has passed, the same option twice.
+        await page.submit("#create", {**form, "dates": "2030-06-01 19:00\n2020-06-01"})
+        await page.until(f"{CREATE_ERROR} === 'This date has passed: 2020-06-01'", timeout=5)
+        await page.submit("#create", {**form, "dates": "2030-06-01 19:00\n2030-06-01  19:00"})
+        await page.until(f"{CREATE_ERROR} === 'Listed twice: 2030-06-01  19:00'", timeout=5)
+        # "9:00" is nine o'clock (the API wants 09:00).
+        await page.submit("#create", {**form, "dates": "2030-06-01 9:00-11:30\n2030-06-02"})
+        await page.until("location.hash.startsWith('#poll=')", timeout=5)
+        poll_id = int((await page.js("location.hash")).removeprefix("#poll="))
+        options = (await sea.get(f"{API}/polls/{poll_id}", headers=ann.auth)).json()["options"]
+        assert [(o["start_time"], o["end_time"]) for o in options] == [("09:00:00", "11:30:00"), (None, None)]
+        assert page.errors == []
+
+
+async def test_a_server_error_loading_the_home_page_is_shown(sea_url: str, sign_in: SignIn) -> None:
+    ann = await sign_in("Ann")
+    async with browser_page() as page:
+        # The poll list answers 500 without a body the API would write (a proxy's error page).
+        await page.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            source="const real = window.fetch; window.fetch = (url, options) => String(url).endsWith('/api/polls')"
+            " ? Promise.resolve(new Response('<h1>oops</h1>', { status: 500 }))"
+            " : real(url, options);",
+        )
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('page-error')?.textContent !== ''", timeout=5)
+        assert await page.js("document.getElementById('page-error').offsetParent !== null")
+        assert await page.js("$('page-error').textContent") == "The server answered 500; try again in a moment."
+        assert page.errors == []
+
+
+async def press_enter(page: Page) -> None:
+    """Press Enter in the focused field, as a keyboard does (a form submits implicitly)."""
+    for kind in ("keyDown", "keyUp"):
+        await page.call(
+            "Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13, text="\r"
+        )
+
+
+def ticked(option: int, kind: str) -> str:
+    return f'document.querySelector(\'[data-option="{option}"] [data-kind="{kind}"]\')'
+
+
+async def test_a_vote_saved_with_enter_shows_at_once_and_live_in_the_creators_tab(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    first, second = (o["id"] for o in poll["options"])
+    cell = f"document.querySelector('[data-tally=\"{first}\"] span').textContent"
+    async with browser_page() as watcher, browser_page() as voter:
+        for page, member in ((watcher, ann), (voter, bob)):
+            await open_as(page, sea_url, member.access, member.refresh, f"poll={poll['id']}")
+            await page.until("document.getElementById('live')?.textContent === 'live'")
+        # Each checkbox is named for a screen reader, and an option takes one answer of the two.
+        assert await voter.js(f"{ticked(first, 'maybe')}.getAttribute('aria-label')") == "Maybe: Sat, Jun 1, 2030 19:00"
+        await voter.js(f"{ticked(first, 'available')}.click(); {ticked(first, 'maybe')}.click(); true")
+        assert await voter.js(f"!{ticked(first, 'available')}.checked && {ticked(first, 'maybe')}.checked")
+        await voter.js(f"{ticked(second, 'available')}.click(); true")
+        # The voter's own connection is down: the answer itself moves the tally.
+        await voter.js("socket.close(); document.getElementById('note').value = 'late'; $('note').focus(); true")
+        await press_enter(voter)
+        await voter.until("document.getElementById('vote-saved').textContent === 'Vote saved.'", timeout=5)
+        assert await voter.js(cell) == "✅ 0 · 🤔 1"
+        assert (await voter.js("$('poll-meta').textContent")).endswith("· 1 voted")
+        # The creator's tab follows live, its count of voters too.
+        await watcher.until(f"{cell} === '✅ 0 · 🤔 1'", timeout=5)
+        assert (await watcher.js("$('poll-meta').textContent")).endswith("· 1 voted")
+        mine = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()["my_vote"]
+        assert (mine["available"], mine["maybe"], mine["note"]) == ([second], [first], "late")
+        assert watcher.errors == [] and voter.errors == []
+
+
+async def test_a_poll_from_another_time_zone_says_whose_clock_and_long_words_fit_a_phone(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    title = "Ünïcødé-" + "x" * 150
+    poll = await create_poll(sea, ann, title=title, invitees=[bob.discord_id], timezone="Europe/Paris")
+    base = f"{API}/polls/{poll['id']}"
+    await sea.post(f"{base}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    link = {"kind": "link", "url": "https://photos.example/" + "a" * 300}
+    assert (await sea.post(f"{base}/memories", json=link, headers=ann.auth)).status_code == 201
+    async with browser_page() as page:
+        await page.call("Emulation.setDeviceMetricsOverride", width=390, height=800, deviceScaleFactor=1, mobile=True)
+        for member, zone, told in ((bob, "America/New_York", True), (ann, "Europe/Paris", False)):
+            await page.call("Emulation.setTimezoneOverride", timezoneId=zone)
+            await open_as(page, sea_url, member.access, member.refresh, f"poll={poll['id']}")
+            await page.until(f"document.getElementById('poll-title')?.textContent === {json.dumps(title)}")
+            await page.until("document.querySelectorAll('#memory-list li').length === 1")
+            meta = await page.js("$('poll-meta').textContent")
+            assert ("times are Europe/Paris time" in meta) is told, meta
+            assert await page.js("document.documentElement.scrollWidth") <= 390
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until(f"document.getElementById('polls')?.textContent.includes({json.dumps(title)})")
+        assert await page.js("document.documentElement.scrollWidth") <= 390
+        assert page.errors == []
+
+
+async def test_a_poll_one_may_not_see_or_vote_on_shows_no_ballot(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    visible = await create_poll(sea, ann, title="Open to all", is_private=False)
+    private = await create_poll(sea, ann, title="Just us")
+    async with browser_page() as page:
+        await open_as(page, sea_url, bob.access, bob.refresh, f"poll={visible['id']}")
+        await page.until("document.getElementById('poll-title')?.textContent === 'Open to all'")
+        assert await page.js("!$('vote-form').hidden && !$('ballot').disabled")
+        # Not invited: the 404's message, and neither the last poll's ballot nor an empty one.
+        await page.js(f"location.hash = 'poll={private['id']}'; true")
+        await page.until("document.getElementById('page-error').textContent !== ''", timeout=5)
+        assert "not exist" in await page.js("$('page-error').textContent")
+        assert await page.js("$('vote-form').hidden && $('poll-title').textContent === ''")
+        assert await page.js("!document.querySelector('[data-tally]')")
+
+        # Finalised while Bob watches: the ballot is closed, and the page no longer says when it closes.
+        await page.js(f"location.hash = 'poll={visible['id']}'; true")
+        await page.until("document.getElementById('live').textContent === 'live' && !$('vote-form').hidden")
+        assert "closes" in await page.js("$('poll-meta').textContent")
+        option = visible["options"][0]["id"]
+        finalize = await sea.post(f"{API}/polls/{visible['id']}/finalize", json={"option_id": option}, headers=ann.auth)
+        assert finalize.status_code == 200
+        await page.until("document.getElementById('poll-meta').textContent.startsWith('finalized')", timeout=5)
+        assert await page.js("$('ballot').disabled && $('page-error').textContent === ''")
+        assert "closes" not in await page.js("$('poll-meta').textContent")
+        assert await page.js("getComputedStyle($('vote')).opacity") == "0.5"
+        assert page.errors == []
+
+
+async def test_after_a_dropped_connection_the_page_catches_up_on_what_it_missed(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    option = poll["options"][0]["id"]
+    cell = f"document.querySelector('[data-tally=\"{option}\"] span').textContent"
+    back = "document.getElementById('live').textContent === 'live'"
+    async with browser_page() as page:
+        await open_as(page, sea_url, bob.access, bob.refresh, f"poll={poll['id']}")
+        await page.until(f"document.getElementById('live')?.textContent === 'live' && {cell} !== ''")
+        # A vote made while the connection was down shows once it is back.
+        await page.js("socket.ws.close(); true")
+        await page.until("document.getElementById('live').textContent === 'reconnecting…'", timeout=5)
+        assert (await vote(sea, ann, poll["id"], available=[option])).status_code == 200
+        await page.until(back, timeout=10)
+        await page.until(f"{cell} === '✅ 1 · 🤔 0'", timeout=5)
+        # Deleted while the connection was down: the page says so, and keeps no ballot for it.
+        await page.js("socket.ws.close(); true")
+        await page.until("document.getElementById('live').textContent === 'reconnecting…'", timeout=5)
+        assert (await sea.request("DELETE", f"{API}/users/me", headers=ann.auth)).status_code == 204
+        await page.until("document.getElementById('poll-title').textContent === 'Poll gone'", timeout=10)
+        assert await page.js("$('vote-form').hidden && $('poll-error').textContent === ''")
+        assert page.errors == []
+
+
+async def test_a_sign_in_that_ended_says_so_on_the_sign_in_page(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, sea_ctx: TenantContext
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    short = sea_ctx.tokens.issue_access(str(ann.id), ttl=2)
+    async with browser_page() as page:
+        await open_as(page, sea_url, short, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        # Signed out elsewhere meanwhile: the access token runs out and the refresh is refused.
+        assert (await sea.post(f"{API}/auth/logout", json={"refresh_token": ann.refresh})).status_code == 204
+        await page.js("new Promise((done) => setTimeout(done, 2500))")
+        await page.submit("#create", {"title": "Late", "dates": "2030-06-01", "invitees": "300000000000000001"})
+        await page.until(SIGNED_OUT, timeout=5)
+        assert "sign in again" in await page.js("$('signed-out-note').textContent")
+        # Opening a poll with those tokens: the sign-in page says it once, not again above it.
+        await open_as(page, sea_url, short, ann.refresh, f"poll={poll['id']}")
+        await page.until(f"{SIGNED_OUT} && $('signed-out-note').textContent.includes('sign in again')", timeout=5)
+        assert await page.js("$('page-error').textContent") == ""
+        assert page.errors == []
+
+
+async def test_finalising_or_cancelling_a_poll_asks_first(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    second = poll["options"][1]["id"]
+    assert (await vote(sea, ann, poll["id"], available=[second])).status_code == 200
+
+    async def status() -> str:
+        return str((await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).json()["status"])
+
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.js("window.asked = []; window.confirm = (text) => { asked.push(text); return false; }; true")
+        for label in ("Cancel poll", "Finalise the leading option"):
+            await page.click(label)
+        assert await page.js("asked") == [
+            'Cancel "Game night"? Voting ends and it can\'t be reopened.',
+            'Finalise "Sun, Jun 2, 2030 19:00"? Voting ends for everyone.',
+        ]
+        assert await status() == "voting"
+        await page.js("window.confirm = () => true")
+        await page.click("Finalise the leading option")
+        await page.until("document.getElementById('poll-meta').textContent.startsWith('finalized')", timeout=5)
+        assert await status() == "finalized"
+        assert page.errors == []
+
+
+async def test_a_calendar_file_that_fails_to_download_says_so(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann)
+    await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    async with browser_page() as page:
+        await page.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            source="const real = window.fetch; window.fetch = (url, options) => String(url).endsWith('/event.ics')"
+            " ? Promise.resolve(new Response('busy', { status: 503 })) : real(url, options);",
+        )
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('ics')?.hidden === false")
+        await page.click("Download calendar file")
+        await page.until("document.getElementById('poll-error').textContent !== ''", timeout=5)
+        assert await page.js("$('poll-error').textContent") == "The server answered 503; try again in a moment."
         assert page.errors == []
