@@ -14,10 +14,17 @@ from shared.errors import ApiError
 M = TypeVar("M", bound=BaseModel)
 
 
+# Pydantic prefixes the message of a ValueError raised in a validator; people read ours without it.
+VALUE_ERROR_PREFIX = "Value error, "
+
+
 def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     """Pydantic errors as a short, JSON-safe list of ``{field, message}``."""
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "body", "message": err["msg"]}
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "body",
+            "message": err["msg"].removeprefix(VALUE_ERROR_PREFIX),
+        }
         for err in exc.errors(include_url=False, include_context=False, include_input=False)
     ]
 

@@ -76,7 +76,7 @@ function errorText(body, status) {
   // "The request is not valid." alone doesn't say what to fix: the details name each field.
   const { message, details } = body.error;
   if (!Array.isArray(details) || !details.every((d) => d.field && d.message)) return message;
-  return [message, ...details.map((d) => `${d.field}: ${d.message.replace(/^Value error, /, "")}`)].join(" ");
+  return [message, ...details.map((d) => `${d.field}: ${d.message}`)].join(" ");
 }
 
 function show(section) {
@@ -156,8 +156,8 @@ const deadlinePassed = (poll) => poll.voting_deadline !== null && new Date(poll.
 
 function renderMeta(poll) {
   // A deadline is news while the poll takes votes; "finalized, closes …" read as still open.
-  const when = deadlinePassed(poll) ? "voting closed" : `closes ${new Date(poll.voting_deadline).toLocaleString()}`;
-  const deadline = poll.voting_deadline && poll.status === "voting" ? `, ${when}` : "";
+  const deadline = !(poll.voting_deadline && poll.status === "voting") ? ""
+    : deadlinePassed(poll) ? ", voting closed" : `, closes ${new Date(poll.voting_deadline).toLocaleString()}`;
   // The options' times are wall-clock times where the poll was made: 19:00 in Paris is not 19:00
   // for a voter in New York, who is told whose clock they read.
   const zone = poll.timezone !== MY_ZONE && poll.options.some((o) => o.start_time) ? ` · times are ${poll.timezone} time` : "";
