@@ -21,7 +21,8 @@ connections, old and new runs alternated: 17.8-19.9 -> 19.6-21.1 µs of CPU per 
 A client that stops reading a response is the same hold from the other side (a body the kernel
 buffers cannot take whole pauses the writer, and uvicorn waits on it for good): when writing has
 been paused for ``SEND_STALL_S`` the connection is dropped. Errors this layer answers itself (a
-request that is not HTTP, and the 408) are JSON in the shared shape, as every other answer is.
+request that is not HTTP, and the 408) are JSON in the shared shape, as every other answer is,
+and are followed by a lingering close, so a client still sending can read them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ HEADERS_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 60.0
 # How long a response may wait for its client to read more of it (nginx's send_timeout).
 SEND_STALL_S = 60.0
+# After an answer this layer gives itself (400, 408) the client may still be sending: its bytes are
+# read and dropped this long, with our side already shut, before the connection is closed.
+# Closing with bytes unread makes the kernel send a reset, which throws away the answer the client
+# has not read yet (nginx's lingering_close, for the same reason).
+LINGER_S = 2.0
 
 # Where the current request stands on its connection.
 FIRST = "first"  # connection open, nothing received yet
@@ -103,6 +109,7 @@ class HttpProtocol(HttpToolsProtocol):
     headers_timeout: ClassVar[float] = HEADERS_TIMEOUT_S
     request_timeout: ClassVar[float] = REQUEST_TIMEOUT_S
     send_stall: ClassVar[float] = SEND_STALL_S
+    linger: ClassVar[float] = LINGER_S
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -110,6 +117,7 @@ class HttpProtocol(HttpToolsProtocol):
         self._began = 0.0
         self._deadline: asyncio.TimerHandle | None = None
         self._stalled: asyncio.TimerHandle | None = None
+        self._lingering = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
@@ -142,6 +150,8 @@ class HttpProtocol(HttpToolsProtocol):
         self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # answered already: what still comes is dropped
         super().data_received(data)
         if self._phase is RECEIVED:
             if self._deadline is not None:
@@ -221,4 +231,14 @@ class HttpProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
         ]  # fmt: skip
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Shut our side now and close once the client has had ``linger`` seconds to stop sending."""
+        self._disarm()
+        self._lingering = True
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()  # the client reads the answer, then end of stream
+        self.loop.call_later(self.linger, self.transport.close)

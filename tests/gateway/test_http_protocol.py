@@ -177,6 +177,7 @@ class QuickProtocol(HttpProtocol):
     headers_timeout = 0.5
     request_timeout = 1.5
     send_stall = 0.5
+    linger = 1.0
     connections_made: ClassVar[weakref.WeakSet[QuickProtocol]] = weakref.WeakSet()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -280,6 +281,38 @@ async def test_headers_trickled_a_byte_at_a_time_still_meet_the_deadline(quick: 
     request = b"GET /page HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 200 + b"\r\n\r\n"
     answer, took = await exchange(quick, *((0.02, bytes([byte])) for byte in request))
     assert error_of(answer)[0] == 408 and took < 3
+
+
+async def test_a_client_still_sending_when_answered_408_can_read_the_answer(quick: tuple[str, int]) -> None:
+    # A client that sends without reading (as an upload does) reads only later: the answer must
+    # still be there, not thrown away by the reset a close with its bytes unread would send.
+    reader, writer = await asyncio.open_connection(*quick)
+    try:
+        writer.write(b"GET /page HTTP/1.1\r\nHost: x\r\nX-Pad: ")
+        for _ in range(16):  # 0.8 s: past the 0.5 s headers deadline, within the 1 s linger after it
+            await asyncio.sleep(0.05)
+            writer.write(b"p")
+            await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 5)
+    finally:
+        writer.close()
+    assert error_of(answer)[0] == 408
+
+
+async def test_a_client_that_never_stops_sending_is_closed_once_the_linger_is_over(quick: tuple[str, int]) -> None:
+    _, writer = await asyncio.open_connection(*quick)
+    began = time.monotonic()
+    try:
+        writer.write(b"GET /page HTTP/1.1\r\nHost: x\r\nX-Pad: ")
+        with contextlib.suppress(ConnectionError):
+            while time.monotonic() - began < 6:
+                await asyncio.sleep(0.05)
+                writer.write(b"p")
+                await writer.drain()
+        # Refused after the 0.5 s deadline and the 1 s linger, not kept for as long as it sends.
+        assert time.monotonic() - began < 4
+    finally:
+        writer.close()
 
 
 async def test_a_body_that_stops_coming_gets_408(quick: tuple[str, int]) -> None:
