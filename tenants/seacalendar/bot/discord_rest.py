@@ -7,6 +7,12 @@ instead of collecting a 429. A 429 closes its bucket (every bucket, if global) f
 until its ``retry_after`` has passed; a call that would wait longer than ``max_retry_after`` fails
 at once without asking Discord again. 5xx answers and network errors are retried with exponential backoff;
 other 4xx answers are final and raised as :class:`DiscordError`.
+
+A 401 means the bot token itself is refused (revoked or reset in the developer portal), so every
+call would get one: the client stops calling and fails each call at once, asking again once per
+``refused_probe`` seconds, because Discord counts 401s towards the same invalid-request limit
+and a bot that kept trying would get the box's address banned. Such a failure is retryable: the
+work waits for a good token instead of being given up.
 """
 
 from __future__ import annotations
@@ -46,8 +52,8 @@ class DiscordError(Exception):
         super().__init__(f"Discord {status}: {message}")
         self.status = status
         self.code = code
-        self.retry_after = retry_after  # a 429's: how long Discord asked to wait
-        self.retryable = status == 0 or status == 429 or status >= 500
+        self.retry_after = retry_after  # a 429's: how long Discord asked to wait; a 401's: until the next try
+        self.retryable = status in (0, 401, 429) or status >= 500
 
 
 # Snowflakes count milliseconds from the first second of 2015, shifted past 22 bits of worker and sequence.
@@ -64,19 +70,33 @@ def bucket_of(method: str, path: str) -> str:
     return f"{method} {_MINOR_IDS.sub('/:id', path)}"
 
 
-def _retry_after(response: httpx.Response) -> tuple[float, bool]:
-    """A 429's wait in seconds (``retry_after`` in the body, else ``Retry-After``) and whether it is global."""
+def _body(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _retry_after(response: httpx.Response) -> tuple[float, bool]:
+    """A 429's wait in seconds (``retry_after`` in the body, else ``Retry-After``) and whether it is global."""
+    body = _body(response)
     value = body.get("retry_after")
     if value is None:
         value = response.headers.get("retry-after", "1")
     is_global = bool(body.get("global")) or response.headers.get("x-ratelimit-global", "").lower() == "true"
     return float(value), is_global
+
+
+def _message_of(response: httpx.Response) -> str:
+    """An error answer's ``message`` ('' without one)."""
+    return str(_body(response).get("message", ""))
+
+
+def _code_of(response: httpx.Response) -> int:
+    """An error answer's JSON error ``code`` (0 without one)."""
+    code = _body(response).get("code", 0)
+    return code if isinstance(code, int) else 0
 
 
 class DiscordRest:
@@ -90,6 +110,7 @@ class DiscordRest:
         attempts: int = 5,
         backoff: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
+        refused_probe: float = 300.0,
     ) -> None:
         self.http = httpx.AsyncClient(
             base_url=versioned(api_base),
@@ -103,10 +124,30 @@ class DiscordRest:
         self._resets: dict[str, float] = {}  # bucket -> monotonic time its budget returns
         self._global_until = 0.0
         self.rate_limited = 0  # 429s received, for health
+        self.refused_probe = refused_probe
+        self.refused: str | None = None  # Discord's message while it refuses the token, for health
+        self._probe_at = 0.0  # monotonic time the next call may try the refused token again
 
     async def close(self) -> None:
         """Close the connection pool."""
         await self.http.aclose()
+
+    def _check_token(self) -> None:
+        """Fail at once while the token is refused, but let one call through per ``refused_probe``."""
+        if self.refused is None:
+            return
+        now = time.monotonic()
+        if now < self._probe_at:
+            raise DiscordError(401, f"the bot token is refused ({self.refused})", retry_after=self._probe_at - now)
+        self._probe_at = now + self.refused_probe  # this call is the probe; the others keep failing
+
+    def _refuse_token(self, response: httpx.Response) -> DiscordError:
+        message = _message_of(response) or "401: Unauthorized"
+        if self.refused is None:
+            log.error("Discord refused the bot token (%s): no calls until it is accepted again", message)
+        self.refused = message
+        self._probe_at = time.monotonic() + self.refused_probe
+        return DiscordError(401, f"the bot token is refused ({message})", retry_after=self.refused_probe)
 
     async def _wait_for_budget(self, bucket: str) -> None:
         until = max(self._resets.get(bucket, 0.0), self._global_until)
@@ -143,6 +184,7 @@ class DiscordRest:
         """One call, with waits and retries; returns the decoded JSON body (None for 204)."""
         bucket = bucket_of(method, path)
         failures = 0
+        self._check_token()
         while True:
             await self._wait_for_budget(bucket)
             try:
@@ -167,12 +209,13 @@ class DiscordRest:
                 await asyncio.sleep(self.backoff * 2 ** (failures - 1))
                 continue
             self._remember_budget(bucket, response.headers)
+            if response.status_code == 401:
+                raise self._refuse_token(response)
+            if self.refused is not None:
+                log.info("Discord accepts the bot token again")
+                self.refused = None
             if response.status_code >= 400:
-                try:
-                    body = response.json()
-                except ValueError:
-                    body = {}
-                raise DiscordError(response.status_code, str(body.get("message", "")), int(body.get("code", 0)))
+                raise DiscordError(response.status_code, _message_of(response), _code_of(response))
             return None if response.status_code == 204 else response.json()
 
     async def send_message(self, channel_id: str, payload: dict[str, Any], nonce: str | None = None) -> dict[str, Any]:

@@ -108,7 +108,12 @@ class Bot:
     @property
     def state(self) -> str:
         """What the bot is doing, for health."""
-        return "running" if self.rest is not None else "idle: ONEBOX_DISCORD_BOT_TOKEN is not set"
+        if self.rest is None:
+            return "idle: ONEBOX_DISCORD_BOT_TOKEN is not set"
+        if self.rest.refused is not None:
+            refused = f"Discord refuses ONEBOX_DISCORD_BOT_TOKEN ({self.rest.refused})"
+            return f"stalled: {refused}; set a valid one and restart seacalendar-bot"
+        return "running"
 
     def report(self, exc: BaseException) -> None:
         """Remember an error for the next heartbeat (and log it)."""
@@ -148,6 +153,7 @@ class Bot:
             "messages_edited": self.messages.edited if self.messages else 0,
             "rate_limited": self.rest.rate_limited if self.rest else 0,
             "commands_registered": self.commands_registered,
+            "token_refused": self.rest is not None and self.rest.refused is not None,
         }
         error, self._error = self._error, None
         async with self.pool.acquire() as conn, conn.transaction():

@@ -173,9 +173,10 @@ class Deliveries:
                 ):
                     await self.rest.send_message(channel, {"content": content}, nonce=f"rd-{row['id']}")
             except DiscordError as exc:
-                if exc.status == 429:
-                    # Discord asked for a wait: that is no failed attempt, and no sooner.
-                    retry_in = max(exc.retry_after, 30.0)
+                if exc.status in (401, 429):
+                    # Discord asked for a wait (no sooner), or refuses the bot's token (a good one,
+                    # after a restart, is all this reminder needs): neither is a failed attempt.
+                    retry_in = max(exc.retry_after, 30.0) if exc.status == 429 else 30.0
                     await self._finish(row["id"], "pending", str(exc), retry_in=retry_in, uncount=True)
                 elif exc.retryable and row["attempts"] < 5:
                     await self._finish(row["id"], "pending", str(exc), retry_in=30.0 * row["attempts"])

@@ -49,7 +49,11 @@ def run_bot(make_settings: Callable[..., Settings], fake_discord: tuple[FakeDisc
 
     @asynccontextmanager
     async def start(
-        token: str = BOT_TOKEN, crash: bool = False, backoff: float = 0.05, **overrides: Any
+        token: str = BOT_TOKEN,
+        crash: bool = False,
+        backoff: float = 0.05,
+        refused_probe: float = 300.0,
+        **overrides: Any,
     ) -> AsyncIterator[Bot]:
         settings = make_settings(tenants=["seacalendar"])
         dsn = bot_dsn(settings)
@@ -62,7 +66,12 @@ def run_bot(make_settings: Callable[..., Settings], fake_discord: tuple[FakeDisc
             **overrides,
         }
         sea = SeaCalendarSettings(_env_file=None, **values)  # type: ignore[call-arg]
-        bot = Bot(pool, tenant_bus(settings, dsn), sea, DiscordRest(f"{url}/api", token, backoff=backoff))
+        bot = Bot(
+            pool,
+            tenant_bus(settings, dsn),
+            sea,
+            DiscordRest(f"{url}/api", token, backoff=backoff, refused_probe=refused_probe),
+        )
         stop = asyncio.Event()
         task = asyncio.create_task(bot.run(stop))
         try:
@@ -325,8 +334,11 @@ async def test_errors_show_in_health(sea: httpx.AsyncClient, sign_in: SignIn, ru
     ann = await sign_in("Ann")
     async with run_bot(token="wrong-token"):
         await create_poll(sea, ann, channel_id=CHANNEL, is_private=False)
-        health = await wait_for(lambda: _bot_health(sea, lambda bot: "401" in (bot.get("last_error") or "")))
-    assert health["bot"]["errors"] >= 1
+        # The error is this bot's (an earlier run's last error stays on record): counted, and named.
+        health = await wait_for(
+            lambda: _bot_health(sea, lambda bot: bot.get("errors", 0) >= 1 and "401" in (bot.get("last_error") or ""))
+        )
+    assert health["bot"]["token_refused"] is True
 
 
 async def test_rest_client_gives_up_on_long_rate_limits_and_client_errors(

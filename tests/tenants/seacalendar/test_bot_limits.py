@@ -12,9 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from shared.tenant import TenantContext
+from tenants.seacalendar.bot.discord_rest import DiscordError, DiscordRest
 from tenants.seacalendar.bot.main import Bot
 from tenants.seacalendar.guilds import MANAGE_GUILD
-from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.support.waiting import wait_for
 from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, schedule_qotw_now, soon, vote
 from tests.tenants.seacalendar.test_bot import RunBot, run_bot
@@ -205,8 +206,8 @@ async def _delivery(ctx: TenantContext, poll_id: int) -> Any:
         row = (
             await conn.execute(
                 sa.text(
-                    "SELECT d.status, d.last_error, d.next_attempt_at, now() AS now FROM reminder_deliveries d "
-                    "JOIN reminders r ON r.id = d.reminder_id WHERE r.poll_id = :p"
+                    "SELECT d.status, d.last_error, d.attempts, d.next_attempt_at, now() AS now "
+                    "FROM reminder_deliveries d JOIN reminders r ON r.id = d.reminder_id WHERE r.poll_id = :p"
                 ),
                 {"p": poll_id},
             )
@@ -271,3 +272,78 @@ async def test_changes_made_while_the_bot_was_down_reach_the_message(
     async with start_bot():
         await wait_for(lambda: "Date chosen" in fake.messages[message["id"]]["embeds"][0]["footer"]["text"], 20)
     await _retire(sea_ctx, poll["id"])
+
+
+async def test_a_refused_token_stops_the_calls_and_gives_up_no_work(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    invitee = "930000000000000002"
+    poll = await create_poll(sea, ann, invitees=[invitee], voting_deadline=soon(2))
+    await _sql(
+        sea_ctx, "UPDATE reminders SET scheduled_for = now() - interval '1 second' WHERE poll_id = :p", p=poll["id"]
+    )
+    asked_before = len(fake.requests)
+    try:
+        async with start_bot(token="revoked-token") as bot:
+            row = await wait_for(lambda: _delivery(sea_ctx, poll["id"]))
+            health = await wait_for(lambda: _health_bot(sea, lambda b: b.get("token_refused") is True))
+            assert health["state"].startswith("stalled: Discord refuses ONEBOX_DISCORD_BOT_TOKEN")
+            refused = len(fake.requests) - asked_before
+            # Ticks go on (each one's steps fail at once, and are reported), asking Discord nothing more.
+            errors = bot.errors
+            await wait_for(lambda: bot.errors >= errors + 10)
+            assert len(fake.requests) - asked_before == refused
+        assert all(status == 401 for *_, status in fake.requests[asked_before:])
+        # The reminder waits for a good token: no attempt counted, nothing marked failed.
+        assert row.status == "pending" and "refused" in row.last_error and row.attempts == 0
+        # A restart with a good token (once the retry is due) delivers it.
+        await _sql(
+            sea_ctx,
+            "UPDATE reminder_deliveries SET next_attempt_at = now() WHERE reminder_id IN "
+            "(SELECT id FROM reminders WHERE poll_id = :p)",
+            p=poll["id"],
+        )
+        async with start_bot():
+            await wait_for(lambda: fake.dms_to(invitee))
+            health = await wait_for(lambda: _health_bot(sea, lambda b: b.get("token_refused") is False))
+            assert health["state"] == "running"
+    finally:
+        await _retire(sea_ctx, poll["id"])
+
+
+async def _health_bot(sea: httpx.AsyncClient, check: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+    bot: dict[str, Any] = (await sea.get("/seacalendar/health")).json().get("bot", {})
+    return bot if check(bot) else None
+
+
+async def test_a_refused_token_is_tried_again_once_per_probe_period(fake_discord: Fake) -> None:
+    fake, url = fake_discord
+    rest = DiscordRest(f"{url}/api", "revoked-token", backoff=0.01, refused_probe=0.3)
+    try:
+        asked_before = len(fake.requests)
+        with pytest.raises(DiscordError) as first:
+            await rest.open_dm("123456789012")
+        assert first.value.status == 401 and first.value.retryable and rest.refused == "401: Unauthorized"
+        # Meanwhile every call fails without asking: Discord counts each 401 towards an IP ban.
+        for _ in range(5):
+            with pytest.raises(DiscordError) as meanwhile:
+                await rest.open_dm("123456789012")
+            assert meanwhile.value.status == 401 and 0 < meanwhile.value.retry_after <= 0.3
+        assert len(fake.requests) == asked_before + 1
+        # Discord accepts the token again (here: the right one): the next probe goes through.
+        rest.http.headers["Authorization"] = f"Bot {BOT_TOKEN}"
+        channel = await wait_for(lambda: _open_dm_or_none(rest), timeout=3)
+        assert channel and rest.refused is None
+        assert len(fake.requests) == asked_before + 2
+    finally:
+        await rest.close()
+
+
+async def _open_dm_or_none(rest: DiscordRest) -> str | None:
+    try:
+        return await rest.open_dm("123456789012")
+    except DiscordError as exc:
+        assert exc.status == 401
+        return None

@@ -320,7 +320,7 @@ async def test_a_server_error_loading_the_home_page_is_shown(sea_url: str, sign_
             " : real(url, options);",
         )
         await open_as(page, sea_url, ann.access, ann.refresh, "")
-        await page.until("document.getElementById('page-error')?.textContent !== ''", timeout=5)
+        await page.until("(document.getElementById('page-error')?.textContent ?? '') !== ''", timeout=5)
         assert await page.js("document.getElementById('page-error').offsetParent !== null")
         assert await page.js("$('page-error').textContent") == "The server answered 500; try again in a moment."
         assert page.errors == []
