@@ -12,6 +12,11 @@ from shared.errors import ApiError
 # at://<did>/<nsid>/<rkey>: what every stored record's URI looks like.
 AT_URI = re.compile(r"^at://did:[a-z]+:[A-Za-z0-9._:%-]{1,2000}/[a-zA-Z0-9.-]{3,317}/[A-Za-z0-9._:~-]{1,512}$")
 POST_COLLECTION = "app.bsky.feed.post"
+# The same with the repository named by handle, as an at-uri may (atproto's handle syntax).
+HANDLE_AT_URI = re.compile(
+    r"^at://(?=[^/]{1,253}/)(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+    r"/[a-zA-Z0-9.-]{3,317}/[A-Za-z0-9._:~-]{1,512}$"
+)
 # A CID as text (base32 ``b...`` or base58 ``Qm...``): the lexicon's ``cid`` format, loosely.
 CID = re.compile(r"^[A-Za-z0-9+/=]{8,256}$")
 
@@ -49,6 +54,13 @@ def post_uri(value: str, name: str = "uri") -> str:
     return value
 
 
+def post_uri_any_authority(value: str, name: str = "uri") -> str:
+    """An AT URI of a post whose repository is named by DID or by handle (resolve it before use)."""
+    if value.startswith("at://did:") or not HANDLE_AT_URI.match(value) or value.split("/")[3] != POST_COLLECTION:
+        return post_uri(value, name)
+    return value
+
+
 def optional_cid(params: QueryParams, name: str = "cid") -> str | None:
     """A ``cid``-format parameter (None when absent)."""
     value = params.get(name) or None
@@ -58,13 +70,13 @@ def optional_cid(params: QueryParams, name: str = "cid") -> str | None:
 
 
 def uri_list(params: QueryParams, name: str, maximum: int = 25) -> list[str]:
-    """A repeated AT URI parameter (``?uris=a&uris=b``), 1..maximum of them."""
+    """A repeated post AT URI parameter (``?uris=a&uris=b``), 1..maximum of them, by DID or handle."""
     values = params.getlist(name)
     if not values:
         raise invalid(name, "is required")
     if len(values) > maximum:
         raise invalid(name, f"accepts at most {maximum} values")
-    return [post_uri(value, name) for value in values]
+    return [post_uri_any_authority(value, name) for value in values]
 
 
 def choice(params: QueryParams, name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -66,6 +66,16 @@ async def resolve(conn: asyncpg.Connection, actor: str) -> str | None:
     return account.did if account is not None and account.status is None else None
 
 
+async def by_did(conn: asyncpg.Connection, uri: str) -> str | None:
+    """``uri`` with its repository named by DID: a handle (an at-uri may name one) is looked up among
+    stored accounts, as the AppView's ``resolveUri`` does; None when no stored account has it."""
+    authority, _, path = uri.removeprefix("at://").partition("/")
+    if authority.startswith("did:"):
+        return uri
+    account = await lookup(conn, authority)
+    return None if account is None else f"at://{account.did}/{path}"
+
+
 async def profiles(conn: asyncpg.Connection, dids: list[str], viewer: str | None, level: int = 2) -> str:
     """Profile views (``level`` 0 basic, 1 profileView, 2 detailed) of stored accounts, in order."""
     return str(await conn.fetchval(PROFILES, viewer, dids, level))

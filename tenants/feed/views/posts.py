@@ -9,6 +9,7 @@ import asyncpg
 import orjson
 
 from tenants.feed.cursor import Cursors
+from tenants.feed.views.actors import by_did
 from tenants.feed.views.pages import KEY, NO_CURSOR, Page
 from tenants.feed.views.present import active
 
@@ -119,10 +120,16 @@ async def thread(
 async def engagers(
     conn: asyncpg.Connection, cursors: Cursors, kind: str, uri: str, viewer: str | None, limit: int, cursor: str | None
 ) -> Page:
-    """Who liked (``likes``: {indexedAt, createdAt, actor}) or reposted (profileViews) ``uri``, newest first."""
+    """Who liked (``likes``: {indexedAt, createdAt, actor}) or reposted (profileViews) ``uri``, newest first.
+
+    ``uri`` may name its repository by handle: one no stored account has, like a post never liked, has none.
+    """
     key = cursors.decode(cursor, str, str) or NO_CURSOR
+    subject = await by_did(conn, uri)
+    if subject is None:
+        return Page("[]", None)
     row = await conn.fetchrow(
-        ENGAGERS[kind].format(key=KEY, active=active("s.author_did")), viewer, key[0], key[1], limit, uri
+        ENGAGERS[kind].format(key=KEY, active=active("s.author_did")), viewer, key[0], key[1], limit, subject
     )
     assert row is not None
     return Page(row["items"], cursors.encode(*row["last"]) if row["n"] == limit and row["last"] else None)

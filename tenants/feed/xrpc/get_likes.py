@@ -14,7 +14,7 @@ from tenants.feed.xrpc.base import Call, Method
 
 async def handle(call: Call) -> Response:
     viewer = await call.maybe_viewer()
-    uri = params.post_uri(params.required(call.params, "uri", 8192))
+    uri = params.post_uri_any_authority(params.required(call.params, "uri", 8192))
     # The subject's cid is echoed, as the AppView does (which, as here, lists every version's).
     cid = params.optional_cid(call.params)
     subject = {"uri": uri} | ({"cid": cid} if cid else {})

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from shared.http.responses import raw_json_response
 from tenants.feed import params
 from tenants.feed.db import acquire
-from tenants.feed.views.actors import lookup
+from tenants.feed.views.actors import by_did
 from tenants.feed.views.posts import thread
 from tenants.feed.xrpc.base import Call, Method, invalid
 
@@ -22,14 +22,10 @@ async def handle(call: Call) -> Response:
     depth = params.integer(call.params, "depth", 6, 0, 1000)
     height = params.integer(call.params, "parentHeight", 80, 0, 1000)
     async with acquire(call.av.ctx) as conn:
-        uri = asked
-        authority, _, path = asked.removeprefix("at://").partition("/")
-        if asked.startswith("at://") and not authority.startswith("did:"):
-            account = await lookup(conn, authority)
-            if account is None:
-                raise invalid(f"Post not found: {asked}", "NotFound")
-            uri = f"at://{account.did}/{path}"
-        doc = await thread(conn, params.post_uri(uri), viewer, depth, height)
+        uri = await by_did(conn, params.post_uri_any_authority(asked))
+        if uri is None:
+            raise invalid(f"Post not found: {asked}", "NotFound")
+        doc = await thread(conn, uri, viewer, depth, height)
     if doc is None:
         raise invalid(f"Post not found: {uri}", "NotFound")
     return raw_json_response(doc)

@@ -108,6 +108,16 @@ async def test_sdk_other_reads_and_session(
     cid = posts.posts[0].cid
     assert (await client.get_likes(uris["first"], cid=cid)).cid == cid
     assert (await client.get_reposted_by(uris["first"], cid=cid)).cid == cid
+    # An at-uri may name its repository by handle: resolved among stored accounts, as the AppView does;
+    # a handle no stored account has is one more unknown post.
+    by_handle = uris["first"].replace(BOB, "bob.test")
+    unknown = uris["first"].replace(BOB, "nobody.test")
+    found_posts = await client.get_posts([unknown, by_handle, uris["reply"]])
+    assert [p.uri for p in found_posts.posts] == [uris["first"], uris["reply"]]
+    liked = await client.get_likes(by_handle)
+    assert [like.actor.did for like in liked.likes] == [CAROL] and liked.uri == by_handle
+    assert [r.did for r in (await client.get_reposted_by(by_handle)).reposted_by] == [CAROL]
+    assert (await client.get_likes(unknown)).likes == [] and (await client.get_reposted_by(unknown)).reposted_by == []
     follows = await client.get_follows("alice.test")
     assert [f.did for f in follows.follows] == [BOB] and follows.subject.did == ALICE
     followers = await client.get_followers(ALICE)

@@ -38,6 +38,11 @@ CASES = [
     ("GET", f"{Q}.feed.getLikes?uri=nope", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getLikes?uri={MISSING}&cid=not%20a%20cid", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getRepostedBy?uri={MISSING}&limit=1000", None, 400, "InvalidRequest"),
+    # By handle: still a post's at-uri, and a handle (no underscores, no bare label).
+    ("GET", f"{Q}.feed.getPosts?uris=at://bob_b.test/app.bsky.feed.post/3kmissing", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getLikes?uri=at://localhost/app.bsky.feed.post/3kmissing", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getRepostedBy?uri=at://bob.test/app.bsky.feed.like/3kmissing", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getPostThread?uri=at://bob.test/app.bsky.feed.post/", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.searchPosts", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.searchPosts?q=x&sort=" + "x" * 101, None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.searchPosts?q=x&sort=top&sort=latest", None, 400, "InvalidRequest"),
