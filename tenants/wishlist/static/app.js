@@ -268,7 +268,17 @@ async function sharedView(token) {
   const items = h("ul", { class: "plain" }, doc.items.map((item) => {
     const path = `shared/${encodeURIComponent(token)}/items/${item.id}/reservation`;
     const act = (method, label, cls) => h("button", {
-      type: "button", class: cls, onclick: guarded(async () => { await api(method, path); render(); }),
+      type: "button", class: cls, onclick: guarded(async () => {
+        try {
+          await api(method, path);
+        } catch (error) {
+          // Someone else reserved it, or the item or list changed meanwhile: show the list as it is
+          // now (the message stays), not a button that can only fail again.
+          if ([403, 404, 409].includes(error.status)) await render();
+          throw error;
+        }
+        render();
+      }),
     }, label);
     let action = null;
     if (!signedIn) {

@@ -9,7 +9,16 @@ import pytest
 
 from tests.fakes.smtp import FakeSmtp
 from tests.support.browser import CHROMIUM, browser_page, sticking_out
-from tests.tenants.wishlist.conftest import API, PASSWORD, mailed, token_of, unique_email
+from tests.tenants.wishlist.conftest import (
+    API,
+    PASSWORD,
+    MakeUser,
+    create_item,
+    create_wishlist,
+    mailed,
+    token_of,
+    unique_email,
+)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
@@ -231,4 +240,28 @@ async def test_an_error_far_down_a_phone_page_is_in_view_and_edit_takes_the_focu
         # The pressed button went with its card: focus goes to the form that took its place, not the page.
         assert await page.js("document.activeElement.name") == "name"
         assert await page.js("document.activeElement.closest('form').textContent.includes('Save item')")
+        assert page.errors == []
+
+
+async def test_an_item_reserved_by_someone_else_meanwhile_shows_as_reserved(
+    server: str, client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    alice, bob, cyd = await make_user("Alice"), await make_user("Bob"), await make_user("Cyd")
+    wishlist = await create_wishlist(client, alice, visibility="shared")
+    item = await create_item(client, alice, wishlist["id"], name="Kite")
+    reservation = f"{API}/shared/{wishlist['share_token']}/items/{item['id']}/reservation"
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{server}/wishlist/#/shared/{wishlist['share_token']}")
+        await page.until("document.body.innerText.includes('Sign in (or create an account)')")
+        await page.submit(SIGN_IN, {"email": bob.email, "password": PASSWORD})
+        await page.until("document.body.innerText.includes('A wishlist by Alice')")
+        # Cyd takes it while Bob's page still offers it: Bob's tap says so, and the page catches up.
+        assert (await client.post(reservation, headers=cyd.auth)).status_code == 201
+        await page.click("I'll give this")
+        await page.until("document.getElementById('flash').textContent.includes('already reserved')", timeout=5)
+        await page.until("document.querySelector('li.item .badge.reserved') !== null", timeout=5)
+        assert not await page.js(
+            "[...document.querySelectorAll('button')].some(b => b.textContent === \"I'll give this\")"
+        )
+        assert "already reserved" in await page.js("document.getElementById('flash').textContent")
         assert page.errors == []
