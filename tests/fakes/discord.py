@@ -67,6 +67,8 @@ class FakeDiscord:
         self.versions: list[int | None] = []  # API version of each bot-token call (None: Discord's default)
         self._limits: dict[str, list[tuple[float, str]]] = defaultdict(list)
         self._failures: dict[str, int] = defaultdict(int)
+        self.bucket_ids: dict[str, str] = {}  # route -> the X-RateLimit-Bucket hash it answers with
+        self._spent: dict[str, float] = {}  # route -> Reset-After of its next answer, whose budget is spent
         self._nonces: dict[str, tuple[str, float]] = {}  # nonce -> (message id, monotonic time)
         self.nonce_ttl_s: float | None = None
         self._created_ms: dict[str, int] = {}  # message id -> when it was posted
@@ -107,6 +109,14 @@ class FakeDiscord:
         limit over every route, flagged ``global`` in the body and ``X-RateLimit-Global``).
         """
         self._limits[route].extend([(retry_after, scope)] * times)
+
+    def share_bucket(self, bucket_id: str, *routes: str) -> None:
+        """Answer ``routes`` with one ``X-RateLimit-Bucket`` hash: Discord's sign that they share a budget."""
+        self.bucket_ids.update(dict.fromkeys(routes, bucket_id))
+
+    def spend(self, route: str, reset_after: float) -> None:
+        """The next answer on ``route`` says its bucket has nothing left for ``reset_after`` seconds."""
+        self._spent[route] = reset_after
 
     def fail(self, route: str, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``route`` with 502."""
@@ -195,9 +205,16 @@ class FakeDiscord:
     def _log(self, route: str, response: Response) -> Response:
         method, _, path = route.partition(" ")
         self.requests.append((time.monotonic(), method, path, response.status_code))
+        reset_after = self._spent.pop(route, None)
         response.headers.update(
-            {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "4", "X-RateLimit-Reset-After": "1.0"}
+            {
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "4" if reset_after is None else "0",
+                "X-RateLimit-Reset-After": "1.0" if reset_after is None else str(reset_after),
+            }
         )
+        if route in self.bucket_ids:
+            response.headers["X-RateLimit-Bucket"] = self.bucket_ids[route]
         return response
 
     @staticmethod

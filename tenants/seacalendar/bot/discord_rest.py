@@ -3,9 +3,12 @@
 Discord answers 429 with ``retry_after`` (seconds, in the JSON body; ``Retry-After`` in the
 headers) and announces each route bucket's budget in ``X-RateLimit-Remaining`` /
 ``X-RateLimit-Reset-After``: when a bucket is spent the next call on it waits for the reset
-instead of collecting a 429. A 429 closes its bucket (every bucket, if global) for every caller
-until its ``retry_after`` has passed; a call that would wait longer than ``max_retry_after`` fails
-at once without asking Discord again. 5xx answers and network errors are retried with exponential backoff;
+instead of collecting a 429. Routes that share a budget answer with the same
+``X-RateLimit-Bucket`` hash; once a route has named its hash, its calls are counted under that
+hash with their major parameters, so a spent budget holds back every route that shares it. A
+429 closes its bucket (every bucket, if global) for every caller until its ``retry_after`` has
+passed; a call that would wait longer than ``max_retry_after`` fails at once without asking
+Discord again. 5xx answers and network errors are retried with exponential backoff;
 other 4xx answers are final and raised as :class:`DiscordError`.
 
 A 401 means the bot token itself is refused (revoked or reset in the developer portal), so every
@@ -30,6 +33,8 @@ log = logging.getLogger("onebox.seacalendar.discord")
 
 # Discord's buckets are per route with the "major" parameter (channel, guild, webhook) kept.
 _MINOR_IDS = re.compile(r"(?<!channels)(?<!guilds)(?<!webhooks)/\d{5,}")
+_IDS = re.compile(r"/\d{5,}")
+_MAJOR_IDS = re.compile(r"/(?:channels|guilds|webhooks)/(\d{5,})")
 
 
 # Without a version in the path Discord serves its default, v6, which it lists as deprecated.
@@ -66,8 +71,18 @@ def snowflake_at(moment: datetime) -> int:
 
 
 def bucket_of(method: str, path: str) -> str:
-    """The rate-limit bucket key of a call."""
+    """The rate-limit bucket key of a call before Discord has named its bucket: the route, majors kept."""
     return f"{method} {_MINOR_IDS.sub('/:id', path)}"
+
+
+def route_of(method: str, path: str) -> str:
+    """The route of a call, every id taken out (what Discord's bucket hashes are announced for)."""
+    return f"{method} {_IDS.sub('/:id', path)}"
+
+
+def majors_of(path: str) -> str:
+    """The major parameters of a call's path (a shared bucket is still counted per channel, guild, webhook)."""
+    return "/".join(_MAJOR_IDS.findall(path))
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
@@ -122,6 +137,7 @@ class DiscordRest:
         self.attempts = attempts
         self.backoff = backoff
         self._resets: dict[str, float] = {}  # bucket -> monotonic time its budget returns
+        self._hashes: dict[str, str] = {}  # route -> the X-RateLimit-Bucket hash Discord named for it
         self._global_until = 0.0
         self.rate_limited = 0  # 429s received, for health
         self.refused_probe = refused_probe
@@ -180,9 +196,22 @@ class DiscordRest:
             self._resets[bucket] = max(self._resets.get(bucket, 0.0), until)
         return seconds
 
+    def _bucket(self, route: str, method: str, path: str) -> str:
+        """Where a call's budget is counted: Discord's hash for its route with the majors, once known."""
+        known = self._hashes.get(route)
+        return f"{known}:{majors_of(path)}" if known is not None else bucket_of(method, path)
+
+    def _learn_bucket(self, route: str, method: str, path: str, headers: httpx.Headers) -> str:
+        """Note the hash an answer names for its route; returns the call's bucket key from now on."""
+        named = headers.get("x-ratelimit-bucket")
+        if named:
+            self._hashes[route] = named
+        return self._bucket(route, method, path)
+
     async def request(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
         """One call, with waits and retries; returns the decoded JSON body (None for 204)."""
-        bucket = bucket_of(method, path)
+        route = route_of(method, path)
+        bucket = self._bucket(route, method, path)
         failures = 0
         self._check_token()
         while True:
@@ -195,6 +224,7 @@ class DiscordRest:
                     raise DiscordError(0, f"unreachable: {exc!r}") from None
                 await asyncio.sleep(self.backoff * 2 ** (failures - 1))
                 continue
+            bucket = self._learn_bucket(route, method, path, response.headers)
             if response.status_code == 429:
                 self.rate_limited += 1
                 retry_after = self._remember_429(bucket, response)

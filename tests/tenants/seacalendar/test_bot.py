@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -359,6 +359,29 @@ async def test_rest_client_gives_up_on_long_rate_limits_and_client_errors(
             await rest.open_dm("123456789012")
         assert limited.value.status == 429 and limited.value.retryable
     finally:
+        await rest.close()
+
+
+async def test_routes_discord_names_one_bucket_share_its_budget_per_channel(
+    fake_discord: tuple[FakeDiscord, str],
+) -> None:
+    fake, url = fake_discord
+    rest = DiscordRest(f"{url}/api", BOT_TOKEN, backoff=0.01)
+    other = "800000000000000009"
+    try:
+        fake.share_bucket("messages-hash", "POST /channels/messages", "GET /channels/messages")
+        await rest.send_message(CHANNEL, {"content": "one"})  # each route names its bucket
+        fake.spend("GET /channels/messages", reset_after=0.6)
+        await rest.sent_since(CHANNEL, "one", datetime.now(UTC) - timedelta(minutes=1))
+        spent_at = fake.requests[-1][0]
+        # Another channel's budget is its own: no wait.
+        await rest.send_message(other, {"content": "elsewhere"})
+        assert fake.requests[-1][0] - spent_at < 0.5
+        # The same channel's posting shares the spent budget: it waits for the reset, no 429 collected.
+        await rest.send_message(CHANNEL, {"content": "two"})
+        assert fake.requests[-1][0] - spent_at >= 0.55 and fake.requests[-1][3] == 200
+    finally:
+        fake.bucket_ids.clear()
         await rest.close()
 
 
