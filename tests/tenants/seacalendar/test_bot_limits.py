@@ -17,7 +17,7 @@ from tenants.seacalendar.bot.main import Bot
 from tenants.seacalendar.guilds import MANAGE_GUILD
 from tests.fakes.discord import BOT_TOKEN, FakeDiscord
 from tests.support.waiting import wait_for
-from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, schedule_qotw_now, soon, vote
+from tests.tenants.seacalendar.conftest import API, Member, SignIn, create_poll, schedule_qotw_now, soon, vote
 from tests.tenants.seacalendar.test_bot import RunBot, run_bot
 
 __all__ = ["run_bot"]  # a fixture: pytest finds it here through this import
@@ -185,12 +185,8 @@ async def test_a_rate_limited_reminder_retries_no_sooner_than_discord_asked(
     sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
 ) -> None:
     fake, _ = fake_discord
-    ann = await sign_in("Ann")
     invitee = "930000000000000001"
-    poll = await create_poll(sea, ann, invitees=[invitee], voting_deadline=soon(2))
-    await _sql(
-        sea_ctx, "UPDATE reminders SET scheduled_for = now() - interval '1 second' WHERE poll_id = :p", p=poll["id"]
-    )
+    poll = await _poll_with_a_due_reminder(sea, await sign_in("Ann"), sea_ctx, invitee)
     fake.rate_limit("POST /users/@me/channels", times=1, retry_after=600)  # over max_retry_after (60 s)
     try:
         async with start_bot():
@@ -199,6 +195,15 @@ async def test_a_rate_limited_reminder_retries_no_sooner_than_discord_asked(
         await _retire(sea_ctx, poll["id"])
     wait = (row.next_attempt_at - row.now).total_seconds()
     assert wait >= 590, f"Discord said retry in 600 s; the bot retries in {wait:.0f} s (and gives up after 5 tries)"
+
+
+async def _poll_with_a_due_reminder(
+    sea: httpx.AsyncClient, creator: Member, ctx: TenantContext, invitee: str
+) -> dict[str, Any]:
+    """A poll inviting ``invitee``, its vote reminder due now."""
+    poll = await create_poll(sea, creator, invitees=[invitee], voting_deadline=soon(2))
+    await _sql(ctx, "UPDATE reminders SET scheduled_for = now() - interval '1 second' WHERE poll_id = :p", p=poll["id"])
+    return poll
 
 
 async def _delivery(ctx: TenantContext, poll_id: int) -> Any:
@@ -278,12 +283,8 @@ async def test_a_refused_token_stops_the_calls_and_gives_up_no_work(
     sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: Fake, start_bot: Any, sea_ctx: TenantContext
 ) -> None:
     fake, _ = fake_discord
-    ann = await sign_in("Ann")
     invitee = "930000000000000002"
-    poll = await create_poll(sea, ann, invitees=[invitee], voting_deadline=soon(2))
-    await _sql(
-        sea_ctx, "UPDATE reminders SET scheduled_for = now() - interval '1 second' WHERE poll_id = :p", p=poll["id"]
-    )
+    poll = await _poll_with_a_due_reminder(sea, await sign_in("Ann"), sea_ctx, invitee)
     asked_before = len(fake.requests)
     try:
         async with start_bot(token="revoked-token") as bot:
