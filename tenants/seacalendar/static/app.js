@@ -29,6 +29,19 @@ function signOut(note = "") {
   show("signed-out");
 }
 
+// Another tab of this site refreshed the tokens (this tab's refresh token is spent then: used
+// after the short grace it would be taken for theft, ending the sign-in everywhere) or signed out.
+window.addEventListener("storage", (event) => {
+  if (event.storageArea !== localStorage || ![null, "sc_access", "sc_refresh"].includes(event.key)) return;
+  const access = localStorage.getItem("sc_access"), refresh = localStorage.getItem("sc_refresh");
+  if (!refresh && state.refresh) {
+    signOut("You signed out in another tab.");
+    return;
+  }
+  state.access = access;
+  state.refresh = refresh;
+});
+
 async function logOut() {
   // Revoked at the server too: a refresh token left in this browser's storage would otherwise
   // sign the next user of this computer in as us for a month.
@@ -43,10 +56,12 @@ async function logOut() {
 }
 
 async function refreshTokens() {
-  if (!state.refresh) return false;
+  // The stored token, not this tab's copy: another tab may have rotated it a moment ago.
+  const refresh = localStorage.getItem("sc_refresh");
+  if (!refresh) return false;
   const answer = await fetch(`${API}/auth/refresh`, {
     method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ refresh_token: state.refresh }),
+    body: JSON.stringify({ refresh_token: refresh }),
   });
   if (!answer.ok) return false;
   const body = await answer.json();

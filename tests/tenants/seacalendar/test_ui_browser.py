@@ -520,3 +520,32 @@ async def test_a_calendar_file_that_fails_to_download_says_so(
         await page.until("document.getElementById('poll-error').textContent !== ''", timeout=5)
         assert await page.js("$('poll-error').textContent") == "The server answered 503; try again in a moment."
         assert page.errors == []
+
+
+# Another tab of the same site (an about:blank frame shares the page's storage, and its writes
+# reach the page as `storage` events, as a second tab's do).
+OTHER_TAB = "(window.otherTab ??= document.body.appendChild(document.createElement('iframe')).contentWindow)"
+
+
+async def test_tokens_another_tab_rotated_or_removed_are_followed(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann = await sign_in("Ann")
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        # Another tab refreshed: this one's refresh token is spent, and using it after the grace
+        # would be taken for theft and end the sign-in everywhere. The page takes the new ones.
+        rotated = (await sea.post(f"{API}/auth/refresh", json={"refresh_token": ann.refresh})).json()
+        await page.js(
+            f"{OTHER_TAB}.localStorage.setItem('sc_access', {json.dumps(rotated['access_token'])});"
+            f"otherTab.localStorage.setItem('sc_refresh', {json.dumps(rotated['refresh_token'])}); true"
+        )
+        await page.until(f"state.refresh === {json.dumps(rotated['refresh_token'])}", timeout=5)
+        assert await page.js("state.access") == rotated["access_token"]
+        # Signed out in the other tab: this one says so now, not at its next request.
+        await page.js(
+            "otherTab.localStorage.removeItem('sc_access'); otherTab.localStorage.removeItem('sc_refresh'); true"
+        )
+        await page.until(f"{SIGNED_OUT} && $('signed-out-note').textContent.includes('another tab')", timeout=5)
+        assert page.errors == []
