@@ -265,15 +265,26 @@ async function showMatch(id) {
 function render(doc) {
   profile = doc;
   $("#acct").textContent = `@${doc.mastodon.acct}`;
-  $("#avatar").src = doc.mastodon.avatar || "";
+  showAvatar(doc.mastodon.avatar || "");
   show("#who", true);
   show("#step-link", false);
   show("#step-birth", true);
+  show("#forget", Boolean(doc.birth)); // nothing to delete before anything is saved
   fillForm(doc);
   show("#step-chart", Boolean(doc.chart));
   show("#step-matches", Boolean(doc.chart));
   drawCharts();
   if (doc.chart) loadMatches();
+}
+
+// Shown once it has loaded: an instance's avatar URL can be gone, and a broken image is noise.
+function showAvatar(url) {
+  const img = $("#avatar");
+  if (img.dataset.url === url) return;
+  img.dataset.url = url;
+  img.hidden = true;
+  if (url) img.src = url;
+  else img.removeAttribute("src");
 }
 
 function togglePlace() {
@@ -305,6 +316,8 @@ async function start() {
   togglePlace();
   toggleTime();
   $("#style").addEventListener("change", drawCharts);
+  $("#avatar").addEventListener("load", () => show("#avatar", true));
+  $("#avatar").addEventListener("error", () => show("#avatar", false));
   $("#forget").addEventListener("click", async () => {
     if (!confirm("Delete your birth data and charts?")) return;
     const { status, body } = await call("DELETE", "/profile");

@@ -217,3 +217,29 @@ async def test_choices_ask_in_plain_words_and_matches_open_from_the_keyboard(
         await page.until("!document.getElementById('match-detail').hidden")
         assert "of 36" in await page.js("document.getElementById('match-detail').textContent")
         assert page.errors == []
+
+
+async def test_delete_birth_data_shows_only_with_some_and_a_broken_avatar_is_not_shown(
+    astro: httpx.AsyncClient, astro_url: str, sign_in: SignIn
+) -> None:
+    me = await sign_in("newcomer")
+    async with browser_page() as page:
+        await signed_in_page(page, astro_url, me)
+        # Nothing saved yet: nothing to delete. The fake instance's avatar URL does not load.
+        assert await page.js("document.getElementById('forget').hidden") is True
+        await page.until("document.getElementById('avatar').hidden", timeout=5)
+        body = {"birth_date": "1991-03-04", "birth_time": "07:15", "birth_place": {"geonameid": LONDON}}
+        saved = await astro.put("/astro/api/profile", json={**body, "visibility": "private"}, headers=me["headers"])
+        assert saved.status_code == 200, saved.text
+        await page.js("location.reload(); true")
+        await page.until("document.querySelectorAll('#positions tbody tr').length === 9")
+        assert await page.js("document.getElementById('forget').hidden") is False
+        await page.js("window.confirm = () => true; document.getElementById('forget').click(); true")
+        await page.until("document.getElementById('message').textContent.includes('deleted')")
+        await page.until("document.getElementById('forget').hidden && document.getElementById('step-chart').hidden")
+        assert await page.js("document.getElementById('avatar').hidden") is True
+        # One that loads is shown.
+        gif = "data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="
+        await page.js(f"showAvatar({json.dumps(gif)}); true")
+        await page.until("!document.getElementById('avatar').hidden", timeout=5)
+        assert page.errors == []
