@@ -169,16 +169,21 @@ async def test_a_wrong_password_says_so_and_an_ended_session_asks_to_sign_in_aga
 
         await page.submit(SIGN_IN, {"email": email, "password": PASSWORD})
         await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.js("location.hash = '#/tags'")
+        await page.until("document.body.innerText.includes('New tag')")
         # Both tokens stop working (as after a sign-out elsewhere): the next action asks to sign in again.
         await page.js(
             "const s = JSON.parse(sessionStorage.getItem('wishlist.session'));"
             "sessionStorage.setItem('wishlist.session', JSON.stringify({...s, access: 'x', refresh: 'y'})); true"
         )
-        await page.submit("form.card", {"title": "Too late"})
+        await page.submit("form.card", {"name": "Too late"})
         await page.until("document.getElementById('flash').textContent !== ''")
         ended = "Your session ended; please sign in again."
         assert await page.js("document.getElementById('flash').textContent") == ended
         assert "Create account" in await page.text()
+        # Signing in again carries on where the session ended, not on "My wishlists".
+        await page.submit(SIGN_IN, {"email": email, "password": PASSWORD})
+        await page.until("location.hash === '#/tags' && document.body.innerText.includes('New tag')", timeout=5)
         assert page.errors == []
 
 
