@@ -49,16 +49,17 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
         async def act(request: Request) -> Response:
             viewer = await av.viewer(request)
             body = await read_json(request, PostRef)
-            uri = params.post_uri(body.uri)
+            asked = params.post_uri_any_authority(body.uri)
             async with writes.turn(viewer):
                 async with acquire(av.ctx) as conn:
+                    uri = await actors.by_did(conn, asked)
                     row = await conn.fetchrow(
                         f"SELECT p.cid, s.{column} AS mine FROM posts p LEFT JOIN viewer_post_state s "
                         "ON s.post_uri = p.uri AND s.viewer_did = $2 WHERE p.uri = $1",
                         uri,
                         viewer,
                     )
-                if row is None:
+                if uri is None or row is None:
                     raise not_found("post")
                 if undo:
                     for record_uri in await every_record(collection, viewer, uri, row["mine"]):

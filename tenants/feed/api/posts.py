@@ -18,6 +18,7 @@ from tenants.feed.appview import AppView
 from tenants.feed.db import acquire
 from tenants.feed.indexer.records import POST
 from tenants.feed.views import posts as post_views
+from tenants.feed.views.actors import by_did
 from tenants.feed.views.pages import SKELETONS, feed_page
 from tenants.feed.writes import Writes, now_iso, record_ref, split_uri
 
@@ -27,7 +28,7 @@ SECTIONS = ("thread", "replies")
 def split_section(rest: str) -> tuple[str, str | None]:
     """``<uri>``, ``<uri>/thread`` or ``<uri>/replies`` → (uri, section)."""
     head, _, tail = rest.rpartition("/")
-    if tail in SECTIONS and params.AT_URI.match(head):
+    if tail in SECTIONS and (params.AT_URI.match(head) or params.HANDLE_AT_URI.match(head)):
         return head, tail
     return rest, None
 
@@ -46,11 +47,14 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
 
     async def read(request: Request) -> Response:
         """A post (``/post/<uri>``), its thread (``/thread``) or its replies (``/replies``, newest first)."""
-        uri, section = split_section(request.path_params["rest"])
-        params.post_uri(uri)
+        asked, section = split_section(request.path_params["rest"])
+        params.post_uri_any_authority(asked)
         viewer = await av.maybe_viewer(request)
         query = request.query_params
         async with acquire(av.ctx) as conn:
+            uri = await by_did(conn, asked)
+            if uri is None:
+                raise not_found("post")
             if section == "thread":
                 depth = params.integer(query, "depth", 6, 0, 1000)
                 height = params.integer(query, "parentHeight", 80, 0, 1000)
@@ -80,19 +84,21 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
         return await created(viewer, post_record(body))
 
     async def reply(request: Request) -> Response:
-        """Reply to a stored post (``parentUri``; the thread root is looked up when not given)."""
+        """Reply to a stored post (``parentUri``, by DID or handle; the thread root is looked up when not given)."""
         viewer = await av.viewer(request)
         body = await read_json(request, NewReply)
-        parent = params.post_uri(body.parent_uri, "parentUri")
+        asked_parent = params.post_uri_any_authority(body.parent_uri, "parentUri")
+        asked_root = params.post_uri_any_authority(body.root_uri, "rootUri") if body.root_uri else None
         async with acquire(av.ctx) as conn:
+            parent = await by_did(conn, asked_parent)
             row = await conn.fetchrow("SELECT cid, reply_root_uri FROM posts WHERE uri = $1", parent)
-            if row is None:
+            if parent is None or row is None:
                 raise not_found("parent post")
-            root = params.post_uri(body.root_uri or row["reply_root_uri"] or parent, "rootUri")
+            root = await by_did(conn, asked_root) if asked_root else row["reply_root_uri"] or parent
             root_cid = (
                 row["cid"] if root == parent else await conn.fetchval("SELECT cid FROM posts WHERE uri = $1", root)
             )
-        if root_cid is None:
+        if root is None or root_cid is None:
             raise not_found("thread root")
         record = post_record(body)
         record["reply"] = {"root": {"uri": root, "cid": root_cid}, "parent": {"uri": parent, "cid": row["cid"]}}
@@ -101,7 +107,11 @@ def routes(av: AppView, writes: Writes) -> list[Route]:
     async def delete(request: Request) -> Response:
         """Delete one of the member's own posts."""
         viewer = await av.viewer(request)
-        uri = params.post_uri(request.path_params["rest"])
+        asked = params.post_uri_any_authority(request.path_params["rest"])
+        async with acquire(av.ctx) as conn:
+            uri = await by_did(conn, asked)
+        if uri is None:
+            raise not_found("post")
         did, collection, rkey = split_uri(uri)
         if did != viewer:
             raise ApiError(403, "forbidden", "Only the author can delete a post.")

@@ -276,3 +276,48 @@ async def test_undoing_deletes_the_records_another_client_made_too(
     assert deleted_since(feed_server, before) == {again, followed.json()["uri"].rsplit("/", 1)[-1]}
     assert await feed_db.fetchval("SELECT followers_count FROM profiles WHERE did = $1", BOB) == 0
     assert await feed_db.fetchval("SELECT count(*) FROM record_duplicates") == 0
+
+
+async def test_post_routes_take_at_uris_naming_the_repository_by_handle(
+    feed_server: FeedServer, http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    """An at-uri may name its repository by handle (as links people paste do); every route resolves it."""
+    alice = await member("alice")
+    bobs = await bobs_post(feed_db, hose)
+    await name_accounts(feed_db, {BOB: "bob.test"})
+    by_handle = bobs.replace(BOB, "bob.test")
+
+    read = await http.get(f"/api/post/{by_handle}", headers=alice.auth)
+    assert read.status_code == 200 and read.json()["post"]["uri"] == bobs
+    liked = await http.post("/api/like", json={"uri": by_handle}, headers=alice.auth)
+    assert liked.status_code == 200 and liked.json()["post"]["viewer"]["like"] == liked.json()["uri"]
+    assert feed_server.pds.writes[-1][2]["record"]["subject"]["uri"] == bobs
+    reply = await http.post("/api/reply", json={"text": "yes", "parentUri": by_handle}, headers=alice.auth)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["post"]["record"]["reply"] == {
+        "root": {"uri": bobs, "cid": read.json()["post"]["cid"]},
+        "parent": {"uri": bobs, "cid": read.json()["post"]["cid"]},
+    }
+    thread = (await http.get(f"/api/post/{by_handle}/thread")).json()["thread"]
+    assert thread["post"]["uri"] == bobs and [r["post"]["uri"] for r in thread["replies"]] == [reply.json()["uri"]]
+    replies = (await http.get(f"/api/post/{by_handle}/replies")).json()["replies"]
+    assert [r["post"]["uri"] for r in replies] == [reply.json()["uri"]]
+    unliked = await http.post("/api/unlike", json={"uri": by_handle}, headers=alice.auth)
+    assert unliked.status_code == 200 and "like" not in unliked.json()["post"]["viewer"]
+
+    mine = reply.json()["uri"].replace(alice.did, alice.handle)
+    assert (await http.delete(f"/api/post/{by_handle}", headers=alice.auth)).status_code == 403
+    assert (await http.delete(f"/api/post/{mine}", headers=alice.auth)).status_code == 204
+    assert (await http.get(f"/api/post/{mine}")).status_code == 404
+
+    unknown = by_handle.replace("bob.test", "nobody.test")
+    for response in (
+        await http.get(f"/api/post/{unknown}"),
+        await http.get(f"/api/post/{unknown}/thread"),
+        await http.get(f"/api/post/{unknown}/replies"),
+        await http.post("/api/like", json={"uri": unknown}, headers=alice.auth),
+        await http.post("/api/reply", json={"text": "x", "parentUri": unknown}, headers=alice.auth),
+        await http.post("/api/reply", json={"text": "x", "parentUri": bobs, "rootUri": unknown}, headers=alice.auth),
+        await http.delete(f"/api/post/{unknown}", headers=alice.auth),
+    ):
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found", response.text
