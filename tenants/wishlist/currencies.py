@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 _CODES = """
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
 BYN BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
@@ -13,3 +15,21 @@ TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW 
 """
 
 CURRENCIES = frozenset(_CODES.split())
+
+# ISO 4217 minor units where they are not two (every other code above counts in hundredths).
+_WHOLE_CODES = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"
+_THREE_PLACE_CODES = "BHD IQD JOD KWD LYD OMR TND"
+_WHOLE = frozenset(_WHOLE_CODES.split())
+_THREE_PLACES = frozenset(_THREE_PLACE_CODES.split())
+
+
+def minor_units(currency: str) -> int:
+    """Decimal places of ``currency``'s smallest unit: JPY 0, EUR 2, KWD 3."""
+    return 0 if currency in _WHOLE else 3 if currency in _THREE_PLACES else 2
+
+
+def in_minor_units(price: Decimal, currency: str) -> Decimal | None:
+    """``price`` written to the currency's places (JPY 1500, EUR 12.50, KWD 1.250); None when it
+    holds a fraction of the smallest unit (12.5 yen)."""
+    exact = price.quantize(Decimal(1).scaleb(-minor_units(currency)))
+    return exact if exact == price else None

@@ -18,6 +18,7 @@ from shared.http.body import read_json
 from shared.http.responses import raw_json_response
 from shared.tenant import TenantContext
 from tenants.wishlist import queries
+from tenants.wishlist.currencies import in_minor_units, minor_units
 from tenants.wishlist.schemas import ItemCreate, ItemUpdate
 from tenants.wishlist.web import caller_id, invalid, path_id
 
@@ -67,13 +68,21 @@ async def set_tags(conn: AsyncConnection, item_id: int, owner: int, tag_ids: Seq
 
 
 def check_price(changes: dict[str, Any], price: Decimal | None, currency: str | None) -> None:
-    """Price and currency go together; clearing the price clears its currency too."""
+    """Price and currency go together; clearing the price clears its currency too. A price given
+    or re-priced is written to its currency's places (refused if finer than its smallest unit)."""
     if "price" in changes and changes["price"] is None and "currency" not in changes:
         changes["currency"] = None
     price = changes.get("price", price)
     currency = changes.get("currency", currency)
     if (price is None) != (currency is None):
         raise invalid("price" if price is None else "currency", "price and currency go together: give both or neither")
+    if price is not None and currency is not None and ("price" in changes or "currency" in changes):
+        exact = in_minor_units(price, currency)
+        if exact is None:
+            places = minor_units(currency)
+            rule = "are whole amounts" if places == 0 else f"have at most {places} decimal places"
+            raise invalid("price", f"{currency} prices {rule}")
+        changes["price"] = exact
 
 
 def routes(ctx: TenantContext) -> list[Route]:
@@ -84,6 +93,7 @@ def routes(ctx: TenantContext) -> list[Route]:
         owner = await caller_id(ctx, request)
         body = await read_json(request, ItemCreate)
         values = body.model_dump(exclude={"tag_ids"}, exclude_none=True)
+        check_price(values, None, None)
         async with ctx.db.transaction() as conn:
             await lock_wishlist(conn, body.wishlist_id, owner)
             # Columns come from the model's fields; left-out ones take the table's defaults.

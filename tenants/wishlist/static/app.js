@@ -211,7 +211,7 @@ function itemForm(wishlistId, tags, item) {
   field("Name", h("input", { name: "name", required: true, maxlength: 200, value: value("name") })),
   field("Link (http or https)", h("input", { name: "url", type: "url", maxlength: 2048, value: value("url") })),
   h("div", { class: "row" },
-    field("Price", h("input", { name: "price", inputmode: "decimal", pattern: "\\d+([.,]\\d{1,2})?", value: value("price") })),
+    field("Price", h("input", { name: "price", inputmode: "decimal", pattern: "\\d+([.,]\\d{1,3})?", value: value("price") })),
     field("Currency", h("input", { name: "currency", maxlength: 3, size: 4, value: value("currency") || "EUR" })),
     field("Priority", h("select", { name: "priority" }, Object.entries(PRIORITIES).map(([n, text]) =>
       h("option", { value: n, selected: Number(n) === (item ? item.priority : 3) }, `${n} · ${text}`))))),

@@ -53,6 +53,8 @@ async def test_create_minimal_takes_defaults(client: httpx.AsyncClient, alice: U
         {"url": "https://"},
         {"url": "https://exa mple.com"},
         {"price": "12.345", "currency": "EUR"},
+        {"price": "1500.5", "currency": "JPY"},
+        {"price": "1.2345", "currency": "KWD"},
         {"price": "-1", "currency": "EUR"},
         {"price": "abc", "currency": "EUR"},
         {"price": "NaN", "currency": "EUR"},
@@ -137,6 +139,32 @@ async def test_price_and_currency_go_together(client: httpx.AsyncClient, alice: 
     # Clearing the price clears its currency: a currency alone means nothing.
     unpriced = await client.put(url, json={"price": None}, headers=alice.auth)
     assert unpriced.json()["price"] is None and unpriced.json()["currency"] is None
+
+
+async def test_prices_follow_their_currency_minor_units(client: httpx.AsyncClient, alice: User) -> None:
+    """Yen have no cents and a Kuwaiti dinar has three places: a price reads as people write it."""
+    wishlist = await create_wishlist(client, alice)
+    yen = await create_item(client, alice, wishlist["id"], price="1500.00", currency="JPY")
+    assert yen["price"] == "1500"
+    dinar = await create_item(client, alice, wishlist["id"], price=1.25, currency="kwd")
+    assert dinar["price"] == "1.250" and dinar["currency"] == "KWD"
+    euro = await create_item(client, alice, wishlist["id"], price="1e3", currency="EUR")
+    assert euro["price"] == "1000.00"
+
+    url = f"{API}/items/{yen['id']}"
+    refused = assert_error(await client.put(url, json={"price": "99.5"}, headers=alice.auth), 422, "validation_error")
+    assert refused["details"] == [{"field": "price", "message": "JPY prices are whole amounts"}]
+    # Changing only the currency re-prices the stored amount, or names why it cannot.
+    euros = await client.put(url, json={"currency": "EUR"}, headers=alice.auth)
+    assert euros.json()["price"] == "1500.00" and euros.json()["currency"] == "EUR"
+    cents = await client.put(url, json={"price": "12.34"}, headers=alice.auth)
+    assert cents.json()["price"] == "12.34"
+    back = assert_error(await client.put(url, json={"currency": "JPY"}, headers=alice.auth), 422, "validation_error")
+    assert back["details"] == [{"field": "price", "message": "JPY prices are whole amounts"}]
+    fine = await client.put(f"{API}/items/{dinar['id']}", json={"price": "2.5"}, headers=alice.auth)
+    assert fine.json()["price"] == "2.500"
+    listed = (await client.get(f"{API}/wishlists/{wishlist['id']}", headers=alice.auth)).json()
+    assert sorted(i["price"] for i in listed["items"]) == ["1000.00", "12.34", "2.500"]
 
 
 async def test_move_between_own_wishlists_only(client: httpx.AsyncClient, alice: User, bob: User) -> None:

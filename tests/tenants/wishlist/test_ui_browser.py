@@ -248,6 +248,23 @@ async def test_an_error_far_down_a_phone_page_is_in_view_and_edit_takes_the_focu
         assert page.errors == []
 
 
+async def test_a_price_takes_its_currency_places(server: str) -> None:
+    """A dinar's third place can be typed (the field once allowed two), a yen fraction is refused by name."""
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        await page.submit(SIGN_UP, {"name": "Huda", "email": unique_email("dinar"), "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.submit("form.card", {"title": "Travel"})
+        await page.until("document.body.innerText.includes('Add an item')")
+        await page.submit(NEWEST_FORM, {"name": "Map", "price": "1,250", "currency": "kwd"})
+        await page.until("(document.querySelector('li.item .price')?.textContent ?? '') === '1.250 KWD'")
+        await page.submit(NEWEST_FORM, {"name": "Fan", "price": "12,5", "currency": "JPY"})
+        await page.until("document.getElementById('flash').textContent.includes('JPY prices are whole amounts')")
+        assert await page.js("document.querySelectorAll('li.item').length") == 1
+        assert page.errors == []
+
+
 async def test_an_item_reserved_by_someone_else_meanwhile_shows_as_reserved(
     server: str, client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
