@@ -38,6 +38,22 @@ function shareLink(token) {
   return `${location.origin}${location.pathname}#/shared/${encodeURIComponent(token)}`;
 }
 
+// The clipboard API exists only in a secure context (HTTPS or localhost); a box reached over plain
+// HTTP gets the older copy command, and failing that the link is left selected for the keyboard.
+async function copyLink(input) {
+  if (navigator.clipboard?.writeText) {
+    try {
+      await navigator.clipboard.writeText(input.value);
+      flash("Link copied.", "info");
+      return;
+    } catch { /* refused (no permission): fall back below */ }
+  }
+  input.focus();
+  input.select();
+  const copied = document.execCommand("copy");
+  flash(copied ? "Link copied." : "The link is selected: press Ctrl+C (⌘C on a Mac) to copy it.", "info");
+}
+
 // ---- views ----
 
 function signInView() {
@@ -146,10 +162,7 @@ async function wishlistView(id) {
     ? h("p", { class: "card muted" }, "This list is private. Make it shared or public to get a link for friends.")
     : h("section", { class: "card" }, h("h2", {}, "Share"),
       h("div", { class: "row share" }, link,
-        h("button", { type: "button", onclick: guarded(async () => {
-          await navigator.clipboard.writeText(link.value);
-          flash("Link copied.", "info");
-        }) }, "Copy link"),
+        h("button", { type: "button", onclick: guarded(() => copyLink(link)) }, "Copy link"),
         h("button", { type: "button", class: "secondary", onclick: guarded(async () => {
           if (!confirm("Make a new link? The old one stops working.")) return;
           await api("POST", `wishlists/${id}/share-token`);

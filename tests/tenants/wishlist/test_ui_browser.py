@@ -265,6 +265,27 @@ async def test_a_price_takes_its_currency_places(server: str) -> None:
         assert page.errors == []
 
 
+async def test_copy_link_without_the_clipboard_api_leaves_the_link_selected(server: str) -> None:
+    """Over plain HTTP (not localhost) ``navigator.clipboard`` is missing; Copy link once threw."""
+    async with browser_page() as page:
+        await page.call("Page.navigate", url=f"{server}/wishlist/")
+        await page.until("document.querySelector('form') !== null")
+        await page.submit(SIGN_UP, {"name": "Ivo", "email": unique_email("copy"), "password": PASSWORD})
+        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await page.submit("form.card", {"title": "Garden", "visibility": "shared"})
+        await page.until("document.querySelector('input[aria-label=\"Share link\"]') !== null")
+        await page.js("Object.defineProperty(navigator, 'clipboard', { value: undefined }); true")
+        await page.click("Copy link")
+        await page.until("document.getElementById('flash').textContent !== ''")
+        flash = await page.js("document.getElementById('flash').textContent")
+        assert flash in ("Link copied.", "The link is selected: press Ctrl+C (⌘C on a Mac) to copy it.")
+        selected = await page.js(
+            "(i => document.activeElement === i && i.selectionStart === 0 && i.selectionEnd === i.value.length)"
+            "(document.querySelector('input[aria-label=\"Share link\"]'))"
+        )
+        assert selected and page.errors == []
+
+
 async def test_an_item_reserved_by_someone_else_meanwhile_shows_as_reserved(
     server: str, client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
