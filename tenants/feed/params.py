@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from starlette.datastructures import QueryParams
 
@@ -16,6 +17,11 @@ POST_COLLECTION = "app.bsky.feed.post"
 HANDLE_AT_URI = re.compile(
     r"^at://(?=[^/]{1,253}/)(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
     r"/[a-zA-Z0-9.-]{3,317}/[A-Za-z0-9._:~-]{1,512}$"
+)
+# The lexicon's ``datetime``: RFC 3339 and ISO 8601 at once, seconds and a zone required (atproto's
+# interop files: no lower-case "t"/"z", no space, no "-00:00", no "+0000").
+DATETIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,20})?(Z|[+-][0-9]{2}:[0-9]{2})$"
 )
 # A CID as text (base32 ``b...`` or base58 ``Qm...``): the lexicon's ``cid`` format, loosely.
 CID = re.compile(r"^[A-Za-z0-9+/=]{8,256}$")
@@ -59,6 +65,16 @@ def post_uri_any_authority(value: str, name: str = "uri") -> str:
     if value.startswith("at://did:") or not HANDLE_AT_URI.match(value) or value.split("/")[3] != POST_COLLECTION:
         return post_uri(value, name)
     return value
+
+
+def lexicon_datetime(value: object) -> datetime | None:
+    """An atproto ``datetime`` string as an aware datetime; None when it is not one."""
+    if not isinstance(value, str) or not DATETIME.match(value) or value.endswith("-00:00") or value.startswith("0000"):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:  # a month 13, a day 32, an hour 24
+        return None
 
 
 def optional_cid(params: QueryParams, name: str = "cid") -> str | None:

@@ -7,11 +7,13 @@ from starlette.responses import Response
 from shared.http.responses import json_response
 from tenants.feed.db import acquire
 from tenants.feed.views.notifications import unread
-from tenants.feed.xrpc.base import Call, Method
+from tenants.feed.xrpc.base import Call, Method, invalid
 
 
 async def handle(call: Call) -> Response:
     viewer = await call.viewer()
+    if "seenAt" in call.params:  # refused by Bluesky's AppView too
+        raise invalid("The seenAt parameter is unsupported")
     async with acquire(call.av.ctx) as conn:
         count = await unread(conn, viewer)
     return json_response({"count": count})

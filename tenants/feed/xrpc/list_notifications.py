@@ -9,12 +9,14 @@ from shared.http.responses import raw_json_response
 from tenants.feed import params
 from tenants.feed.db import acquire
 from tenants.feed.views import notifications
-from tenants.feed.xrpc.base import Call, Method
+from tenants.feed.xrpc.base import Call, Method, invalid
 
 
 async def handle(call: Call) -> Response:
     viewer = await call.viewer()
     limit = call.limit()
+    if "seenAt" in call.params:  # refused by Bluesky's AppView too: reads never mark anything seen
+        raise invalid("The seenAt parameter is unsupported")
     # An open list: a reason we never store (a newer lexicon's) simply matches nothing, as in Bluesky.
     reasons = params.open_list(call.params, "reasons")
     async with acquire(call.av.ctx) as conn:

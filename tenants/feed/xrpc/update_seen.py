@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from starlette.responses import Response
 
 from shared.instants import as_utc
+from tenants.feed import params
 from tenants.feed.db import acquire
 from tenants.feed.views import notifications
 from tenants.feed.xrpc.base import Call, Method, invalid
@@ -15,13 +14,9 @@ from tenants.feed.xrpc.base import Call, Method, invalid
 async def handle(call: Call) -> Response:
     viewer = await call.viewer()
     body = await call.body()
-    raw = body.get("seenAt")
-    try:
-        parsed = datetime.fromisoformat(raw) if isinstance(raw, str) and len(raw) <= 64 else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise invalid("seenAt must be a datetime with a time zone")
+    parsed = params.lexicon_datetime(body.get("seenAt"))
+    if parsed is None:
+        raise invalid("seenAt must be an atproto datetime with seconds and a time zone (2026-12-01T10:00:00Z)")
     try:
         seen = as_utc(parsed)
     except ValueError as exc:

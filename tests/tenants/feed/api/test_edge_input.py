@@ -59,6 +59,24 @@ async def test_update_seen_outside_the_datetime_range_is_400(
     assert_4xx(await http.post("/xrpc/app.bsky.notification.updateSeen", json={"seenAt": edge}, headers=alice.auth))
 
 
+@pytest.mark.parametrize(
+    "seen_at",
+    [
+        "2026-12-01T10:00:00Z",
+        "2026-12-01T10:00:00.1235678912345Z",
+        "2026-12-01T10:00:00+01:45",
+        "0985-04-12T23:20:50-07:00",
+    ],
+)
+async def test_update_seen_takes_every_form_of_the_lexicon_datetime(
+    http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection, seen_at: str
+) -> None:
+    """The forms atproto's interop files call valid (the refused ones are in the XRPC error table)."""
+    alice = await member("alice")
+    response = await http.post("/xrpc/app.bsky.notification.updateSeen", json={"seenAt": seen_at}, headers=alice.auth)
+    assert response.status_code == 200, response.text
+
+
 async def test_mark_read_with_an_id_past_bigint_is_4xx(
     http: httpx.AsyncClient, member: MemberFactory, feed_db: asyncpg.Connection
 ) -> None:
