@@ -89,7 +89,10 @@ async def by_name(conn: AsyncConnection, city: str, country: str | None) -> Plac
     ).all()
     if not rows:
         raise ApiError(422, "unknown_place", f"No city called {city!r} is known; try coordinates instead.")
-    if len(rows) > 1:
+    # "London, GB" also matches the City of London by an alternate name: when the largest match is
+    # the only one of that very name, it is the one people mean.
+    named = [r for r in rows if name_key(r.name) == name_key(city)]
+    if len(rows) > 1 and named != [rows[0]]:
         raise ApiError(
             409,
             "ambiguous_place",

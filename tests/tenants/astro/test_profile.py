@@ -68,6 +68,21 @@ async def test_ambiguous_city_offers_candidates_to_pick(astro: httpx.AsyncClient
     assert by_country.json()["birth_location"]["timezone"] == "Europe/Paris"
 
 
+async def test_a_city_of_that_very_name_wins_over_alternate_names(astro: httpx.AsyncClient, sign_in: SignIn) -> None:
+    """ "London, GB" also matched the City of London (an alternate name) and asked which one."""
+    me = await sign_in("london")
+    saved = await astro.put(
+        "/astro/api/profile", json=birth(birth_place={"city": "London", "country": "GB"}), headers=me["headers"]
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["birth_location"]["city"] == "London"
+    assert saved.json()["birth_location"]["timezone"] == "Europe/London"
+    # Two Londons of that name (England, Ontario) are still a question to the member.
+    anywhere = await astro.put("/astro/api/profile", json=birth(birth_place={"city": "London"}), headers=me["headers"])
+    assert anywhere.status_code == 409 and code(anywhere) == "ambiguous_place"
+    assert {c["country"] for c in anywhere.json()["error"]["details"]["candidates"]} >= {"GB", "CA"}
+
+
 async def test_alternate_and_accented_names(astro: httpx.AsyncClient, sign_in: SignIn) -> None:
     me = await sign_in("munich")
     for name in ("München", "munchen", "MUNICH"):
