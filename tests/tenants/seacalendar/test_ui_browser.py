@@ -549,3 +549,133 @@ async def test_tokens_another_tab_rotated_or_removed_are_followed(
         )
         await page.until(f"{SIGNED_OUT} && $('signed-out-note').textContent.includes('another tab')", timeout=5)
         assert page.errors == []
+
+
+EDIT_ERROR = "(document.getElementById('edit-error')?.textContent ?? '')"
+# Records the bodies of the page's PUTs, then lets them through.
+RECORD_PUTS = (
+    "window.sent = []; const real = window.fetch; window.fetch = (url, options) => {"
+    " if (options?.method === 'PUT') sent.push(JSON.parse(options.body)); return real(url, options); }; true"
+)
+
+
+async def test_the_creator_edits_a_poll_in_its_time_zone_and_watchers_see_it_at_once(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(
+        sea, ann, invitees=[bob.discord_id], timezone="Europe/Paris", voting_deadline="2030-05-01T16:00:00+00:00"
+    )
+    async with browser_page() as editor, browser_page() as watcher:
+        await watcher.call("Emulation.setTimezoneOverride", timezoneId="America/New_York")
+        await editor.call("Emulation.setTimezoneOverride", timezoneId="America/New_York")
+        for page, member in ((watcher, bob), (editor, ann)):
+            await open_as(page, sea_url, member.access, member.refresh, f"poll={poll['id']}")
+            await page.until("document.getElementById('live')?.textContent === 'live'")
+        # Only the creator is offered it; a voting poll has nothing to publish.
+        assert await watcher.js("$('creator-actions').hidden")
+        assert await editor.js("!$('edit').hidden && $('publish').hidden")
+        await editor.click("Edit poll")
+        form = "document.getElementById('edit-form')"
+        await editor.until(f"!{form}.hidden")
+        # Prefilled from the poll, the deadline on the poll's clock (18:00 in Paris), not this browser's.
+        prefilled = await editor.js(
+            f"[{form}.title.value, {form}.dates.value, {form}.deadline.value, {form}.invitees.value,"
+            f" {form}.public.checked, $('edit-zone').textContent]"
+        )
+        assert prefilled == [
+            "Game night", "2030-06-01 19:00\n2030-06-02 19:00", "2030-05-01T18:00", bob.discord_id, False, "Europe/Paris"
+        ]
+        # An empty title is refused by the form itself, one of spaces by the API, naming the field.
+        await editor.js(RECORD_PUTS)
+        await editor.submit("#edit-form", {"title": ""})
+        assert await editor.js(f"{form}.title.validity.valueMissing && sent.length === 0")
+        await editor.submit("#edit-form", {"title": "   "})
+        await editor.until(f"{EDIT_ERROR} !== ''", timeout=5)
+        assert "title: String should have at least 1 character" in await editor.js(EDIT_ERROR)
+        assert await editor.js(f"!{form}.hidden && $('poll-title').textContent === 'Game night'")
+        # The create form's checks hold here too.
+        await editor.submit("#edit-form", {"title": "Board games", "dates": "2030-06-01 19:00\n2030-06-01 19:00"})
+        await editor.until(f"{EDIT_ERROR} === 'Listed twice: 2030-06-01 19:00'", timeout=5)
+
+        await editor.js("sent.length = 0; true")
+        await editor.submit(
+            "#edit-form",
+            {"title": "Board games", "dates": "2030-06-02 19:00\n2030-06-03 20:00-23:00", "deadline": "2030-05-02T20:00"},
+        )
+        await editor.until(f"{form}.hidden && $('poll-title').textContent === 'Board games'", timeout=5)
+        # Only what changed is sent; the date kept keeps its id (and votes).
+        sent = await editor.js("sent")
+        kept = poll["options"][1]["id"]
+        assert sent == [{
+            "title": "Board games",
+            "voting_deadline": "2030-05-02T18:00:00.000Z",
+            "options": [
+                {"date": "2030-06-02", "start_time": "19:00", "end_time": None, "id": kept, "label": ""},
+                {"date": "2030-06-03", "start_time": "20:00", "end_time": "23:00"},
+            ],
+        }]
+        saved = (await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).json()
+        assert saved["voting_deadline"].startswith("2030-05-02T18:00:00")
+        assert [o["id"] for o in saved["options"]][0] == kept and len(saved["options"]) == 2
+        assert saved["description"] == "" and saved["is_private"] and saved["timezone"] == "Europe/Paris"
+        assert await editor.js("document.querySelectorAll('#options tr').length") == 2
+        # Bob's tab follows over the poll_updated event.
+        await watcher.until("document.getElementById('poll-title').textContent === 'Board games'", timeout=5)
+        assert await watcher.js("document.querySelectorAll('#options tr').length") == 2
+        # Opened again: nothing changed, nothing sent.
+        await editor.click("Edit poll")
+        await editor.js("sent.length = 0; document.querySelector('#edit-form').requestSubmit(); true")
+        await editor.until(f"{form}.hidden")
+        assert await editor.js("sent.length") == 0
+        assert editor.errors == [] and watcher.errors == []
+
+
+async def test_removing_dates_people_voted_for_asks_before_dropping_their_votes(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    first, second = (o["id"] for o in poll["options"])
+    assert (await vote(sea, bob, poll["id"], available=[first, second])).status_code == 200
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.js("window.asked = []; window.confirm = (text) => { asked.push(text); return false; }; true")
+        await page.click("Edit poll")
+        await page.submit("#edit-form", {"dates": "2030-06-02 19:00"})
+        await page.until(f"{EDIT_ERROR} !== ''", timeout=5)
+        assert await page.js(EDIT_ERROR) == "Not saved: you removed Sat, Jun 1, 2030 19:00, and people voted for it."
+        assert await page.js("asked") == ["Remove Sat, Jun 1, 2030 19:00 and drop the votes for it?"]
+        assert len((await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).json()["options"]) == 2
+        await page.js("window.confirm = () => true; document.querySelector('#edit-form').requestSubmit(); true")
+        await page.until("document.getElementById('edit-form').hidden", timeout=5)
+        assert await page.js(f"{EDIT_ERROR} === '' && document.querySelectorAll('#options tr').length === 1")
+        mine = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()["my_vote"]
+        assert mine["available"] == [second]
+        assert page.errors == []
+
+
+async def test_a_draft_is_published_from_its_page(sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id], status="draft")
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('poll-meta')?.textContent.startsWith('draft')")
+        # A draft takes no votes and has no leader to finalise yet.
+        assert await page.js("!$('publish').hidden && !$('edit').hidden && $('finalize').hidden && $('ballot').disabled")
+        await page.click("Publish")
+        await page.until("document.getElementById('poll-meta').textContent.startsWith('voting')", timeout=5)
+        assert await page.js("$('publish').hidden && !$('finalize').hidden && !$('ballot').disabled")
+        assert (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()["status"] == "voting"
+
+        # Cancelled elsewhere while this page was offline: publishing it is refused, and says why.
+        draft = await create_poll(sea, ann, invitees=[bob.discord_id], status="draft")
+        await page.js(f"location.hash = 'poll={draft['id']}'; true")
+        await page.until("document.getElementById('live').textContent === 'live' && !$('publish').hidden")
+        await page.js("socket.close(); true")
+        assert (await sea.post(f"{API}/polls/{draft['id']}/cancel", headers=ann.auth)).status_code == 200
+        await page.click("Publish")
+        await page.until("(document.getElementById('poll-error')?.textContent ?? '') !== ''", timeout=5)
+        assert await page.js("$('poll-error').textContent") == "The poll is cancelled; this is not possible now."
+        assert page.errors == []
