@@ -8,8 +8,10 @@ import json
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from shared.tenant import TenantContext
+from tenants.seacalendar.guilds import MANAGE_GUILD
 from tests.fakes.discord import FakeDiscord
 from tests.support.browser import CHROMIUM, Page, browser_page, sticking_out
 from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, vote
@@ -232,7 +234,12 @@ async def test_the_pages_fit_a_phone_screen(sea: httpx.AsyncClient, sea_url: str
     await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
     async with browser_page() as page:
         await page.call("Emulation.setDeviceMetricsOverride", width=360, height=740, deviceScaleFactor=1, mobile=True)
-        for hash_, shown in (("", "home"), (f"poll={poll['id']}", "memory-form"), ("account", "account")):
+        for hash_, shown in (
+            ("", "home"),
+            (f"poll={poll['id']}", "memory-form"),
+            ("account", "account"),
+            ("qotw", "qotw-guild"),
+        ):
             await open_as(page, sea_url, ann.access, ann.refresh, hash_)
             await page.until(f"document.getElementById({json.dumps(shown)})?.offsetParent != null")
             assert await page.js(sticking_out("section")) == [], hash_
@@ -584,7 +591,12 @@ async def test_the_creator_edits_a_poll_in_its_time_zone_and_watchers_see_it_at_
             f" {form}.public.checked, $('edit-zone').textContent]"
         )
         assert prefilled == [
-            "Game night", "2030-06-01 19:00\n2030-06-02 19:00", "2030-05-01T18:00", bob.discord_id, False, "Europe/Paris"
+            "Game night",
+            "2030-06-01 19:00\n2030-06-02 19:00",
+            "2030-05-01T18:00",
+            bob.discord_id,
+            False,
+            "Europe/Paris",
         ]
         # An empty title is refused by the form itself, one of spaces by the API, naming the field.
         await editor.js(RECORD_PUTS)
@@ -601,23 +613,33 @@ async def test_the_creator_edits_a_poll_in_its_time_zone_and_watchers_see_it_at_
         await editor.js("sent.length = 0; true")
         await editor.submit(
             "#edit-form",
-            {"title": "Board games", "dates": "2030-06-02 19:00\n2030-06-03 20:00-23:00", "deadline": "2030-05-02T20:00"},
+            {
+                "title": "Board games",
+                "dates": "2030-06-02 19:00\n2030-06-03 20:00-23:00",
+                "deadline": "2030-05-02T20:00",
+            },
         )
         await editor.until(f"{form}.hidden && $('poll-title').textContent === 'Board games'", timeout=5)
         # Only what changed is sent; the date kept keeps its id (and votes).
         sent = await editor.js("sent")
         kept = poll["options"][1]["id"]
-        assert sent == [{
-            "title": "Board games",
-            "voting_deadline": "2030-05-02T18:00:00.000Z",
-            "options": [
-                {"date": "2030-06-02", "start_time": "19:00", "end_time": None, "id": kept, "label": ""},
-                {"date": "2030-06-03", "start_time": "20:00", "end_time": "23:00"},
-            ],
-        }]
+        assert sent == [
+            {
+                "title": "Board games",
+                "voting_deadline": "2030-05-02T18:00:00.000Z",
+                "options": [
+                    {"date": "2030-06-02", "start_time": "19:00", "end_time": None, "id": kept, "label": ""},
+                    {"date": "2030-06-03", "start_time": "20:00", "end_time": "23:00"},
+                ],
+            }
+        ]
         saved = (await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).json()
         assert saved["voting_deadline"].startswith("2030-05-02T18:00:00")
-        assert [o["id"] for o in saved["options"]][0] == kept and len(saved["options"]) == 2
+        assert [(o["date"], o["end_time"]) for o in saved["options"]] == [
+            ("2030-06-02", None),
+            ("2030-06-03", "23:00:00"),
+        ]
+        assert saved["options"][0]["id"] == kept
         assert saved["description"] == "" and saved["is_private"] and saved["timezone"] == "Europe/Paris"
         assert await editor.js("document.querySelectorAll('#options tr').length") == 2
         # Bob's tab follows over the poll_updated event.
@@ -663,7 +685,9 @@ async def test_a_draft_is_published_from_its_page(sea: httpx.AsyncClient, sea_ur
         await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
         await page.until("document.getElementById('poll-meta')?.textContent.startsWith('draft')")
         # A draft takes no votes and has no leader to finalise yet.
-        assert await page.js("!$('publish').hidden && !$('edit').hidden && $('finalize').hidden && $('ballot').disabled")
+        assert await page.js(
+            "!$('publish').hidden && !$('edit').hidden && $('finalize').hidden && $('ballot').disabled"
+        )
         await page.click("Publish")
         await page.until("document.getElementById('poll-meta').textContent.startsWith('voting')", timeout=5)
         assert await page.js("$('publish').hidden && !$('finalize').hidden && !$('ballot').disabled")
@@ -678,4 +702,76 @@ async def test_a_draft_is_published_from_its_page(sea: httpx.AsyncClient, sea_ur
         await page.click("Publish")
         await page.until("(document.getElementById('poll-error')?.textContent ?? '') !== ''", timeout=5)
         assert await page.js("$('poll-error').textContent") == "The poll is cancelled; this is not possible now."
+        assert page.errors == []
+
+
+def qotw_text(id_: str) -> str:
+    return f"(document.getElementById({json.dumps(id_)})?.textContent ?? '')"
+
+
+QUESTIONS = "[...document.querySelectorAll('#qotw-questions li')].map((li) => li.textContent)"
+
+
+async def test_question_of_the_week_schedule_questions_and_answers_in_the_ui(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, sea_ctx: TenantContext, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann, bob, dee = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Dee")
+    guild, channel = "900000000000000201", "900000000000000202"
+    fake.add_guild(guild, (channel,), {ann.discord_id: MANAGE_GUILD, bob.discord_id: 0})
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        await page.js("document.getElementById('qotw-link').click(); true")
+        await page.until("document.getElementById('qotw-guild')?.offsetParent != null")
+        await page.submit("#qotw-guild", {"guild_id": guild})
+        await page.until("!document.getElementById('qotw-body').hidden", timeout=5)
+        assert await page.js("location.hash") == f"#qotw={guild}"
+        assert "no question-of-the-week schedule yet" in await page.js(qotw_text("qotw-schedule"))
+        # Ann may manage the server: the schedule's form is hers. A channel of another server is refused.
+        assert await page.js("!$('qotw-config').hidden")
+        await page.submit("#qotw-config", {"channel_id": "900000000000000299", "weekday": "4", "hour": "18"})
+        await page.until(f"{qotw_text('qotw-config-error')} !== ''", timeout=5)
+        assert await page.js(qotw_text("qotw-config-error")) == "That channel is in another Discord server."
+        await page.submit("#qotw-config", {"channel_id": channel, "weekday": "4", "hour": "18"})
+        await page.until(f"{qotw_text('qotw-config-saved')} === 'Schedule saved.'", timeout=5)
+        assert await page.js(qotw_text("qotw-schedule")) == f"Asked on Fridays at 18:00 UTC in channel {channel}."
+        assert await page.js("$('qotw-config-error').textContent") == ""
+
+        # An empty question is refused, naming the field; a real one joins the queue.
+        await page.submit("#qotw-ask", {"text": "   "})
+        await page.until(f"{qotw_text('qotw-ask-error')} !== ''", timeout=5)
+        assert "text: String should have at least 1 character" in await page.js(qotw_text("qotw-ask-error"))
+        await page.submit("#qotw-ask", {"text": "Best pizza?"})
+        await page.until(f"{QUESTIONS}.length === 1", timeout=5)
+        assert (await page.js(QUESTIONS))[0] == "Best pizza? — waiting its turn"
+        assert await page.js("$('qotw-current').hidden && $('qotw-ask-error').textContent === ''")
+        async with sea_ctx.db.transaction() as conn:
+            await conn.execute(
+                sa.text("UPDATE questions SET status = 'posted', posted_at = now() WHERE guild_id = :g"), {"g": guild}
+            )
+
+        # Bob is a member: he reads the schedule (no form), and answers the question asked.
+        await open_as(page, sea_url, bob.access, bob.refresh, f"qotw={guild}")
+        await page.until("document.getElementById('qotw-body')?.hidden === false")
+        assert await page.js("$('qotw-config').hidden && $('qotw-schedule').textContent.startsWith('Asked on Fridays')")
+        assert await page.js("$('qotw-current-text').textContent") == "Best pizza?"
+        await page.submit("#qotw-answer", {"text": ""})
+        await page.until(f"{qotw_text('qotw-answer-error')} !== ''", timeout=5)
+        assert "text: String should have at least 1 character" in await page.js(qotw_text("qotw-answer-error"))
+        await page.submit("#qotw-answer", {"text": "Margherita"})
+        await page.until(f"{qotw_text('qotw-answer-saved')} === 'Answer saved.'", timeout=5)
+        assert (await page.js(QUESTIONS))[0].endswith("· 1 answered")
+        listed = (await sea.get(f"{API}/qotw/questions", params={"guild_id": guild}, headers=bob.auth)).json()
+        assert listed["questions"][0]["my_response"] == "Margherita"
+        # Opened again without a server in the link: the one last shown, the answer kept in the box.
+        await open_as(page, sea_url, bob.access, bob.refresh, "qotw")
+        await page.until("document.getElementById('qotw-body')?.hidden === false")
+        assert await page.js("$('qotw-answer').text.value") == "Margherita"
+
+        # Dee is not in the server: Discord's no, in the page's error line, and nothing of the server shown.
+        await open_as(page, sea_url, dee.access, dee.refresh, f"qotw={guild}")
+        await page.until(f"{qotw_text('page-error')} !== ''")
+        assert await page.js("$('page-error').textContent") == "You are not a member of that Discord server."
+        assert await page.js("$('qotw-body').hidden")
         assert page.errors == []
