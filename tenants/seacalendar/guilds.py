@@ -95,21 +95,26 @@ class Guilds:
             raise ApiError(403, "not_in_guild", "You are not a member of that Discord server.")
         return roles
 
-    async def require_manager(self, guild_id: str, discord_id: str) -> None:
-        """403 unless the caller owns the guild or holds Manage Server (or Administrator) in it."""
+    async def may_manage(self, guild_id: str, discord_id: str) -> bool:
+        """Whether the caller owns the guild or holds Manage Server (or Administrator) in it; 403 when
+        they are not a member."""
         roles = await self.require_member(guild_id, discord_id)
         guild = await self._get(f"/guilds/{guild_id}")
         if guild is None:
             raise ApiError(403, "not_in_guild", "The bot is not in that Discord server.")
         if guild.get("owner_id") == discord_id:
-            return
+            return True
         held = {guild_id, *roles}  # the @everyone role has the guild's id
         permissions = 0
         for role in guild.get("roles") or []:
             bits = ascii_int(str(role.get("permissions", "")), max_digits=20) if isinstance(role, dict) else None
             if bits is not None and role.get("id") in held:
                 permissions |= bits
-        if not permissions & (ADMINISTRATOR | MANAGE_GUILD):
+        return bool(permissions & (ADMINISTRATOR | MANAGE_GUILD))
+
+    async def require_manager(self, guild_id: str, discord_id: str) -> None:
+        """403 unless the caller owns the guild or holds Manage Server (or Administrator) in it."""
+        if not await self.may_manage(guild_id, discord_id):
             raise ApiError(403, "not_a_manager", "Only members who may manage that Discord server can do this.")
 
     async def channel_in(self, channel_id: str, guild_id: str | None) -> str:

@@ -68,10 +68,14 @@ def routes(ctx: TenantContext) -> list[Route]:
         await guilds.require_member(guild_id, discord_id)
 
     async def get_config(request: Request) -> Response:
-        """A guild's question-of-the-week schedule (``?guild_id=``); for its members."""
+        """A guild's question-of-the-week schedule (``?guild_id=``) and ``can_manage``, whether the caller
+        may change it; for its members. Without one, 404 with ``can_manage`` in its details."""
         user_id = await current_user_id(ctx, request)
         query = parse_model(GuildQuery, dict(request.query_params))
-        await require_member(user_id, query.guild_id)
+        async with ctx.db.connect() as conn:
+            discord_id = (await load_user(conn, user_id))["discord_id"]
+        # Asked here so that the web UI offers the schedule's form only to those whose save it takes.
+        manager = await guilds.may_manage(query.guild_id, discord_id)
         async with ctx.db.connect() as conn:
             row = (
                 await conn.execute(
@@ -79,8 +83,9 @@ def routes(ctx: TenantContext) -> list[Route]:
                 )
             ).first()
         if row is None:
-            raise not_found("question-of-the-week configuration")
-        return json_response(dict(row._mapping))
+            message = "The question-of-the-week configuration does not exist."
+            raise ApiError(404, "not_found", message, details={"can_manage": manager})
+        return json_response({**row._mapping, "can_manage": manager})
 
     async def put_config(request: Request) -> Response:
         """Set a guild's channel, weekday (0 = Monday) and hour (UTC); for those who may manage the server."""

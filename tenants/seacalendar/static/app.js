@@ -1,5 +1,6 @@
-// SeaCalendar web UI: sign in with Discord, create a poll, vote, watch the tally move live, and
-// keep the event's memories (notes and links) once it is finalised.
+// SeaCalendar web UI: sign in with Discord, create and edit a poll, vote, watch the tally move live,
+// and keep the event's memories (notes and links) once it is finalised. The question of the week's
+// view is qotw.js, loaded first.
 "use strict";
 
 const API = "/seacalendar/api";
@@ -7,7 +8,10 @@ const API = "/seacalendar/api";
 // comes back to it (a poll link from Discord opens that poll once signed in).
 const SIGNING_IN = "sc_signing_in";
 const $ = (id) => document.getElementById(id);
-const state = { access: localStorage.getItem("sc_access"), refresh: localStorage.getItem("sc_refresh"), poll: null, me: null };
+const state = {
+  access: localStorage.getItem("sc_access"), refresh: localStorage.getItem("sc_refresh"), poll: null, me: null,
+  guild: null, question: null,
+};
 const MY_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; // new polls' zone
 const socket = new TenantSocket("/seacalendar", () => state.access);
 
@@ -24,7 +28,7 @@ function signOut(note = "") {
   state.access = state.refresh = state.me = null;
   socket.close(); // a signed-out page has nothing to watch, and no token to reconnect with
   $("who").textContent = "";
-  $("account-link").hidden = $("sign-out").hidden = true;
+  $("account-link").hidden = $("qotw-link").hidden = $("sign-out").hidden = true;
   $("signed-out-note").textContent = note;
   show("signed-out");
 }
@@ -82,7 +86,7 @@ async function api(path, options = {}, retried = false) {
     signOut("Your sign-in has ended: sign in again to carry on where you were.");
     throw new Error("Please sign in again.");
   }
-  if (!answer.ok) throw Object.assign(new Error(errorText(body, answer.status)), { code });
+  if (!answer.ok) throw Object.assign(new Error(errorText(body, answer.status)), { code, details: body?.error?.details });
   return body;
 }
 
@@ -95,7 +99,7 @@ function errorText(body, status) {
 }
 
 function show(section) {
-  for (const id of ["signed-out", "home", "poll", "account"]) $(id).hidden = id !== section;
+  for (const id of ["signed-out", "home", "poll", "qotw", "account"]) $(id).hidden = id !== section;
 }
 
 function optionLabel(option) {
@@ -124,21 +128,67 @@ async function showHome() {
 // The API reads times as HH:MM; "9:00" is how people write nine o'clock.
 const hhmm = (time) => (time ? time.padStart(5, "0") : null);
 
-function parseDates(text) {
+// One key per date and times, whether typed ("19:00") or read from the API ("19:00:00").
+const optionKey = (o) => JSON.stringify([o.date, o.start_time?.slice(0, 5) ?? null, o.end_time?.slice(0, 5) ?? null]);
+
+// `kept`: keys of a poll's existing options, which may stay though their day has passed.
+function parseDates(text, kept = new Set()) {
   const now = new Date(); // today in this browser's time zone, the poll's
   const today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, "0")).join("-");
   const seen = new Set();
   return text.split("\n").map((line) => line.trim()).filter(Boolean).map((line) => {
     const match = line.match(/^(\d{4}-\d{2}-\d{2})(?:\s+(\d{1,2}:\d{2})(?:\s*-\s*(\d{1,2}:\d{2}))?)?$/);
     if (!match) throw new Error(`Not a date: ${line}`);
-    // Both would make options nobody can pick sensibly: a day gone, or one split in two tallies.
-    if (match[1] < today) throw new Error(`This date has passed: ${line}`);
     const option = { date: match[1], start_time: hhmm(match[2]), end_time: hhmm(match[3]) };
-    const key = JSON.stringify(option);
+    const key = optionKey(option);
+    // Both would make options nobody can pick sensibly: a day gone, or one split in two tallies.
+    if (match[1] < today && !kept.has(key)) throw new Error(`This date has passed: ${line}`);
     if (seen.has(key)) throw new Error(`Listed twice: ${line}`);
     seen.add(key);
     return option;
   });
+}
+
+// A zone's wall clock, as a datetime-local input shows it: a poll's deadline is edited in the
+// poll's time zone, which may not be this browser's.
+function wallClock(instant, zone) {
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  return Object.fromEntries(format.formatToParts(instant).map((part) => [part.type, part.value]));
+}
+
+function toZoneInput(iso, zone) {
+  if (!iso) return "";
+  const p = wallClock(new Date(iso), zone);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+function fromZoneInput(value, zone) {
+  const wall = Date.parse(`${value}:00Z`);
+  const offset = (t) => {
+    const p = wallClock(new Date(t), zone);
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - t;
+  };
+  // The offset at the instant the first guess gives: a guess across a DST change has the other one.
+  return new Date(wall - offset(wall - offset(wall))).toISOString();
+}
+
+// The new-poll and edit forms' fields in the API's shape; `zone` is the poll's.
+function readPollForm(form, zone, kept) {
+  const body = {
+    title: form.title.value,
+    description: form.description.value,
+    invitees: form.invitees.value.split(",").map((s) => s.trim()).filter(Boolean),
+    is_private: !form.public.checked,
+    voting_deadline: form.deadline.value ? fromZoneInput(form.deadline.value, zone) : null,
+  };
+  if (!form.dates.closest("label").hidden) body.options = parseDates(form.dates.value, kept);
+  // The API takes it, and then nobody but its creator can see it: not what anyone asking means.
+  if (body.is_private && !body.invitees.length) {
+    throw new Error("Invite someone, or let anyone with the link vote: otherwise only you can see this poll.");
+  }
+  return body;
 }
 
 async function createPoll(event) {
@@ -146,19 +196,7 @@ async function createPoll(event) {
   const form = event.target;
   $("create-error").textContent = "";
   try {
-    const body = {
-      title: form.title.value,
-      description: form.description.value,
-      options: parseDates(form.dates.value),
-      invitees: form.invitees.value.split(",").map((s) => s.trim()).filter(Boolean),
-      is_private: !form.public.checked,
-      timezone: MY_ZONE,
-    };
-    // The API takes it, and then nobody but its creator can see it: not what anyone asking means.
-    if (body.is_private && !body.invitees.length) {
-      throw new Error("Invite someone, or let anyone with the link vote: otherwise only you can see this poll.");
-    }
-    if (form.deadline.value) body.voting_deadline = new Date(form.deadline.value).toISOString();
+    const body = { ...readPollForm(form, MY_ZONE), timezone: MY_ZONE };
     const poll = await api("/polls", { method: "POST", body: JSON.stringify(body) });
     form.reset();
     location.hash = `poll=${poll.id}`;
@@ -224,7 +262,12 @@ function renderPoll(poll) {
   // Closed (finalised, cancelled, or its deadline passed before the bot marked it): the boxes
   // and the button looked as usable as ever, and a click did nothing, or got a 409.
   $("ballot").disabled = !open || deadlinePassed(poll);
-  $("creator-actions").hidden = !(poll.is_creator && (open || poll.status === "expired"));
+  const editable = poll.is_creator && (open || poll.status === "draft");
+  $("creator-actions").hidden = !(editable || (poll.is_creator && poll.status === "expired"));
+  $("publish").hidden = poll.status !== "draft";
+  $("edit").hidden = !editable;
+  $("finalize").hidden = !(open || poll.status === "expired");
+  if (!editable) $("edit-form").hidden = true;
   $("ics").hidden = poll.status !== "finalized" || poll.type !== "event";
   $("memories").hidden = poll.status !== "finalized";
   $("memory-list").replaceChildren();
@@ -297,11 +340,86 @@ function clearPoll(title, note) {
   $("poll-meta").textContent = note;
   $("poll-description").textContent = "";
   $("options").replaceChildren();
-  $("vote-form").hidden = $("creator-actions").hidden = $("ics").hidden = $("memories").hidden = true;
+  $("vote-form").hidden = $("creator-actions").hidden = $("edit-form").hidden = $("ics").hidden = $("memories").hidden = true;
 }
 
 function showDeleted() {
   clearPoll("Poll deleted", "This poll was deleted, with its votes, when its creator deleted their account.");
+}
+
+const dateLine = (o) => o.date + (o.start_time ? ` ${o.start_time.slice(0, 5)}` : "") + (o.end_time ? `-${o.end_time.slice(0, 5)}` : "");
+
+function openEdit() {
+  const poll = state.poll, form = $("edit-form");
+  form.title.value = poll.title;
+  form.description.value = poll.description;
+  // A generic poll's choices are text, which the one-date-per-line field can't say: left as they are.
+  $("edit-dates").hidden = poll.type !== "event";
+  form.dates.required = poll.type === "event";
+  form.dates.value = poll.type === "event" ? poll.options.map(dateLine).join("\n") : "";
+  $("edit-zone").textContent = poll.timezone;
+  form.deadline.value = toZoneInput(poll.voting_deadline, poll.timezone);
+  form.invitees.value = (poll.invitees || []).map((i) => i.discord_id).join(", ");
+  form.public.checked = !poll.is_private;
+  $("edit-error").textContent = "";
+  form.hidden = false;
+  form.title.focus();
+}
+
+// Only what the form changed: a PUT of the rest would reschedule reminders for an untouched deadline.
+function pollChanges(poll, form, body) {
+  const changes = {};
+  for (const key of ["title", "description", "is_private"]) if (body[key] !== poll[key]) changes[key] = body[key];
+  const invited = (poll.invitees || []).map((i) => i.discord_id).sort().join();
+  if ([...new Set(body.invitees)].sort().join() !== invited) changes.invitees = body.invitees;
+  if (form.deadline.value !== toZoneInput(poll.voting_deadline, poll.timezone)) changes.voting_deadline = body.voting_deadline;
+  if (body.options) {
+    // An option kept keeps its id, and with it its votes and label.
+    const existing = new Map(poll.options.map((o) => [optionKey(o), o]));
+    const options = body.options.map((o) => {
+      const old = existing.get(optionKey(o));
+      return old ? { ...o, id: old.id, label: old.label } : o;
+    });
+    if (options.map((o) => o.id ?? "new").join() !== poll.options.map((o) => o.id).join()) changes.options = options;
+  }
+  return changes;
+}
+
+async function putPoll(body) {
+  return api(`/polls/${state.poll.id}`, { method: "PUT", body: JSON.stringify(body) });
+}
+
+async function saveEdit(event) {
+  event.preventDefault();
+  const form = event.target, poll = state.poll;
+  $("edit-error").textContent = "";
+  try {
+    const changes = pollChanges(poll, form, readPollForm(form, poll.timezone, new Set(poll.options.map(optionKey))));
+    if (!Object.keys(changes).length) {
+      form.hidden = true;
+      return;
+    }
+    let saved;
+    try { saved = await putPoll(changes); } catch (error) {
+      if (error.code !== "option_has_votes") throw error;
+      // Refused so that nobody's vote goes without the creator knowing: say which, and ask.
+      const ids = error.details?.option_ids ?? [];
+      const names = poll.options.filter((o) => ids.includes(o.id)).map(optionLabel).join(", ");
+      const them = ids.length > 1 ? "them" : "it";
+      $("edit-error").textContent = `Not saved: you removed ${names}, and people voted for ${ids.length > 1 ? "some of them" : "it"}.`;
+      if (!confirm(`Remove ${names} and drop the votes for ${them}?`)) return;
+      saved = await putPoll({ ...changes, clear_votes: true });
+      $("edit-error").textContent = "";
+    }
+    form.hidden = true;
+    renderPoll(saved);
+  } catch (error) { $("edit-error").textContent = error.message; }
+}
+
+async function publish() {
+  $("poll-error").textContent = "";
+  try { renderPoll(await putPoll({ status: "voting" })); }
+  catch (error) { $("poll-error").textContent = error.message; }
 }
 
 async function showAccount() {
@@ -339,6 +457,8 @@ async function deleteAccount(event) {
 
 async function showPoll(id) {
   show("poll");
+  if (state.poll?.id !== Number(id)) $("edit-form").hidden = true; // another poll's edits
+
   $("poll-error").textContent = "";
   socket.leaveAll();
   let poll;
@@ -404,8 +524,9 @@ async function route() {
   $("page-error").textContent = "";
   if (!state.access) return show("signed-out");
   const match = location.hash.match(/poll=(\d+)/);
+  const qotw = location.hash.match(/^#qotw(?:=(\d{1,20}))?$/);
   try {
-    await (match ? showPoll(match[1]) : location.hash === "#account" ? showAccount() : showHome());
+    await (match ? showPoll(match[1]) : qotw ? showQotw(qotw[1]) : location.hash === "#account" ? showAccount() : showHome());
   } catch (error) {
     // Above every section: the poll's own error line is hidden on the home and account pages.
     // (A sign-in that ended says so on the sign-in page instead.)
@@ -428,7 +549,7 @@ async function start() {
     try {
       state.me = await api("/users/me");
       $("who").textContent = state.me.display_name;
-      $("account-link").hidden = $("sign-out").hidden = false;
+      $("account-link").hidden = $("qotw-link").hidden = $("sign-out").hidden = false;
     } catch (error) { /* signOut already showed the sign-in page */ }
   }
   socket.onstatus = (text) => { $("live").textContent = text; };
@@ -469,6 +590,14 @@ async function start() {
   $("create").addEventListener("submit", createPoll);
   $("vote-form").addEventListener("submit", vote);
   $("finalize").addEventListener("click", finalize);
+  $("publish").addEventListener("click", publish);
+  $("edit").addEventListener("click", openEdit);
+  $("edit-close").addEventListener("click", () => { $("edit-form").hidden = true; });
+  $("edit-form").addEventListener("submit", saveEdit);
+  $("qotw-guild").addEventListener("submit", chooseGuild);
+  $("qotw-config").addEventListener("submit", saveSchedule);
+  $("qotw-ask").addEventListener("submit", addQuestion);
+  $("qotw-answer").addEventListener("submit", answerQuestion);
   $("memory-form").addEventListener("submit", addMemory);
   $("cancel").addEventListener("click", cancelPoll);
   $("ics").addEventListener("click", downloadIcs);

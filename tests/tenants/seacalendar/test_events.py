@@ -115,7 +115,11 @@ async def test_question_of_the_week(
     guild, channel = "900000000000000001", "900000000000000002"
     # Ann may manage the server, Bob is a member, Cy owns it, Dee is not in it.
     fake.add_guild(guild, (channel,), {ann.discord_id: MANAGE_GUILD, bob.discord_id: 0}, owner=cy.discord_id)
-    assert_error(await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=ann.auth), 404, "not_found")
+    # No schedule yet: whether the caller may set one comes with the 404 (the web UI offers its form then).
+    missing = await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=ann.auth)
+    assert assert_error(missing, 404, "not_found")["details"] == {"can_manage": True}
+    missing = await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=bob.auth)
+    assert assert_error(missing, 404, "not_found")["details"] == {"can_manage": False}
     config = {"guild_id": guild, "channel_id": channel, "weekday": 4, "hour": 18}
     saved = await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)
     assert saved.status_code == 200 and saved.json()["owner_id"] == ann.id
@@ -129,7 +133,11 @@ async def test_question_of_the_week(
     assert (await sea.put(f"{API}/qotw/config", json=config, headers=ann.auth)).status_code == 200
     not_member = {"guild_id": guild, "text": "Spam?"}
     assert_error(await sea.post(f"{API}/qotw/questions", json=not_member, headers=dee.auth), 403, "not_in_guild")
-    assert (await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=bob.auth)).json()["hour"] == 18
+    shown = (await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=bob.auth)).json()
+    assert (shown["hour"], shown["can_manage"]) == (18, False)
+    for manager in (ann, cy):
+        shown = (await sea.get(f"{API}/qotw/config", params={"guild_id": guild}, headers=manager.auth)).json()
+        assert shown["can_manage"] is True
     question = (
         await sea.post(f"{API}/qotw/questions", json={"guild_id": guild, "text": "Best pizza?"}, headers=ann.auth)
     ).json()

@@ -8,8 +8,10 @@ import json
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from shared.tenant import TenantContext
+from tenants.seacalendar.guilds import MANAGE_GUILD
 from tests.fakes.discord import FakeDiscord
 from tests.support.browser import CHROMIUM, Page, browser_page, sticking_out
 from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, vote
@@ -232,7 +234,12 @@ async def test_the_pages_fit_a_phone_screen(sea: httpx.AsyncClient, sea_url: str
     await sea.post(f"{API}/polls/{poll['id']}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
     async with browser_page() as page:
         await page.call("Emulation.setDeviceMetricsOverride", width=360, height=740, deviceScaleFactor=1, mobile=True)
-        for hash_, shown in (("", "home"), (f"poll={poll['id']}", "memory-form"), ("account", "account")):
+        for hash_, shown in (
+            ("", "home"),
+            (f"poll={poll['id']}", "memory-form"),
+            ("account", "account"),
+            ("qotw", "qotw-guild"),
+        ):
             await open_as(page, sea_url, ann.access, ann.refresh, hash_)
             await page.until(f"document.getElementById({json.dumps(shown)})?.offsetParent != null")
             assert await page.js(sticking_out("section")) == [], hash_
@@ -548,4 +555,223 @@ async def test_tokens_another_tab_rotated_or_removed_are_followed(
             "otherTab.localStorage.removeItem('sc_access'); otherTab.localStorage.removeItem('sc_refresh'); true"
         )
         await page.until(f"{SIGNED_OUT} && $('signed-out-note').textContent.includes('another tab')", timeout=5)
+        assert page.errors == []
+
+
+EDIT_ERROR = "(document.getElementById('edit-error')?.textContent ?? '')"
+# Records the bodies of the page's PUTs, then lets them through.
+RECORD_PUTS = (
+    "window.sent = []; const real = window.fetch; window.fetch = (url, options) => {"
+    " if (options?.method === 'PUT') sent.push(JSON.parse(options.body)); return real(url, options); }; true"
+)
+
+
+async def test_the_creator_edits_a_poll_in_its_time_zone_and_watchers_see_it_at_once(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(
+        sea, ann, invitees=[bob.discord_id], timezone="Europe/Paris", voting_deadline="2030-05-01T16:00:00+00:00"
+    )
+    async with browser_page() as editor, browser_page() as watcher:
+        await watcher.call("Emulation.setTimezoneOverride", timezoneId="America/New_York")
+        await editor.call("Emulation.setTimezoneOverride", timezoneId="America/New_York")
+        for page, member in ((watcher, bob), (editor, ann)):
+            await open_as(page, sea_url, member.access, member.refresh, f"poll={poll['id']}")
+            await page.until("document.getElementById('live')?.textContent === 'live'")
+        # Only the creator is offered it; a voting poll has nothing to publish.
+        assert await watcher.js("$('creator-actions').hidden")
+        assert await editor.js("!$('edit').hidden && $('publish').hidden")
+        await editor.click("Edit poll")
+        form = "document.getElementById('edit-form')"
+        await editor.until(f"!{form}.hidden")
+        # Prefilled from the poll, the deadline on the poll's clock (18:00 in Paris), not this browser's.
+        prefilled = await editor.js(
+            f"[{form}.title.value, {form}.dates.value, {form}.deadline.value, {form}.invitees.value,"
+            f" {form}.public.checked, $('edit-zone').textContent]"
+        )
+        assert prefilled == [
+            "Game night",
+            "2030-06-01 19:00\n2030-06-02 19:00",
+            "2030-05-01T18:00",
+            bob.discord_id,
+            False,
+            "Europe/Paris",
+        ]
+        # An empty title is refused by the form itself, one of spaces by the API, naming the field.
+        await editor.js(RECORD_PUTS)
+        await editor.submit("#edit-form", {"title": ""})
+        assert await editor.js(f"{form}.title.validity.valueMissing && sent.length === 0")
+        await editor.submit("#edit-form", {"title": "   "})
+        await editor.until(f"{EDIT_ERROR} !== ''", timeout=5)
+        assert "title: String should have at least 1 character" in await editor.js(EDIT_ERROR)
+        assert await editor.js(f"!{form}.hidden && $('poll-title').textContent === 'Game night'")
+        # The create form's checks hold here too.
+        await editor.submit("#edit-form", {"title": "Board games", "dates": "2030-06-01 19:00\n2030-06-01 19:00"})
+        await editor.until(f"{EDIT_ERROR} === 'Listed twice: 2030-06-01 19:00'", timeout=5)
+
+        await editor.js("sent.length = 0; true")
+        await editor.submit(
+            "#edit-form",
+            {
+                "title": "Board games",
+                "dates": "2030-06-02 19:00\n2030-06-03 20:00-23:00",
+                "deadline": "2030-05-02T20:00",
+            },
+        )
+        await editor.until(f"{form}.hidden && $('poll-title').textContent === 'Board games'", timeout=5)
+        # Only what changed is sent; the date kept keeps its id (and votes).
+        sent = await editor.js("sent")
+        kept = poll["options"][1]["id"]
+        assert sent == [
+            {
+                "title": "Board games",
+                "voting_deadline": "2030-05-02T18:00:00.000Z",
+                "options": [
+                    {"date": "2030-06-02", "start_time": "19:00", "end_time": None, "id": kept, "label": ""},
+                    {"date": "2030-06-03", "start_time": "20:00", "end_time": "23:00"},
+                ],
+            }
+        ]
+        saved = (await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).json()
+        assert saved["voting_deadline"].startswith("2030-05-02T18:00:00")
+        assert [(o["date"], o["end_time"]) for o in saved["options"]] == [
+            ("2030-06-02", None),
+            ("2030-06-03", "23:00:00"),
+        ]
+        assert saved["options"][0]["id"] == kept
+        assert saved["description"] == "" and saved["is_private"] and saved["timezone"] == "Europe/Paris"
+        assert await editor.js("document.querySelectorAll('#options tr').length") == 2
+        # Bob's tab follows over the poll_updated event.
+        await watcher.until("document.getElementById('poll-title').textContent === 'Board games'", timeout=5)
+        assert await watcher.js("document.querySelectorAll('#options tr').length") == 2
+        # Opened again: nothing changed, nothing sent.
+        await editor.click("Edit poll")
+        await editor.js("sent.length = 0; document.querySelector('#edit-form').requestSubmit(); true")
+        await editor.until(f"{form}.hidden")
+        assert await editor.js("sent.length") == 0
+        assert editor.errors == [] and watcher.errors == []
+
+
+async def test_removing_dates_people_voted_for_asks_before_dropping_their_votes(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    first, second = (o["id"] for o in poll["options"])
+    assert (await vote(sea, bob, poll["id"], available=[first, second])).status_code == 200
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.js("window.asked = []; window.confirm = (text) => { asked.push(text); return false; }; true")
+        await page.click("Edit poll")
+        await page.submit("#edit-form", {"dates": "2030-06-02 19:00"})
+        await page.until(f"{EDIT_ERROR} !== ''", timeout=5)
+        assert await page.js(EDIT_ERROR) == "Not saved: you removed Sat, Jun 1, 2030 19:00, and people voted for it."
+        assert await page.js("asked") == ["Remove Sat, Jun 1, 2030 19:00 and drop the votes for it?"]
+        assert len((await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).json()["options"]) == 2
+        await page.js("window.confirm = () => true; document.querySelector('#edit-form').requestSubmit(); true")
+        await page.until("document.getElementById('edit-form').hidden", timeout=5)
+        assert await page.js(f"{EDIT_ERROR} === '' && document.querySelectorAll('#options tr').length === 1")
+        mine = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()["my_vote"]
+        assert mine["available"] == [second]
+        assert page.errors == []
+
+
+async def test_a_draft_is_published_from_its_page(sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id], status="draft")
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('poll-meta')?.textContent.startsWith('draft')")
+        # A draft takes no votes and has no leader to finalise yet.
+        assert await page.js(
+            "!$('publish').hidden && !$('edit').hidden && $('finalize').hidden && $('ballot').disabled"
+        )
+        await page.click("Publish")
+        await page.until("document.getElementById('poll-meta').textContent.startsWith('voting')", timeout=5)
+        assert await page.js("$('publish').hidden && !$('finalize').hidden && !$('ballot').disabled")
+        assert (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()["status"] == "voting"
+
+        # Cancelled elsewhere while this page was offline: publishing it is refused, and says why.
+        draft = await create_poll(sea, ann, invitees=[bob.discord_id], status="draft")
+        await page.js(f"location.hash = 'poll={draft['id']}'; true")
+        await page.until("document.getElementById('live').textContent === 'live' && !$('publish').hidden")
+        await page.js("socket.close(); true")
+        assert (await sea.post(f"{API}/polls/{draft['id']}/cancel", headers=ann.auth)).status_code == 200
+        await page.click("Publish")
+        await page.until("(document.getElementById('poll-error')?.textContent ?? '') !== ''", timeout=5)
+        assert await page.js("$('poll-error').textContent") == "The poll is cancelled; this is not possible now."
+        assert page.errors == []
+
+
+def qotw_text(id_: str) -> str:
+    return f"(document.getElementById({json.dumps(id_)})?.textContent ?? '')"
+
+
+QUESTIONS = "[...document.querySelectorAll('#qotw-questions li')].map((li) => li.textContent)"
+
+
+async def test_question_of_the_week_schedule_questions_and_answers_in_the_ui(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, sea_ctx: TenantContext, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann, bob, dee = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Dee")
+    guild, channel = "900000000000000201", "900000000000000202"
+    fake.add_guild(guild, (channel,), {ann.discord_id: MANAGE_GUILD, bob.discord_id: 0})
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        await page.js("document.getElementById('qotw-link').click(); true")
+        await page.until("document.getElementById('qotw-guild')?.offsetParent != null")
+        await page.submit("#qotw-guild", {"guild_id": guild})
+        await page.until("!document.getElementById('qotw-body').hidden", timeout=5)
+        assert await page.js("location.hash") == f"#qotw={guild}"
+        assert "no question-of-the-week schedule yet" in await page.js(qotw_text("qotw-schedule"))
+        # Ann may manage the server: the schedule's form is hers. A channel of another server is refused.
+        assert await page.js("!$('qotw-config').hidden")
+        await page.submit("#qotw-config", {"channel_id": "900000000000000299", "weekday": "4", "hour": "18"})
+        await page.until(f"{qotw_text('qotw-config-error')} !== ''", timeout=5)
+        assert await page.js(qotw_text("qotw-config-error")) == "That channel is in another Discord server."
+        await page.submit("#qotw-config", {"channel_id": channel, "weekday": "4", "hour": "18"})
+        await page.until(f"{qotw_text('qotw-config-saved')} === 'Schedule saved.'", timeout=5)
+        assert await page.js(qotw_text("qotw-schedule")) == f"Asked on Fridays at 18:00 UTC in channel {channel}."
+        assert await page.js("$('qotw-config-error').textContent") == ""
+
+        # An empty question is refused, naming the field; a real one joins the queue.
+        await page.submit("#qotw-ask", {"text": "   "})
+        await page.until(f"{qotw_text('qotw-ask-error')} !== ''", timeout=5)
+        assert "text: String should have at least 1 character" in await page.js(qotw_text("qotw-ask-error"))
+        await page.submit("#qotw-ask", {"text": "Best pizza?"})
+        await page.until(f"{QUESTIONS}.length === 1", timeout=5)
+        assert (await page.js(QUESTIONS))[0] == "Best pizza? — waiting its turn"
+        assert await page.js("$('qotw-current').hidden && $('qotw-ask-error').textContent === ''")
+        async with sea_ctx.db.transaction() as conn:
+            await conn.execute(
+                sa.text("UPDATE questions SET status = 'posted', posted_at = now() WHERE guild_id = :g"), {"g": guild}
+            )
+
+        # Bob is a member: he reads the schedule (no form), and answers the question asked.
+        await open_as(page, sea_url, bob.access, bob.refresh, f"qotw={guild}")
+        await page.until("document.getElementById('qotw-body')?.hidden === false")
+        assert await page.js("$('qotw-config').hidden && $('qotw-schedule').textContent.startsWith('Asked on Fridays')")
+        assert await page.js("$('qotw-current-text').textContent") == "Best pizza?"
+        await page.submit("#qotw-answer", {"text": ""})
+        await page.until(f"{qotw_text('qotw-answer-error')} !== ''", timeout=5)
+        assert "text: String should have at least 1 character" in await page.js(qotw_text("qotw-answer-error"))
+        await page.submit("#qotw-answer", {"text": "Margherita"})
+        await page.until(f"{qotw_text('qotw-answer-saved')} === 'Answer saved.'", timeout=5)
+        assert (await page.js(QUESTIONS))[0].endswith("· 1 answered")
+        listed = (await sea.get(f"{API}/qotw/questions", params={"guild_id": guild}, headers=bob.auth)).json()
+        assert listed["questions"][0]["my_response"] == "Margherita"
+        # Opened again without a server in the link: the one last shown, the answer kept in the box.
+        await open_as(page, sea_url, bob.access, bob.refresh, "qotw")
+        await page.until("document.getElementById('qotw-body')?.hidden === false")
+        assert await page.js("$('qotw-answer').text.value") == "Margherita"
+
+        # Dee is not in the server: Discord's no, in the page's error line, and nothing of the server shown.
+        await open_as(page, sea_url, dee.access, dee.refresh, f"qotw={guild}")
+        await page.until(f"{qotw_text('page-error')} !== ''")
+        assert await page.js("$('page-error').textContent") == "You are not a member of that Discord server."
+        assert await page.js("$('qotw-body').hidden")
         assert page.errors == []
