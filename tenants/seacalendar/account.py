@@ -59,7 +59,7 @@ async def delete_user(ctx: TenantContext, conn: AsyncConnection, user_id: int) -
             await ctx.bus.publish(conn, "poll_deleted", room(poll.id), data)
             continue
         if poll.voted:
-            tally = await store.tally(conn, poll.id)
+            tally = await store.bumped_tally(conn, poll.id)
             await ctx.bus.publish(conn, "vote_updated", room(poll.id), {"poll_id": poll.id, "tally": tally})
         if poll.memory_ids:
             data = {"poll_id": poll.id, "memory_ids": list(poll.memory_ids)}

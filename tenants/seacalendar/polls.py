@@ -122,7 +122,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                 await schedule_vote_reminders(conn, poll.id)
             if published:
                 await ctx.bus.publish(conn, "poll_created", None, {"poll_id": poll.id})
-            tally = await store.tally(conn, poll.id)
+            tally = await store.bumped_tally(conn, poll.id)
             await ctx.bus.publish(conn, "poll_updated", room(poll.id), {"poll_id": poll.id, "tally": tally})
             doc = await store.poll_document(conn, poll.id, user_id)
         return raw_json_response(doc)

@@ -89,6 +89,13 @@ async def tally(conn: AsyncConnection, poll_id: int) -> dict[str, Any]:
     return value
 
 
+async def bumped_tally(conn: AsyncConnection, poll_id: int) -> dict[str, Any]:
+    """The tally after a write that changed it, with the next version (call with the poll row locked,
+    so versions follow the order the writes commit in)."""
+    await conn.execute(sa.text("UPDATE polls SET tally_version = tally_version + 1 WHERE id = :p"), {"p": poll_id})
+    return await tally(conn, poll_id)
+
+
 async def option_ids(conn: AsyncConnection, poll_id: int) -> set[int]:
     """Ids of the poll's options."""
     rows = await conn.execute(sa.text("SELECT id FROM poll_options WHERE poll_id = :p"), {"p": poll_id})

@@ -15,9 +15,11 @@ COUNTED = """(NOT vp.is_private OR v.user_id = vp.creator_id OR EXISTS (
 # The counted votes of poll ``{poll}`` (a column or a parameter), as ``FROM`` and ``WHERE`` text.
 VOTES = "FROM votes v JOIN polls vp ON vp.id = v.poll_id WHERE v.poll_id = {poll} AND " + COUNTED
 
-# Votes per option as JSON, ``{poll}`` standing for the poll's id (a column or a parameter).
+# Votes per option as JSON, ``{poll}`` standing for the poll's id (a column or a parameter);
+# ``version`` orders two tallies of one poll: writes that change it bump it (store.bumped_tally).
 TALLY = f"""json_build_object(
     'poll_id', {{poll}},
+    'version', (SELECT tv.tally_version FROM polls tv WHERE tv.id = {{poll}}),
     'voters', (SELECT count(*) {VOTES}),
     'options', COALESCE((SELECT json_agg(json_build_object(
         'option_id', o.id,

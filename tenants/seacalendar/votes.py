@@ -56,7 +56,7 @@ def routes(ctx: TenantContext) -> list[Route]:
                     sa.text("UPDATE invites SET has_voted = true WHERE poll_id = :p AND discord_id = :d"),
                     {"p": poll.id, "d": user["discord_id"]},
                 )
-            tally = await store.tally(conn, poll.id)
+            tally = await store.bumped_tally(conn, poll.id)
             await ctx.bus.publish(conn, "vote_updated", room(poll.id), {"poll_id": poll.id, "tally": tally})
         return json_response({"poll_id": poll.id, "vote": body.model_dump(), "tally": tally})
 

@@ -217,6 +217,14 @@ function renderMeta(poll) {
   $("poll-meta").textContent = `${poll.status}${deadline} · by ${poll.creator.display_name} · ${poll.tally.voters} voted${zone}`;
 }
 
+// A tally older than the one shown is dropped: a vote's answer can arrive after the live event of
+// someone's newer vote, and once overwrote it until the next event.
+function takeTally(tally) {
+  if (state.poll.tally && tally.version < state.poll.tally.version) return;
+  state.poll.tally = tally;
+  renderTally(tally);
+}
+
 function renderTally(tally) {
   renderMeta(state.poll); // its count of voters moves with the tally
   const most = Math.max(1, ...tally.options.map((o) => o.available + o.maybe));
@@ -482,9 +490,8 @@ async function vote(event) {
     $("poll-error").textContent = "";
     // The answer's tally, not only the live event's: without a live connection nothing moved.
     if (state.poll && state.poll.id === answer.poll_id) {
-      state.poll.tally = answer.tally;
       state.poll.my_vote = answer.vote;
-      renderTally(answer.tally);
+      takeTally(answer.tally);
       $("vote-saved").textContent = "Vote saved.";
     }
   } catch (error) {
@@ -561,8 +568,7 @@ async function start() {
       // Only the tally, unless the poll itself changed: unsaved ticks in the vote form stay.
       if (poll.status !== state.poll.status || poll.updated_at !== state.poll.updated_at) renderPoll(poll);
       else {
-        state.poll.tally = poll.tally;
-        renderTally(poll.tally);
+        takeTally(poll.tally);
         if (poll.status === "finalized") loadMemories(poll.id); // any added or removed meanwhile
       }
     } catch (error) {
@@ -572,7 +578,7 @@ async function start() {
     }
   };
   socket.on("vote_updated", (data) => {
-    if (state.poll && data.poll_id === state.poll.id) { state.poll.tally = data.tally; renderTally(data.tally); }
+    if (state.poll && data.poll_id === state.poll.id) takeTally(data.tally);
   });
   socket.on("poll_deleted", (data) => { if (state.poll && data.poll_id === state.poll.id) showDeleted(); });
   socket.on("memory_added", (data) => { if (state.poll && data.poll_id === state.poll.id) addMemoryItem(data); });

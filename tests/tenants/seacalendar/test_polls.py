@@ -279,3 +279,22 @@ async def test_who_was_invited_is_for_the_creator_and_invitees(
     assert after["invitees"] is None and after["tally"]["voters"] == 2
     listed = (await sea.get(f"{API}/polls", headers=ann.auth)).text
     assert str(poll["id"]) in listed and bob.discord_id not in listed
+
+
+async def test_every_tally_change_has_a_newer_version(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    """Pages keep the newest of the tallies they get (answers and live events); the version orders them."""
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, cy.discord_id])
+    first = poll["options"][0]["id"]
+    url = f"{API}/polls/{poll['id']}"
+    assert poll["tally"]["version"] == 0
+    versions = [
+        (await vote(sea, who, poll["id"], available=[first])).json()["tally"]["version"] for who in (bob, cy, bob)
+    ]
+    assert versions == [1, 2, 3]
+    assert (await sea.get(url, headers=cy.auth)).json()["tally"]["version"] == 3
+    # Taking Cy off the invitees drops Cy's vote from the tally: a change like any vote.
+    changed = (await sea.put(url, json={"invitees": [bob.discord_id]}, headers=ann.auth)).json()["tally"]
+    assert changed["version"] == 4 and changed["voters"] == 1
+    finalized = await sea.post(f"{url}/finalize", json={"option_id": first}, headers=ann.auth)
+    assert finalized.json()["tally"]["version"] == 4  # the same votes

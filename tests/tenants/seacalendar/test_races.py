@@ -90,6 +90,7 @@ async def test_a_deletion_waits_for_a_vote_in_flight_and_its_watchers_see_the_vo
     finally:
         await watcher.disconnect()
     assert last["poll_id"] == poll["id"] and last["tally"]["voters"] == 0
+    assert last["tally"]["version"] == 1  # newer than the tally the vote's page held (0: written by hand here)
     async with sea_ctx.db.raw() as db:
         assert await db.fetchval("SELECT count(*) FROM votes WHERE poll_id = $1", poll["id"]) == 0
 

@@ -375,6 +375,34 @@ async def test_a_vote_saved_with_enter_shows_at_once_and_live_in_the_creators_ta
         assert watcher.errors == [] and voter.errors == []
 
 
+async def test_a_vote_answer_older_than_the_live_tally_does_not_overwrite_it(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, cy.discord_id])
+    first = poll["options"][0]["id"]
+    cell = f"document.querySelector('[data-tally=\"{first}\"] span')?.textContent"
+    async with browser_page() as page:
+        await open_as(page, sea_url, bob.access, bob.refresh, f"poll={poll['id']}")
+        await page.until(f"document.getElementById('live')?.textContent === 'live' && ({cell} ?? '') !== ''")
+        # Bob's answer is held back until Cy's later vote has reached the page live.
+        await page.js(
+            "window.held = new Promise((go) => { window.release = go; }); const real = window.fetch;"
+            "window.fetch = async (...args) => { const answer = await real(...args);"
+            " if (String(args[0]).endsWith('/vote')) await window.held; return answer; }; true"
+        )
+        await page.js(f"{ticked(first, 'available')}.click(); $('note').focus(); true")
+        await press_enter(page)
+        await page.until("$('poll-meta').textContent.endsWith('· 1 voted')", timeout=5)
+        assert (await vote(sea, cy, poll["id"], available=[first])).status_code == 200
+        await page.until(f"$('poll-meta').textContent.endsWith('· 2 voted') && {cell} === '✅ 2 · 🤔 0'", timeout=5)
+        await page.js("window.release(); true")
+        await page.until("document.getElementById('vote-saved').textContent === 'Vote saved.'", timeout=5)
+        assert (await page.js("$('poll-meta').textContent")).endswith("· 2 voted")
+        assert await page.js(cell) == "✅ 2 · 🤔 0"
+        assert page.errors == []
+
+
 async def test_a_poll_from_another_time_zone_says_whose_clock_and_long_words_fit_a_phone(
     sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
 ) -> None:
