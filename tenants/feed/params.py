@@ -114,6 +114,16 @@ def integer(params: QueryParams, name: str, default: int, low: int, high: int) -
     return value
 
 
+def flag(params: QueryParams, name: str) -> bool:
+    """A boolean parameter: ``true`` or ``false`` (false when absent)."""
+    value = params.get(name)
+    if value is None or value == "":
+        return False
+    if value not in ("true", "false"):
+        raise invalid(name, "must be true or false")
+    return value == "true"
+
+
 # Lexicon ``knownValues`` are open lists: a value outside them is no error (Bluesky's AppView
 # falls back to the default, or matches nothing). A value longer than this is no value at all.
 MAX_OPEN_VALUE = 100

@@ -36,6 +36,10 @@ SKELETONS = {
         SELECT l.created_at, l.uri, l.subject_uri, NULL::text, l.author_did FROM likes l
         WHERE l.author_did = $4 AND (l.created_at, l.uri) < {KEY}
         ORDER BY l.created_at DESC, l.uri DESC LIMIT {{limit}}""",
+    # One post, by its uri in $4: an author's pinned post, shown above their feed.
+    "pinned": f"""
+        SELECT p.sort_at, p.uri, p.uri, NULL::text, p.author_did FROM posts p
+        WHERE p.uri = $4 AND (p.sort_at, p.uri) < {KEY} LIMIT {{limit}}""",
     "replies": f"""
         SELECT p.sort_at, p.uri, p.uri, NULL::text, p.author_did FROM posts p
         WHERE p.reply_parent_uri = $4 AND (p.sort_at, p.uri) < {KEY}

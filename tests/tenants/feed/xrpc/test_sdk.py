@@ -7,7 +7,7 @@ import pytest
 from atproto import AsyncClient, models
 from atproto.exceptions import BadRequestError
 
-from tests.fakes.firehose import LIKE, POST, REPOST, Firehose, uri
+from tests.fakes.firehose import LIKE, POST, PROFILE, REPOST, Firehose, uri
 from tests.tenants.feed.api.fixtures import FeedServer, index, name_accounts
 
 ALICE, BOB, CAROL = "did:plc:alice", "did:plc:bob", "did:plc:carol"
@@ -212,3 +212,36 @@ async def test_sdk_swaps_and_validate_go_to_the_pds_and_a_failed_swap_is_invalid
     )
     assert deleted.commit is not None and deleted.commit.rev
     assert (await client.get_posts([second.uri])).posts == []
+
+
+async def test_sdk_author_feed_with_the_pinned_post_on_top(
+    feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    """``includePins``: the author's pinned post leads the first page (``reasonPin``), shown once."""
+    feed_server.pds.account(ALICE, "alice.test", "app-pass")
+    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
+    await client.login("alice.test", "app-pass")
+    uris = await seed(feed_db, hose)
+    first = (await client.get_posts([uris["first"]])).posts[0]
+    pin = {"uri": first.uri, "cid": first.cid}
+    await index(feed_db, [hose.commit(BOB, PROFILE, "self", {"displayName": "Bob", "pinnedPost": pin})])
+
+    assert (await client.get_profile("bob.test")).pinned_post.uri == first.uri
+    pinned = await client.get_author_feed("bob.test", include_pins=True)
+    assert pinned.feed[0].post.uri == first.uri and pinned.feed[0].reason.py_type == "app.bsky.feed.defs#reasonPin"
+    assert [i.post.uri for i in pinned.feed].count(first.uri) == 1
+    plain = await client.get_author_feed("bob.test")
+    assert plain.feed[0].post.uri != first.uri and all(i.reason is None for i in plain.feed)
+    assert len(pinned.feed) == len(plain.feed)
+    # Only the first page: the next one starts where the plain page ends, and has no pin.
+    head = await client.get_author_feed("bob.test", include_pins=True, limit=1)
+    assert head.feed[0].post.uri == first.uri and len(head.feed) == 2
+    after = await client.get_author_feed("bob.test", include_pins=True, limit=1, cursor=head.cursor)
+    assert after.feed[0].reason is None
+
+    # A pin of someone else's post shows in the profile (as the AppView's) but never in the feed.
+    await index(feed_db, [hose.commit(BOB, PROFILE, "self", {"pinnedPost": {"uri": uris["reply"], "cid": "bafyx"}})])
+    assert (await client.get_profile("bob.test")).pinned_post.uri == uris["reply"]
+    assert all(i.reason is None for i in (await client.get_author_feed("bob.test", include_pins=True)).feed)
+    await index(feed_db, [hose.commit(BOB, PROFILE, "self", {"pinnedPost": "not a strong ref"})])
+    assert (await client.get_profile("bob.test")).pinned_post is None

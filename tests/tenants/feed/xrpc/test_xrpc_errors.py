@@ -43,6 +43,7 @@ CASES = [
     ("GET", f"{Q}.feed.getLikes?uri=at://localhost/app.bsky.feed.post/3kmissing", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getRepostedBy?uri=at://bob.test/app.bsky.feed.like/3kmissing", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.getPostThread?uri=at://bob.test/app.bsky.feed.post/", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.feed.getAuthorFeed?actor=alice.test&includePins=yes", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.searchPosts", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.searchPosts?q=x&sort=" + "x" * 101, None, 400, "InvalidRequest"),
     ("GET", f"{Q}.feed.searchPosts?q=x&sort=top&sort=latest", None, 400, "InvalidRequest"),
