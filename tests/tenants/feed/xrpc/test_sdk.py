@@ -41,6 +41,14 @@ async def seed(db: asyncpg.Connection, hose: Firehose) -> dict[str, str]:
     return {"first": first_uri, "reply": reply_uri}
 
 
+async def alice_client(feed_server: FeedServer) -> AsyncClient:
+    """The SDK pointed at the feed tenant, signed in as Alice."""
+    feed_server.pds.account(ALICE, "alice.test", "app-pass")
+    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
+    await client.login("alice.test", "app-pass")
+    return client
+
+
 async def test_sdk_reads_timeline_profile_thread_and_notifications(
     feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
@@ -89,9 +97,7 @@ async def test_sdk_reads_timeline_profile_thread_and_notifications(
 async def test_sdk_other_reads_and_session(
     feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
-    feed_server.pds.account(ALICE, "alice.test", "app-pass")
-    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
-    await client.login("alice.test", "app-pass")
+    client = await alice_client(feed_server)
     uris = await seed(feed_db, hose)
 
     author = await client.get_author_feed("bob.test", filter="posts_no_replies")
@@ -141,9 +147,7 @@ async def test_sdk_other_reads_and_session(
 async def test_sdk_writes_go_to_the_pds_and_show_at_once(
     feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
-    feed_server.pds.account(ALICE, "alice.test", "app-pass")
-    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
-    await client.login("alice.test", "app-pass")
+    client = await alice_client(feed_server)
     uris = await seed(feed_db, hose)
     post = await client.send_post("written through the SDK")
     assert feed_server.pds.writes[-1][0] == "com.atproto.repo.createRecord"
@@ -167,9 +171,7 @@ async def test_sdk_writes_go_to_the_pds_and_show_at_once(
 async def test_sdk_swaps_and_validate_go_to_the_pds_and_a_failed_swap_is_invalid_swap(
     feed_server: FeedServer, feed_db: asyncpg.Connection
 ) -> None:
-    feed_server.pds.account(ALICE, "alice.test", "app-pass")
-    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
-    await client.login("alice.test", "app-pass")
+    client = await alice_client(feed_server)
     repo = client.com.atproto.repo
 
     def post(text: str) -> models.AppBskyFeedPost.Record:
@@ -218,9 +220,7 @@ async def test_sdk_author_feed_with_the_pinned_post_on_top(
     feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
     """``includePins``: the author's pinned post leads the first page (``reasonPin``), shown once."""
-    feed_server.pds.account(ALICE, "alice.test", "app-pass")
-    client = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
-    await client.login("alice.test", "app-pass")
+    client = await alice_client(feed_server)
     uris = await seed(feed_db, hose)
     first = (await client.get_posts([uris["first"]])).posts[0]
     pin = {"uri": first.uri, "cid": first.cid}
