@@ -74,6 +74,8 @@ class FakeDiscord:
         self._created_ms: dict[str, int] = {}  # message id -> when it was posted
         self._dm_hold: tuple[int, asyncio.Event] | None = None
         self.held = 0
+        self._search_hold: asyncio.Event | None = None
+        self.held_searches = 0
         # Channels the bot may not see or post in (403 Missing Access), and which guild a channel is
         # in: any other channel is one of COMMUNITY_GUILD, which everyone is a member of.
         self.forbidden_channels: set[str] = set()
@@ -130,6 +132,12 @@ class FakeDiscord:
         """Let ``after`` more DMs through, then keep DM posts waiting until the returned event is set."""
         release = asyncio.Event()
         self._dm_hold = (after, release)
+        return release
+
+    def hold_next_search(self) -> asyncio.Event:
+        """Keep the next member search waiting (and only it) until the returned event is set."""
+        release = asyncio.Event()
+        self._search_hold = release
         return release
 
     def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -278,6 +286,10 @@ class FakeDiscord:
         guild = self.guilds.get(request.path_params["guild_id"])
         if guild is None:
             return self._log(route, _api_error(404, "Unknown Guild", 10004))
+        if (hold := self._search_hold) is not None:
+            self._search_hold = None
+            self.held_searches += 1
+            await hold.wait()
         query = request.query_params.get("query", "").lower()
         limit = request.query_params.get("limit", "1")
         if not query or not limit.isdigit() or not 1 <= int(limit) <= 1000:

@@ -14,6 +14,7 @@ from shared.tenant import TenantContext
 from tenants.seacalendar.guilds import MANAGE_GUILD
 from tests.fakes.discord import FakeDiscord
 from tests.support.browser import CHROMIUM, Page, browser_page, sticking_out
+from tests.support.waiting import wait_for
 from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, vote
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -902,5 +903,33 @@ async def test_the_edit_form_starts_from_named_chips_and_says_why_a_search_faile
         await page.until("document.getElementById('edit-form').hidden", timeout=5)
         assert await page.js("sent") == [{"invitees": [bob.discord_id, "840000000000000031"]}]
         await page.until("$('poll-invitees').textContent === 'Invited: Bob, 840000000000000031'", timeout=5)
+        assert page.errors == []
+
+
+async def test_a_search_answered_after_a_newer_one_is_not_shown(
+    sea_url: str, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    guild = "840000000000000041"
+    fake.add_guild(guild, members={ann.discord_id: 0})
+    fake.add_profile(guild, "840000000000000051", "bob")
+    fake.add_profile(guild, "840000000000000052", "zed")
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        # Counts the searches the page has finished with, shown or dropped.
+        await page.js(
+            "window.finished = 0; const search = searchMembers;"
+            " window.searchMembers = async (form) => { await search(form); finished++; }; true"
+        )
+        release, held = fake.hold_next_search(), fake.held_searches
+        await search_members(page, "create", guild, "bo")
+        await wait_for(lambda: fake.held_searches == held + 1)
+        await search_members(page, "create", guild, "ze")
+        await page.until(f"{matches('create')}.length === 1", timeout=5)
+        release.set()
+        await page.until("finished === 2", timeout=5)
+        assert await page.js(matches("create")) == ["zed"]
         assert page.errors == []
 
