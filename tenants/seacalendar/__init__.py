@@ -19,7 +19,7 @@ HERE = Path(__file__).parent
 
 def build_routes(ctx: TenantContext) -> list[BaseRoute]:
     """Every route of the tenant."""
-    from tenants.seacalendar import account, auth_routes, events, interactions, polls, qotw, users, votes
+    from tenants.seacalendar import account, auth_routes, events, interactions, members, polls, qotw, users, votes
 
     return [
         *auth_routes.routes(ctx),
@@ -29,6 +29,7 @@ def build_routes(ctx: TenantContext) -> list[BaseRoute]:
         *votes.routes(ctx),
         *events.routes(ctx),
         *qotw.routes(ctx),
+        *members.routes(ctx),
         *interactions.routes(ctx),
     ]
 

@@ -1,4 +1,5 @@
-"""What Discord says about a guild: which channel is in it, who is a member, who may manage it.
+"""What Discord says about a guild: which channel is in it, who is a member, who may manage it, and
+which of its members match a name (for the web UI's invitee picker).
 
 The bot posts polls and questions of the week where members point it. Without asking Discord,
 anyone signed in could have it post into any channel of any server that installed it (private
@@ -43,8 +44,8 @@ class Guilds:
         self.base = versioned(settings.api_base)
         self.token = settings.discord_bot_token.get_secret_value() if settings.discord_bot_token else None
 
-    async def _get(self, path: str) -> dict[str, Any] | None:
-        """The JSON object at ``path``; None when Discord says it is unknown or not the bot's to see."""
+    async def _ask(self, path: str, params: dict[str, str | int] | None = None) -> Any:
+        """The decoded JSON at ``path``; None when Discord says it is unknown or not the bot's to see."""
         if self.token is None:
             raise ApiError(
                 503, "discord_not_configured", "Posting to Discord needs ONEBOX_DISCORD_BOT_TOKEN.",
@@ -52,7 +53,9 @@ class Guilds:
             )  # fmt: skip
         try:
             async with httpx.AsyncClient(timeout=10) as http:
-                response = await http.get(f"{self.base}{path}", headers={"Authorization": f"Bot {self.token}"})
+                response = await http.get(
+                    f"{self.base}{path}", params=params, headers={"Authorization": f"Bot {self.token}"}
+                )
         except httpx.HTTPError:
             raise ApiError(502, "discord_unavailable", "Discord could not be reached; try again.") from None
         if response.status_code in (403, 404):
@@ -65,10 +68,14 @@ class Guilds:
         if response.status_code != 200:
             raise ApiError(502, "discord_unavailable", f"Discord answered {response.status_code}; try again.")
         try:
-            body = response.json()
+            return response.json()
         except ValueError:
-            body = None
-        if not isinstance(body, dict):
+            raise ApiError(502, "discord_unavailable", "Discord answered something that is not JSON.") from None
+
+    async def _get(self, path: str) -> dict[str, Any] | None:
+        """The JSON object at ``path``; None when Discord says it is unknown or not the bot's to see."""
+        body = await self._ask(path)
+        if body is not None and not isinstance(body, dict):
             raise ApiError(502, "discord_unavailable", "Discord answered something that is not an object.")
         return body
 
@@ -129,3 +136,23 @@ class Guilds:
         guild = await self.channel_in(channel_id, guild_id)
         await self.require_member(guild, discord_id)
         return guild
+
+    async def search_members(self, guild_id: str, query: str, limit: int) -> list[dict[str, str]]:
+        """Members whose username or server nickname starts with ``query``: ``{discord_id, username,
+        display_name}``, the name shown being their nickname there, else their global name, else username."""
+        found = await self._ask(f"/guilds/{guild_id}/members/search", {"query": query, "limit": limit})
+        if found is None:
+            raise ApiError(403, "not_in_guild", "The bot is not in that Discord server.")
+        if not isinstance(found, list):
+            raise ApiError(502, "discord_unavailable", "Discord answered something that is not a list.")
+        return [person for member in found if (person := _person(member)) is not None]
+
+
+def _person(member: Any) -> dict[str, str] | None:
+    """A guild member object as the UI's picker shows it; None for one without a user."""
+    user = member.get("user") if isinstance(member, dict) else None
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not isinstance(user.get("username"), str):
+        return None
+    names = (member.get("nick"), user.get("global_name"))
+    name = next((n for n in names if isinstance(n, str) and n), user["username"])
+    return {"discord_id": user["id"], "username": user["username"], "display_name": name}

@@ -176,6 +176,12 @@ class GuildQuery(Strict):
     guild_id: Snowflake
 
 
+class MemberSearch(Strict):
+    guild_id: Snowflake
+    query: str = Field(min_length=1, max_length=100)
+    limit: int = Field(default=10, ge=1, le=25)
+
+
 class QotwConfigIn(Strict):
     guild_id: Snowflake
     channel_id: Snowflake

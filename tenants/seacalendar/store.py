@@ -27,7 +27,8 @@ OPTION = """json_build_object('id', o.id, 'label', o.label, 'date', o.date, 'sta
     'end_time', o.end_time, 'position', o.position)"""
 
 # Who was invited, and which of them voted, is for the creator and the invitees: anyone else who
-# may see a public poll gets ``invitees: null`` and the count, not a list of Discord accounts.
+# may see a public poll gets ``invitees: null`` and the count, not a list of Discord accounts. An
+# invitee's ``display_name`` is null until that Discord account signs in to SeaCalendar.
 POLL_DOCUMENT = f"""SELECT json_build_object(
     'id', p.id, 'type', p.type, 'title', p.title, 'description', p.description, 'status', p.status,
     'is_private', p.is_private, 'timezone', p.timezone, 'voting_deadline', p.voting_deadline,
@@ -45,8 +46,8 @@ POLL_DOCUMENT = f"""SELECT json_build_object(
                 FROM votes v WHERE v.poll_id = p.id AND v.user_id = :uid),
     'invitee_count', (SELECT count(*) FROM invites i WHERE i.poll_id = p.id),
     'invitees', CASE WHEN p.creator_id = :uid OR {INVITED} THEN COALESCE((SELECT json_agg(json_build_object(
-        'discord_id', i.discord_id, 'has_voted', i.has_voted) ORDER BY i.discord_id)
-        FROM invites i WHERE i.poll_id = p.id), '[]'::json) END
+        'discord_id', i.discord_id, 'display_name', iu.display_name, 'has_voted', i.has_voted) ORDER BY i.discord_id)
+        FROM invites i LEFT JOIN users iu ON iu.discord_id = i.discord_id WHERE i.poll_id = p.id), '[]'::json) END
 )::text FROM polls p JOIN users u ON u.id = p.creator_id WHERE p.id = :id AND {VISIBLE}"""
 
 

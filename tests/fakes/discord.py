@@ -74,12 +74,17 @@ class FakeDiscord:
         self._created_ms: dict[str, int] = {}  # message id -> when it was posted
         self._dm_hold: tuple[int, asyncio.Event] | None = None
         self.held = 0
+        self._search_hold: asyncio.Event | None = None
+        self.held_searches = 0
         # Channels the bot may not see or post in (403 Missing Access), and which guild a channel is
         # in: any other channel is one of COMMUNITY_GUILD, which everyone is a member of.
         self.forbidden_channels: set[str] = set()
         self.channel_guilds: dict[str, str] = {}
-        # guild id -> {"owner_id", "members": {discord id: permission bits}, "open": anyone is a member}
-        self.guilds: dict[str, dict[str, Any]] = {COMMUNITY_GUILD: {"owner_id": None, "members": {}, "open": True}}
+        # guild id -> {"owner_id", "members": {discord id: permission bits}, "open": anyone is a member,
+        # "profiles": {discord id: {"username", "global_name", "nick"}} of the members search finds}
+        self.guilds: dict[str, dict[str, Any]] = {
+            COMMUNITY_GUILD: {"owner_id": None, "members": {}, "open": True, "profiles": {}}
+        }
         self.commands: list[dict[str, Any]] | None = None  # the application's global commands, once registered
         self._ids = itertools.count(1_200_000_000_000_000_000)
         self.key = Ed25519PrivateKey.generate()
@@ -91,6 +96,7 @@ class FakeDiscord:
             Route("/users/@me/channels", self.open_dm, methods=["POST"]),
             Route("/channels/{channel_id}", self.get_channel, methods=["GET"]),
             Route("/guilds/{guild_id}", self.get_guild, methods=["GET"]),
+            Route("/guilds/{guild_id}/members/search", self.search_members, methods=["GET"]),
             Route("/guilds/{guild_id}/members/{user_id}", self.get_member, methods=["GET"]),
             Route("/channels/{channel_id}/messages", self.create_message, methods=["POST"]),
             Route("/channels/{channel_id}/messages", self.list_messages, methods=["GET"]),
@@ -126,6 +132,12 @@ class FakeDiscord:
         """Let ``after`` more DMs through, then keep DM posts waiting until the returned event is set."""
         release = asyncio.Event()
         self._dm_hold = (after, release)
+        return release
+
+    def hold_next_search(self) -> asyncio.Event:
+        """Keep the next member search waiting (and only it) until the returned event is set."""
+        release = asyncio.Event()
+        self._search_hold = release
         return release
 
     def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
@@ -254,9 +266,41 @@ class FakeDiscord:
     ) -> None:
         """A server the bot is in: its channels, and its members with their permission bits."""
         members = {**({owner: 0} if owner else {}), **(members or {})}  # the owner is a member too
-        self.guilds[guild_id] = {"owner_id": owner, "members": members, "open": False}
+        self.guilds[guild_id] = {"owner_id": owner, "members": members, "open": False, "profiles": {}}
         for channel in channels:
             self.channel_guilds[channel] = guild_id
+
+    def add_profile(
+        self, guild_id: str, user_id: str, username: str, global_name: str | None = None, nick: str | None = None
+    ) -> None:
+        """A member of ``guild_id`` (added with no permissions if new) whose names member search matches."""
+        guild = self.guilds[guild_id]
+        guild["members"].setdefault(user_id, 0)
+        guild["profiles"][user_id] = {"username": username, "global_name": global_name, "nick": nick}
+
+    async def search_members(self, request: Request) -> Response:
+        """Discord's Search Guild Members: a case-insensitive prefix of the username or the nickname."""
+        route = "GET /guilds/members/search"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        guild = self.guilds.get(request.path_params["guild_id"])
+        if guild is None:
+            return self._log(route, _api_error(404, "Unknown Guild", 10004))
+        if (hold := self._search_hold) is not None:
+            self._search_hold = None
+            self.held_searches += 1
+            await hold.wait()
+        query = request.query_params.get("query", "").lower()
+        limit = request.query_params.get("limit", "1")
+        if not query or not limit.isdigit() or not 1 <= int(limit) <= 1000:
+            return self._log(route, _api_error(400, "Invalid Form Body", 50035))
+        found = [
+            {"user": {"id": uid, "username": p["username"], "global_name": p["global_name"]}, "nick": p["nick"],
+             "roles": [f"role-{uid}"], "joined_at": "2024-01-01T00:00:00.000000+00:00"}
+            for uid, p in guild["profiles"].items()
+            if p["username"].lower().startswith(query) or (p["nick"] or "").lower().startswith(query)
+        ]  # fmt: skip
+        return self._log(route, JSONResponse(found[: int(limit)]))
 
     async def get_channel(self, request: Request) -> Response:
         route = "GET /channels"

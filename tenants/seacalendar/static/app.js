@@ -1,6 +1,6 @@
 // SeaCalendar web UI: sign in with Discord, create and edit a poll, vote, watch the tally move live,
 // and keep the event's memories (notes and links) once it is finalised. The question of the week's
-// view is qotw.js, loaded first.
+// view is qotw.js and the forms' invitee picker invitees.js, both loaded first.
 "use strict";
 
 const API = "/seacalendar/api";
@@ -179,7 +179,7 @@ function readPollForm(form, zone, kept) {
   const body = {
     title: form.title.value,
     description: form.description.value,
-    invitees: form.invitees.value.split(",").map((s) => s.trim()).filter(Boolean),
+    invitees: [...new Set([...chipIds(form), ...form.invitees.value.split(",").map((s) => s.trim()).filter(Boolean)])],
     is_private: !form.public.checked,
     voting_deadline: form.deadline.value ? fromZoneInput(form.deadline.value, zone) : null,
   };
@@ -199,6 +199,7 @@ async function createPoll(event) {
     const body = { ...readPollForm(form, MY_ZONE), timezone: MY_ZONE };
     const poll = await api("/polls", { method: "POST", body: JSON.stringify(body) });
     form.reset();
+    resetPicker(form);
     location.hash = `poll=${poll.id}`;
   } catch (error) {
     $("create-error").textContent = error.message;
@@ -225,6 +226,16 @@ function takeTally(tally) {
   renderTally(tally);
 }
 
+// Someone invited who never signed in to SeaCalendar has no name here yet: their Discord id stands in.
+const inviteeName = (invitee) => invitee.display_name ?? invitee.discord_id;
+
+// Who was invited is shown only to the creator and the invitees (the API sends null to anyone else).
+function renderInvitees(invitees) {
+  $("poll-invitees").hidden = !invitees?.length;
+  const names = (invitees ?? []).map((i) => inviteeName(i) + (i.has_voted ? " ✓" : ""));
+  $("poll-invitees").textContent = `Invited: ${names.join(", ")}`;
+}
+
 function renderTally(tally) {
   renderMeta(state.poll); // its count of voters moves with the tally
   const most = Math.max(1, ...tally.options.map((o) => o.available + o.maybe));
@@ -241,6 +252,7 @@ function renderPoll(poll) {
   state.poll = poll;
   $("poll-title").textContent = poll.title;
   $("poll-description").textContent = poll.description;
+  renderInvitees(poll.invitees);
   $("vote-saved").textContent = "";
   const mine = poll.my_vote || { available: [], maybe: [], note: "" };
   $("options").replaceChildren(...poll.options.map((option) => {
@@ -348,6 +360,7 @@ function clearPoll(title, note) {
   $("poll-meta").textContent = note;
   $("poll-description").textContent = "";
   $("options").replaceChildren();
+  $("poll-invitees").hidden = true;
   $("vote-form").hidden = $("creator-actions").hidden = $("edit-form").hidden = $("ics").hidden = $("memories").hidden = true;
 }
 
@@ -367,7 +380,9 @@ function openEdit() {
   form.dates.value = poll.type === "event" ? poll.options.map(dateLine).join("\n") : "";
   $("edit-zone").textContent = poll.timezone;
   form.deadline.value = toZoneInput(poll.voting_deadline, poll.timezone);
-  form.invitees.value = (poll.invitees || []).map((i) => i.discord_id).join(", ");
+  resetPicker(form);
+  for (const invitee of poll.invitees || []) addChip(form, invitee.discord_id, inviteeName(invitee));
+  form.invitees.value = "";
   form.public.checked = !poll.is_private;
   $("edit-error").textContent = "";
   form.hidden = false;
@@ -594,6 +609,8 @@ async function start() {
   $("sign-out").addEventListener("click", logOut);
   $("delete-account").addEventListener("submit", deleteAccount);
   $("create").addEventListener("submit", createPoll);
+  setUpPicker($("create"));
+  setUpPicker($("edit-form"));
   $("vote-form").addEventListener("submit", vote);
   $("finalize").addEventListener("click", finalize);
   $("publish").addEventListener("click", publish);

@@ -5,6 +5,10 @@
 
 const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 const byGuild = (guild) => `guild_id=${encodeURIComponent(guild)}`;
+// The Discord server last used, here or in the invitee picker (invitees.js): the next visit opens it.
+const GUILD_KEY = "sc_guild";
+const rememberedGuild = () => localStorage.getItem(GUILD_KEY);
+const rememberGuild = (guild) => localStorage.setItem(GUILD_KEY, guild);
 
 async function showQotw(guild) {
   socket.leaveAll();
@@ -13,7 +17,7 @@ async function showQotw(guild) {
     $(id).textContent = "";
   }
   $("qotw-body").hidden = true;
-  state.guild = guild || localStorage.getItem("sc_guild");
+  state.guild = guild || rememberedGuild();
   $("qotw-guild").guild_id.value = state.guild ?? "";
   if (!state.guild) return;
   const asked = state.guild;
@@ -25,7 +29,7 @@ async function showQotw(guild) {
   }
   const { questions } = await api(`/qotw/questions?${byGuild(asked)}`);
   if (state.guild !== asked || $("qotw").hidden) return;
-  localStorage.setItem("sc_guild", asked); // the next visit opens the same server
+  rememberGuild(asked);
   renderSchedule(config);
   renderQuestions(questions);
   $("qotw-body").hidden = false;

@@ -72,7 +72,7 @@ async def test_deleting_the_account_takes_its_data_and_keeps_what_others_rely_on
     # Bob's poll stays, with only his vote counted; Ann's invite is the creator's and stays, unvoted.
     kept = (await sea.get(f"{API}/polls/{others['id']}", headers=bob.auth)).json()
     assert kept["tally"]["voters"] == 1 and kept["tally"]["options"][0]["available"] == 1
-    assert kept["invitees"] == [{"discord_id": ann.discord_id, "has_voted": False}]
+    assert kept["invitees"] == [{"discord_id": ann.discord_id, "display_name": None, "has_voted": False}]
     assert_error(await sea.get(f"{API}/polls/{own['id']}", headers=bob.auth), 404, "not_found")
     # The server's question of the week goes on, owned by no one, until a manager saves it again.
     shown = await sea.get(f"{API}/qotw/config", params={"guild_id": GUILD}, headers=bob.auth)

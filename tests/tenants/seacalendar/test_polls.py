@@ -24,7 +24,7 @@ async def test_create_read_and_tally(sea: httpx.AsyncClient, sign_in: SignIn) ->
     poll = await create_poll(sea, ann, invitees=[bob.discord_id], venue={"name": "The Anchor"})
     assert poll["status"] == "voting" and poll["is_creator"] and poll["venue"]["name"] == "The Anchor"
     first, second = (o["id"] for o in poll["options"])
-    assert poll["invitees"] == [{"discord_id": bob.discord_id, "has_voted": False}]
+    assert poll["invitees"] == [{"discord_id": bob.discord_id, "display_name": "Bob", "has_voted": False}]
     answer = await vote(sea, bob, poll["id"], available=[first], maybe=[second], note="late")
     assert answer.status_code == 200, answer.text
     assert answer.json()["tally"]["options"] == [
@@ -36,7 +36,7 @@ async def test_create_read_and_tally(sea: httpx.AsyncClient, sign_in: SignIn) ->
     doc = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()
     assert doc["my_vote"]["available"] == [second] and doc["my_vote"]["maybe"] == []
     assert doc["tally"]["voters"] == 1 and not doc["is_creator"]
-    assert doc["invitees"] == [{"discord_id": bob.discord_id, "has_voted": True}]
+    assert doc["invitees"] == [{"discord_id": bob.discord_id, "display_name": "Bob", "has_voted": True}]
 
 
 async def test_a_voter_taken_off_a_private_poll_leaves_the_tally_until_invited_again(
@@ -62,7 +62,7 @@ async def test_a_voter_taken_off_a_private_poll_leaves_the_tally_until_invited_a
     again = await sea.put(
         f"{API}/polls/{poll['id']}", json={"invitees": [bob.discord_id, dee.discord_id]}, headers=ann.auth
     )
-    assert {"discord_id": dee.discord_id, "has_voted": True} in again.json()["invitees"]
+    assert {"discord_id": dee.discord_id, "display_name": "Dee", "has_voted": True} in again.json()["invitees"]
     assert await counted() == (3, 3, 3)
 
 
@@ -242,13 +242,26 @@ async def test_a_draft_keeps_its_vote_reminders_for_when_it_is_published(
         assert {r.type: r.status for r in rows} == {"vote_3d": "pending", "vote_1d": "pending"}
 
 
+async def test_invitees_carry_the_names_of_those_who_have_signed_in(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    stranger = "199999999999999999"
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, stranger])
+    names = {i["discord_id"]: i["display_name"] for i in poll["invitees"]}
+    assert names == {bob.discord_id: "Bob", stranger: None}
+    # The name is the account's current one, not a copy taken when the invite was made.
+    renamed = await sea.put(f"{API}/users/me", json={"display_name": "Robert"}, headers=bob.auth)
+    assert renamed.status_code == 200, renamed.text
+    doc = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()
+    assert {i["discord_id"]: i["display_name"] for i in doc["invitees"]}[bob.discord_id] == "Robert"
+
+
 async def test_who_was_invited_is_for_the_creator_and_invitees(
     sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
 ) -> None:
     ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
     poll = await create_poll(sea, ann, is_private=False, invitees=[bob.discord_id])
     url = f"{API}/polls/{poll['id']}"
-    invited = [{"discord_id": bob.discord_id, "has_voted": False}]
+    invited = [{"discord_id": bob.discord_id, "display_name": "Bob", "has_voted": False}]
     assert poll["invitees"] == invited and poll["invitee_count"] == 1
     assert (await sea.get(url, headers=bob.auth)).json()["invitees"] == invited
     # Cy may see and vote in the public poll, but learns only how many were invited.

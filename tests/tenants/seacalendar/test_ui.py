@@ -13,7 +13,7 @@ async def test_ui_and_assets(sea: httpx.AsyncClient) -> None:
     version = re.search(r'<script src="socket.js\?v=(\w+)"', page.text)
     assert version and f'<script src="app.js?v={version[1]}"' in page.text
     assert "/seacalendar/api/auth/discord" in page.text
-    for asset in ("app.js", "qotw.js", "socket.js", "style.css"):
+    for asset in ("app.js", "qotw.js", "invitees.js", "socket.js", "style.css"):
         answer = await sea.get(f"/seacalendar/{asset}")
         assert answer.status_code == 200 and answer.headers["cache-control"] == "no-cache"
         stamped = await sea.get(f"/seacalendar/{asset}", params={"v": version[1]})

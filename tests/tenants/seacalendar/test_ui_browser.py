@@ -14,6 +14,7 @@ from shared.tenant import TenantContext
 from tenants.seacalendar.guilds import MANAGE_GUILD
 from tests.fakes.discord import FakeDiscord
 from tests.support.browser import CHROMIUM, Page, browser_page, sticking_out
+from tests.support.waiting import wait_for
 from tests.tenants.seacalendar.conftest import API, SignIn, create_poll, vote
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -587,6 +588,8 @@ async def test_tokens_another_tab_rotated_or_removed_are_followed(
 
 
 EDIT_ERROR = "(document.getElementById('edit-error')?.textContent ?? '')"
+# The invitee chips of a form, as [discord id, text].
+CHIPS = "[...document.querySelectorAll('#{form} .chips li')].map((li) => [li.dataset.id, li.textContent])"
 # Records the bodies of the page's PUTs, then lets them through.
 RECORD_PUTS = (
     "window.sent = []; const real = window.fetch; window.fetch = (url, options) => {"
@@ -614,17 +617,19 @@ async def test_the_creator_edits_a_poll_in_its_time_zone_and_watchers_see_it_at_
         form = "document.getElementById('edit-form')"
         await editor.until(f"!{form}.hidden")
         # Prefilled from the poll, the deadline on the poll's clock (18:00 in Paris), not this browser's.
+        # The invitees are chips named as the poll document names them, the typed-ids box left empty.
         prefilled = await editor.js(
             f"[{form}.title.value, {form}.dates.value, {form}.deadline.value, {form}.invitees.value,"
-            f" {form}.public.checked, $('edit-zone').textContent]"
+            f" {form}.public.checked, $('edit-zone').textContent, {CHIPS.format(form='edit-form')}]"
         )
         assert prefilled == [
             "Game night",
             "2030-06-01 19:00\n2030-06-02 19:00",
             "2030-05-01T18:00",
-            bob.discord_id,
+            "",
             False,
             "Europe/Paris",
+            [[bob.discord_id, "Bob ×"]],
         ]
         # An empty title is refused by the form itself, one of spaces by the API, naming the field.
         await editor.js(RECORD_PUTS)
@@ -802,4 +807,129 @@ async def test_question_of_the_week_schedule_questions_and_answers_in_the_ui(
         await page.until(f"{qotw_text('page-error')} !== ''")
         assert await page.js("$('page-error').textContent") == "You are not a member of that Discord server."
         assert await page.js("$('qotw-body').hidden")
+        assert page.errors == []
+
+
+def matches(form: str) -> str:
+    """The member buttons the picker of ``form`` lists."""
+    return f"[...document.querySelectorAll('#{form} .member-matches button')].map((b) => b.textContent)"
+
+
+async def search_members(page: Page, form: str, guild: str, text: str) -> None:
+    """Type a server id and part of a name into the picker of ``form``, as a person would."""
+    await page.js(
+        f"(() => {{ const f = document.getElementById({json.dumps(form)}); f.guild.value = {json.dumps(guild)};"
+        f" f.member_search.value = {json.dumps(text)}; f.member_search.dispatchEvent(new Event('input'));"
+        " return true; })()"
+    )
+
+
+async def test_invitees_are_picked_by_name_from_a_discord_server_and_shown_by_name(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    guild = "840000000000000001"
+    fake.add_guild(guild, members={ann.discord_id: 0})
+    fake.add_profile(guild, bob.discord_id, "bob", global_name="Bob", nick="Bobby")
+    fake.add_profile(guild, "840000000000000011", "bobcat", global_name="Cat")
+    fake.add_profile(guild, "840000000000000012", "zed")
+    typed = "840000000000000099"  # someone whose id Ann knows, who is in no server the bot sees
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        await search_members(page, "create", guild, "bo")
+        await page.until(f"{matches('create')}.length === 2", timeout=5)
+        assert await page.js(matches("create")) == ["Bobby (bob)", "Cat (bobcat)"]
+        await page.js("document.querySelector('#create .member-matches button').click(); true")
+        await search_members(page, "create", guild, "bobc")
+        await page.until(f"{matches('create')}.length === 1", timeout=5)
+        await page.js("document.querySelector('#create .member-matches button').click(); true")
+        chips = CHIPS.format(form="create")
+        assert await page.js(chips) == [[bob.discord_id, "Bobby ×"], ["840000000000000011", "Cat ×"]]
+        assert await page.js(f"{matches('create')}.length === 0 && $('create').member_search.value === ''")
+        # A chip goes with its button; ids typed by hand are still taken.
+        await page.js("document.querySelector('#create .chips li:last-child button').click(); true")
+        assert await page.js(chips) == [[bob.discord_id, "Bobby ×"]]
+        form = {"title": "Pub quiz", "dates": "2030-06-01 19:00", "invitees": typed, "deadline": ""}
+        await page.submit("#create", form)
+        await page.until("location.hash.startsWith('#poll=')", timeout=5)
+        poll_id = int((await page.js("location.hash")).removeprefix("#poll="))
+        saved = (await sea.get(f"{API}/polls/{poll_id}", headers=ann.auth)).json()
+        assert [i["discord_id"] for i in saved["invitees"]] == sorted([bob.discord_id, typed])
+        # The poll page names the invitees as SeaCalendar knows them, with the id for one it doesn't.
+        await page.until("(document.getElementById('poll-invitees')?.textContent ?? '').startsWith('Invited:')")
+        assert await page.js("$('poll-invitees').textContent") == f"Invited: Bob, {typed}"
+        # The server is remembered, for the next poll and for the question of the week.
+        assert await page.js("localStorage.getItem('sc_guild')") == guild
+        await page.js("location.hash = ''; true")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        fresh = "[$('create').guild.value, $('create').querySelectorAll('.chips li').length]"
+        assert await page.js(fresh) == [guild, 0]
+        assert page.errors == []
+
+
+async def test_the_edit_form_starts_from_named_chips_and_says_why_a_search_failed(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    guild, elsewhere = "840000000000000021", "840000000000000022"
+    fake.add_guild(guild, members={ann.discord_id: 0})
+    fake.add_guild(elsewhere, members={bob.discord_id: 0})
+    fake.add_profile(guild, "840000000000000031", "cy", global_name="Cy")
+    stranger = "840000000000000039"
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id, stranger])
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('poll-title')?.textContent === 'Game night'")
+        await page.click("Edit poll")
+        await page.until("!document.getElementById('edit-form').hidden")
+        chips = CHIPS.format(form="edit-form")
+        assert await page.js(chips) == [[bob.discord_id, "Bob ×"], [stranger, f"{stranger} ×"]]
+        await page.js(f"document.querySelector('#edit-form .chips li[data-id=\"{stranger}\"] button').click(); true")
+        # A server Ann is not in, then Discord failing: each says so in the form's error line.
+        await search_members(page, "edit-form", elsewhere, "cy")
+        await page.until(f"{EDIT_ERROR} !== ''", timeout=5)
+        assert await page.js(EDIT_ERROR) == "You are not a member of that Discord server."
+        fake.fail("GET /guilds/members/search")
+        await search_members(page, "edit-form", guild, "cy")
+        await page.until(f"{EDIT_ERROR} === 'Discord answered 502; try again.'", timeout=5)
+        await search_members(page, "edit-form", guild, "cy ")
+        await page.until(f"{matches('edit-form')}.length === 1", timeout=5)
+        assert await page.js(EDIT_ERROR) == ""
+        await page.js("document.querySelector('#edit-form .member-matches button').click(); true")
+        await page.js(RECORD_PUTS)
+        await page.js("document.querySelector('#edit-form').requestSubmit(); true")
+        await page.until("document.getElementById('edit-form').hidden", timeout=5)
+        assert await page.js("sent") == [{"invitees": [bob.discord_id, "840000000000000031"]}]
+        await page.until("$('poll-invitees').textContent === 'Invited: Bob, 840000000000000031'", timeout=5)
+        assert page.errors == []
+
+
+async def test_a_search_answered_after_a_newer_one_is_not_shown(
+    sea_url: str, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    guild = "840000000000000041"
+    fake.add_guild(guild, members={ann.discord_id: 0})
+    fake.add_profile(guild, "840000000000000051", "bob")
+    fake.add_profile(guild, "840000000000000052", "zed")
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        # Counts the searches the page has finished with, shown or dropped.
+        await page.js(
+            "window.finished = 0; const search = searchMembers;"
+            " window.searchMembers = async (form) => { await search(form); finished++; }; true"
+        )
+        release, held = fake.hold_next_search(), fake.held_searches
+        await search_members(page, "create", guild, "bo")
+        await wait_for(lambda: fake.held_searches == held + 1)
+        await search_members(page, "create", guild, "ze")
+        await page.until(f"{matches('create')}.length === 1", timeout=5)
+        release.set()
+        await page.until("finished === 2", timeout=5)
+        assert await page.js(matches("create")) == ["zed"]
         assert page.errors == []

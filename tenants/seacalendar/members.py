@@ -1,0 +1,37 @@
+"""A Discord server's members by name, so that people invite each other without knowing Discord ids.
+
+Only the server's members may search it: the bot sees every server that installed it, and its
+member list is not for anyone who knows the server's id.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shared.http.body import parse_model
+from shared.http.responses import json_response
+from shared.tenant import TenantContext
+from tenants.seacalendar.guilds import Guilds
+from tenants.seacalendar.schemas import MemberSearch
+from tenants.seacalendar.settings import sea_settings
+from tenants.seacalendar.users import current_user_id, load_user
+
+
+def routes(ctx: TenantContext) -> list[Route]:
+    """Routes under ``/api/guilds``."""
+    guilds = Guilds(sea_settings(ctx))
+
+    async def search(request: Request) -> Response:
+        """Members of the guild whose name starts with ``?query=`` (1–100 characters), at most ``?limit=``
+        (1–25, default 10): ``{"members": [{discord_id, username, display_name}]}``; for its members."""
+        user_id = await current_user_id(ctx, request)
+        fields = {**request.query_params, "guild_id": request.path_params["guild_id"]}
+        asked = parse_model(MemberSearch, fields)
+        async with ctx.db.connect() as conn:
+            discord_id = (await load_user(conn, user_id))["discord_id"]
+        await guilds.require_member(asked.guild_id, discord_id)
+        return json_response({"members": await guilds.search_members(asked.guild_id, asked.query, asked.limit)})
+
+    return [Route("/api/guilds/{guild_id}/members", search, methods=["GET"])]
