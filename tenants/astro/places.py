@@ -77,6 +77,7 @@ async def by_id(conn: AsyncConnection, geonameid: int) -> Place:
 
 async def by_name(conn: AsyncConnection, city: str, country: str | None) -> Place:
     """The one city called ``city`` (optionally in ``country``); 422 if none, 409 with candidates if several."""
+    key = name_key(city)
     rows = (
         await conn.execute(
             sa.text(
@@ -84,14 +85,14 @@ async def by_name(conn: AsyncConnection, city: str, country: str | None) -> Plac
                 "WHERE n.key = :k AND (CAST(:c AS text) IS NULL OR p.country = :c) "
                 "ORDER BY p.population DESC, p.geonameid LIMIT :n"
             ),
-            {"k": name_key(city), "c": country, "n": MAX_CANDIDATES + 1},
+            {"k": key, "c": country, "n": MAX_CANDIDATES + 1},
         )
     ).all()
     if not rows:
         raise ApiError(422, "unknown_place", f"No city called {city!r} is known; try coordinates instead.")
     # "London, GB" also matches the City of London by an alternate name: when the largest match is
     # the only one of that very name, it is the one people mean.
-    named = [r for r in rows if name_key(r.name) == name_key(city)]
+    named = [r for r in rows if name_key(r.name) == key]
     if len(rows) > 1 and named != [rows[0]]:
         raise ApiError(
             409,
