@@ -36,8 +36,9 @@ def sticking_out(container: str) -> str:
 class Page:
     """One browser tab: evaluate JavaScript, wait for conditions, collect script errors."""
 
-    def __init__(self, socket: Any) -> None:
+    def __init__(self, socket: Any, port: int) -> None:
         self.socket = socket
+        self.port = port  # the browser's DevTools port, for more tabs
         self.errors: list[str] = []
         self._next_id = 0
 
@@ -84,6 +85,18 @@ class Page:
 
         await wait_for(holds, timeout=timeout, interval=0.05)
 
+    @asynccontextmanager
+    async def another_tab(self) -> AsyncIterator[Page]:
+        """A second tab of the same browser (same profile, so it shares storage and channels)."""
+        async with httpx.AsyncClient() as http:
+            target = (await http.put(f"http://127.0.0.1:{self.port}/json/new?about:blank")).json()
+        try:
+            async with _attached(target["webSocketDebuggerUrl"], self.port) as tab:
+                yield tab
+        finally:
+            async with httpx.AsyncClient() as http:
+                await http.get(f"http://127.0.0.1:{self.port}/json/close/{target['id']}")
+
     async def text(self) -> str:
         """The visible text of the page."""
         return str(await self.js("document.body.innerText"))
@@ -102,6 +115,16 @@ class Page:
         await self.js(
             f"[...document.querySelectorAll('button')].find(b => b.textContent === {json.dumps(label)}).click()"
         )
+
+
+@asynccontextmanager
+async def _attached(url: str, port: int) -> AsyncIterator[Page]:
+    """The tab at DevTools ``url``, with the events a Page reads switched on."""
+    async with websockets.connect(url, max_size=None) as socket:
+        page = Page(socket, port)
+        await page.call("Runtime.enable")
+        await page.call("Page.enable")
+        yield page
 
 
 @asynccontextmanager
@@ -132,10 +155,7 @@ async def browser_page() -> AsyncIterator[Page]:
             async with httpx.AsyncClient() as http:
                 targets = (await http.get(f"http://127.0.0.1:{port}/json")).json()
             tab = next(t for t in targets if t["type"] == "page")
-            async with websockets.connect(tab["webSocketDebuggerUrl"], max_size=None) as socket:
-                page = Page(socket)
-                await page.call("Runtime.enable")
-                await page.call("Page.enable")
+            async with _attached(tab["webSocketDebuggerUrl"], port) as page:
                 yield page
         finally:
             process.terminate()

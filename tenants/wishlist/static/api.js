@@ -6,20 +6,66 @@ const STORE = "wishlist.session";
 // Their 401 is the answer itself (wrong password, spent token), not an access token to renew.
 const SIGN_IN = /^auth\/(login|register|refresh|logout)$/;
 
+// A duplicated tab (or one opened from this one) starts with a copy of this tab's sessionStorage:
+// the same sign-in, the same refresh token. Once one of them rotates it, the other's copy is spent,
+// and using it after the server's short grace is taken for theft, signing both out. So the tabs of
+// one sign-in (`sid`) tell each other every change, numbered (`n`) so a late or stale copy never
+// replaces a newer one, and a tab that starts asks its peers for the latest.
+const peers = typeof BroadcastChannel === "function" ? new BroadcastChannel(STORE) : null;
+
 export function session() {
   try { return JSON.parse(sessionStorage.getItem(STORE)) || null; } catch { return null; }
 }
-export function saveSession(pair) {
-  sessionStorage.setItem(STORE, JSON.stringify({
-    user: pair.user, access: pair.access_token, refresh: pair.refresh_token,
-  }));
+
+// Not crypto.randomUUID: that needs a secure context, and the UI also runs over plain HTTP.
+function randomId() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
-export function clearSession() { sessionStorage.removeItem(STORE); }
+
+function store(state) {
+  sessionStorage.setItem(STORE, JSON.stringify(state));
+  peers?.postMessage({ type: "state", state });
+}
+
+// A new pair: a rotation or a password change continues this tab's sign-in, a sign-in starts one.
+export function saveSession(pair) {
+  const current = session();
+  const continues = current && current.sid && current.user.id === pair.user.id;
+  store({
+    user: pair.user, access: pair.access_token, refresh: pair.refresh_token,
+    sid: continues ? current.sid : randomId(), n: continues ? (current.n || 0) + 1 : 0,
+  });
+}
+export function clearSession() {
+  const current = session();
+  sessionStorage.removeItem(STORE);
+  if (current?.sid) peers?.postMessage({ type: "ended", sid: current.sid });
+}
 // The account changed (name, email): keep the tokens, show the new details.
 export function saveUser(user) {
   const current = session();
-  if (current) sessionStorage.setItem(STORE, JSON.stringify({ ...current, user }));
+  if (current) store({ ...current, user, n: (current.n || 0) + 1 });
 }
+
+// What another tab of this sign-in changed reaches this one as a "wishlist:session" event
+// ({detail: "changed" | "ended"}) for the page to redraw.
+peers?.addEventListener("message", ({ data }) => {
+  const current = session();
+  if (!current?.sid || !data) return;
+  if (data.type === "ask" && data.sid === current.sid) peers.postMessage({ type: "state", state: current });
+  else if (data.type === "state" && data.state?.sid === current.sid) {
+    if (data.state.n > (current.n || 0)) {
+      sessionStorage.setItem(STORE, JSON.stringify(data.state));
+      dispatchEvent(new CustomEvent("wishlist:session", { detail: "changed" }));
+    } else if (data.state.n < (current.n || 0)) {
+      peers.postMessage({ type: "state", state: current }); // that tab woke up behind: catch it up
+    }
+  } else if (data.type === "ended" && data.sid === current.sid) {
+    sessionStorage.removeItem(STORE);
+    dispatchEvent(new CustomEvent("wishlist:session", { detail: "ended" }));
+  }
+});
+if (session()?.sid) peers?.postMessage({ type: "ask", sid: session().sid });
 
 class ApiError extends Error {
   constructor(status, body, sessionEnded) {
@@ -46,8 +92,11 @@ async function refreshTokens() {
     body: JSON.stringify({ refresh_token: current.refresh }),
   }).then(async (response) => {
     const pair = response.ok ? await response.json() : null;
-    // Signed out (or in as someone else) meanwhile: don't bring the old session back.
-    if (session()?.refresh !== current.refresh) return false;
+    const now = session();
+    // Signed out (or in as someone else) meanwhile: don't bring the old session back. A peer tab's
+    // newer tokens arrived meanwhile: use those.
+    if (now?.sid !== current.sid || now?.user.id !== current.user.id) return false;
+    if (now.refresh !== current.refresh) return true;
     if (!pair) { clearSession(); return false; }
     saveSession(pair);
     return true;

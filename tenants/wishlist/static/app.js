@@ -361,4 +361,13 @@ document.getElementById("signout").addEventListener("click", guarded(async () =>
   render();
 }));
 window.addEventListener("hashchange", () => { flash(""); render(); });
+// Another tab of this sign-in signed out (or deleted the account), or renamed it.
+window.addEventListener("wishlist:session", ({ detail }) => {
+  if (detail === "ended") {
+    render();
+    flash("You signed out in another tab.", "info");
+  } else {
+    document.getElementById("who").textContent = session()?.user.name ?? "";
+  }
+});
 render();

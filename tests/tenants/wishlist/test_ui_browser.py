@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.fakes.smtp import FakeSmtp
 from tests.support.browser import CHROMIUM, browser_page, sticking_out
+from tests.support.refresh import AGE_SPENT
 from tests.tenants.wishlist.conftest import (
     API,
     PASSWORD,
@@ -185,6 +188,64 @@ async def test_a_wrong_password_says_so_and_an_ended_session_asks_to_sign_in_aga
         await page.submit(SIGN_IN, {"email": email, "password": PASSWORD})
         await page.until("location.hash === '#/tags' && document.body.innerText.includes('New tag')", timeout=5)
         assert page.errors == []
+
+
+# Spoils the stored access token only: the next request renews it with the refresh token.
+EXPIRE_ACCESS = (
+    "(() => { const s = JSON.parse(sessionStorage.getItem('wishlist.session'));"
+    "sessionStorage.setItem('wishlist.session', JSON.stringify({...s, access: 'x'})); return true; })()"
+)
+REFRESH_TOKEN = "JSON.parse(sessionStorage.getItem('wishlist.session'))?.refresh"
+
+
+async def test_a_duplicated_tab_follows_the_other_tabs_refreshes_and_sign_out(
+    server: str, tenant_ctx: Callable[[str], Any]
+) -> None:
+    async with browser_page() as first:
+        await first.call("Page.navigate", url=f"{server}/wishlist/")
+        await first.until("document.querySelector('form') !== null")
+        await first.submit(SIGN_UP, {"name": "Hal", "email": unique_email("ui-tabs"), "password": PASSWORD})
+        await first.until("document.body.innerText.includes('No wishlists yet')")
+        stored = await first.js("sessionStorage.getItem('wishlist.session')")
+        async with first.another_tab() as second:
+            # What duplicating a tab does: the same page again, with a copy of its sessionStorage.
+            await second.call("Page.navigate", url=f"{server}/wishlist/")
+            await second.until("document.querySelector('form') !== null")
+            await second.js(f"sessionStorage.setItem('wishlist.session', {json.dumps(stored)}); true")
+            await second.call("Page.reload")
+            await second.until("document.getElementById('who').textContent === 'Hal'")
+
+            # The first tab renews its access token, which spends the refresh token both had.
+            await first.js(EXPIRE_ACCESS)
+            await first.js("location.hash = '#/tags'")
+            await first.until("document.body.innerText.includes('New tag')")
+            renewed = await first.js(REFRESH_TOKEN)
+            assert renewed != json.loads(stored)["refresh"]
+            await second.until(f"{REFRESH_TOKEN} === {json.dumps(renewed)}")
+
+            # Long after (past the reuse grace), the second tab renews: with the new token, so
+            # nothing is taken for a replay, and the first tab follows in turn.
+            async with tenant_ctx("wishlist").db.transaction() as conn:
+                await conn.exec_driver_sql(AGE_SPENT)
+            await second.js(EXPIRE_ACCESS)
+            await second.js("location.hash = '#/tags'")
+            await second.until("document.body.innerText.includes('New tag')")
+            again = await second.js(REFRESH_TOKEN)
+            assert again != renewed
+            await first.until(f"{REFRESH_TOKEN} === {json.dumps(again)}")
+            async with tenant_ctx("wishlist").db.transaction() as conn:
+                await conn.exec_driver_sql(AGE_SPENT)
+            await first.js(EXPIRE_ACCESS)
+            await first.js("location.hash = '#/'")
+            await first.until("document.body.innerText.includes('No wishlists yet')")
+
+            # Signing out in one signs the other out too (the server ended that sign-in).
+            await first.click("Sign out")
+            await second.until("document.getElementById('flash').textContent === 'You signed out in another tab.'")
+            assert await second.js("sessionStorage.getItem('wishlist.session') === null")
+            assert "Create account" in await second.text()
+            assert second.errors == []
+        assert first.errors == []
 
 
 # What of the page reaches past the right edge of the window (the page scrolls sideways then).
