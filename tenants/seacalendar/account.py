@@ -19,7 +19,7 @@ from shared.errors import unauthorized
 from shared.http.body import read_json
 from shared.tenant import TenantContext
 from tenants.seacalendar import store
-from tenants.seacalendar.polls import room
+from tenants.seacalendar.polls import publish_deleted, room
 from tenants.seacalendar.schemas import AccountDelete
 from tenants.seacalendar.users import current_claims, password_hash_of, prove_identity
 
@@ -54,9 +54,7 @@ async def delete_user(ctx: TenantContext, conn: AsyncConnection, user_id: int) -
     await ctx.refresh.forget_subject(conn, str(user_id))
     for poll in touched:
         if poll.own:
-            # The Discord ids let the bot turn the poll's message into a notice; the row will be gone.
-            data = {"poll_id": poll.id, "channel_id": poll.channel_id, "message_id": poll.message_id}
-            await ctx.bus.publish(conn, "poll_deleted", room(poll.id), data)
+            await publish_deleted(ctx, conn, poll)
             continue
         if poll.voted:
             tally = await store.bumped_tally(conn, poll.id)

@@ -1,8 +1,11 @@
-"""Polls: list, create, read (with the live tally), update, cancel."""
+"""Polls: list, create, read (with the live tally), update, cancel, delete."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,6 +36,13 @@ LIST = f"""SELECT COALESCE(json_agg(json_build_object(
 def room(poll_id: int) -> str:
     """The Socket.IO room of a poll."""
     return f"poll:{poll_id}"
+
+
+async def publish_deleted(ctx: TenantContext, conn: AsyncConnection, poll: Any) -> None:
+    """Tell the poll's watchers and the bot it is gone (at commit); the bot gets the Discord ids
+    of the poll's message to turn it into a notice, since the row will be gone."""
+    data = {"poll_id": poll.id, "channel_id": poll.channel_id, "message_id": poll.message_id}
+    await ctx.bus.publish(conn, "poll_deleted", room(poll.id), data)
 
 
 def routes(ctx: TenantContext) -> list[Route]:
@@ -142,10 +152,22 @@ def routes(ctx: TenantContext) -> list[Route]:
             doc = await store.poll_document(conn, poll.id, user_id)
         return raw_json_response(doc)
 
+    async def delete_poll(request: Request) -> Response:
+        """Delete a poll in any state with its votes, invites, reminders and memories (creator only, 204)."""
+        user_id = await current_user_id(ctx, request)
+        async with ctx.db.transaction() as conn:
+            poll = await store.visible_poll(conn, request.path_params["poll_id"], user_id, lock=True)
+            store.require_creator(poll, user_id)
+            # The foreign keys take the rest (reminder deliveries through their reminders).
+            await conn.execute(sa.text("DELETE FROM polls WHERE id = :id"), {"id": poll.id})
+            await publish_deleted(ctx, conn, poll)
+        return Response(status_code=204)
+
     return [
         Route("/api/polls", list_polls, methods=["GET"]),
         Route("/api/polls", create_poll, methods=["POST"]),
         Route("/api/polls/{poll_id:id}", get_poll, methods=["GET"]),
         Route("/api/polls/{poll_id:id}", update_poll, methods=["PUT"]),
+        Route("/api/polls/{poll_id:id}", delete_poll, methods=["DELETE"]),
         Route("/api/polls/{poll_id:id}/cancel", cancel_poll, methods=["POST"]),
     ]

@@ -24,7 +24,7 @@ POLL = """SELECT id, title, description, status, channel_id, message_id, voting_
     FROM polls WHERE id = $1"""
 OPTIONS = "SELECT id, label, date, start_time, end_time FROM poll_options WHERE poll_id = $1 ORDER BY position, id"
 TALLY = tally_query("$1")
-DELETED = "This poll was deleted, with its votes, when its creator deleted their account."
+DELETED = "Its creator deleted this poll, with its votes."
 STATUS = {"voting": "Voting open", "finalized": "Date chosen", "cancelled": "Cancelled", "expired": "Voting closed"}
 
 

@@ -208,6 +208,21 @@ async function createPoll(event) {
 
 const deadlinePassed = (poll) => poll.voting_deadline !== null && new Date(poll.voting_deadline) <= new Date();
 
+// The ballot closes when the deadline passes on an open page, not at the next render (a vote
+// sent then got a 409). setTimeout takes at most ~24.8 days: a later deadline is looked at again.
+let closing = null;
+function closeAtDeadline(poll) {
+  clearTimeout(closing);
+  if (poll.status !== "voting" || poll.voting_deadline === null) return;
+  const left = new Date(poll.voting_deadline) - Date.now();
+  closing = setTimeout(() => {
+    if (state.poll?.id !== poll.id) return;
+    if (!deadlinePassed(poll)) return closeAtDeadline(poll);
+    $("ballot").disabled = true;
+    renderMeta(state.poll);
+  }, Math.min(Math.max(left, 0) + 20, 2 ** 31 - 1));
+}
+
 function renderMeta(poll) {
   // A deadline is news while the poll takes votes; "finalized, closes …" read as still open.
   const deadline = !(poll.voting_deadline && poll.status === "voting") ? ""
@@ -282,8 +297,10 @@ function renderPoll(poll) {
   // Closed (finalised, cancelled, or its deadline passed before the bot marked it): the boxes
   // and the button looked as usable as ever, and a click did nothing, or got a 409.
   $("ballot").disabled = !open || deadlinePassed(poll);
+  closeAtDeadline(poll);
   const editable = poll.is_creator && (open || poll.status === "draft");
-  $("creator-actions").hidden = !(editable || (poll.is_creator && poll.status === "expired"));
+  $("creator-actions").hidden = !poll.is_creator;
+  $("cancel").hidden = !(editable || poll.status === "expired");
   $("publish").hidden = poll.status !== "draft";
   $("edit").hidden = !editable;
   $("finalize").hidden = !(open || poll.status === "expired");
@@ -365,7 +382,7 @@ function clearPoll(title, note) {
 }
 
 function showDeleted() {
-  clearPoll("Poll deleted", "This poll was deleted, with its votes, when its creator deleted their account.");
+  clearPoll("Poll deleted", "Its creator deleted this poll, with its votes.");
 }
 
 const dateLine = (o) => o.date + (o.start_time ? ` ${o.start_time.slice(0, 5)}` : "") + (o.end_time ? `-${o.end_time.slice(0, 5)}` : "");
@@ -530,6 +547,16 @@ async function cancelPoll() {
   catch (error) { $("poll-error").textContent = error.message; }
 }
 
+async function deletePoll() {
+  const poll = state.poll;
+  const memories = poll.status === "finalized" ? ", memories" : "";
+  if (!confirm(`Delete "${poll.title}"? Its dates, votes${memories} and reminders go for everyone, and it can't be undone.`)) return;
+  try {
+    await api(`/polls/${poll.id}`, { method: "DELETE" });
+    clearPoll("Poll deleted", "You deleted this poll, with its votes.");
+  } catch (error) { $("poll-error").textContent = error.message; }
+}
+
 async function downloadIcs() {
   $("poll-error").textContent = "";
   let blob;
@@ -623,6 +650,7 @@ async function start() {
   $("qotw-answer").addEventListener("submit", answerQuestion);
   $("memory-form").addEventListener("submit", addMemory);
   $("cancel").addEventListener("click", cancelPoll);
+  $("delete-poll").addEventListener("click", deletePoll);
   $("ics").addEventListener("click", downloadIcs);
   window.addEventListener("hashchange", route);
   await route();

@@ -107,6 +107,9 @@ async def test_bad_input_on_poll_actions(sea: httpx.AsyncClient, member: Member)
     assert_error(await sea.post(f"{base}/finalize", json={"option_id": 2**40}, headers=auth), 422, "unknown_option")
     assert_error(await sea.post(f"{base}/memories", json={"kind": "link"}, headers=auth), 422, "validation_error")
     assert_error(await sea.post(f"{API}/polls/999999999/cancel", headers=auth), 404, "not_found")
+    assert_error(await sea.delete(f"{API}/polls/999999999", headers=auth), 404, "not_found")
+    assert_error(await sea.delete(f"{API}/polls/abc", headers=auth), 404, "not_found")
+    assert_error(await sea.delete(f"{API}/polls/99999999999999999999999", headers=auth), 404, "not_found")
     assert_error(await sea.post(f"{API}/polls/999999999/vote", json={}, headers=auth), 404, "not_found")
     assert_error(
         await sea.post(f"{API}/qotw/questions/999999999/responses", json={"text": "a"}, headers=auth), 404, "not_found"
@@ -128,6 +131,7 @@ async def test_bad_input_on_poll_actions(sea: httpx.AsyncClient, member: Member)
         ("POST", "/polls"),
         ("GET", "/polls/1"),
         ("PUT", "/polls/1"),
+        ("DELETE", "/polls/1"),
         ("POST", "/polls/1/vote"),
         ("POST", "/polls/1/finalize"),
         ("POST", "/polls/1/cancel"),

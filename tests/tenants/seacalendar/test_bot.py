@@ -140,19 +140,22 @@ async def test_posts_the_poll_and_edits_it_after_a_vote(
     assert len([m for m in fake.channel_messages(CHANNEL) if m["nonce"] == nonce]) == 1
 
 
-async def test_a_poll_deleted_with_its_creators_account_leaves_a_notice_in_discord(
+@pytest.mark.parametrize("deleted", ["poll", "account"])
+async def test_a_deleted_poll_leaves_a_notice_in_discord(
     sea: httpx.AsyncClient,
     sign_in: SignIn,
     fake_discord: tuple[FakeDiscord, str],
     run_bot: RunBot,
     sea_ctx: TenantContext,
+    deleted: str,
 ) -> None:
     fake, _ = fake_discord
     ann = await sign_in("Ann")
     async with run_bot():
         poll = await create_poll(sea, ann, title="Soon gone", channel_id=CHANNEL)
         message_id = await wait_for(lambda: message_id_of(sea_ctx, poll["id"]))
-        assert (await sea.request("DELETE", f"{API}/users/me", headers=ann.auth)).status_code == 204
+        path = f"{API}/polls/{poll['id']}" if deleted == "poll" else f"{API}/users/me"
+        assert (await sea.request("DELETE", path, headers=ann.auth)).status_code == 204
         await wait_for(lambda: fake.messages[message_id]["embeds"][0]["description"] == DELETED)
         assert fake.messages[message_id]["content"] == "📅 This poll was deleted."
         assert fake.messages[message_id]["embeds"][0]["fields"] == []

@@ -1,4 +1,4 @@
-"""Polls and votes: visibility, the live tally, updates, finalising, cancelling, and the 409/422/404 rules."""
+"""Polls and votes: visibility, the live tally, updates, finalising, cancelling, deleting, and the 409/422/404 rules."""
 
 from __future__ import annotations
 
@@ -139,6 +139,34 @@ async def test_only_the_creator_updates_finalizes_and_cancels(sea: httpx.AsyncCl
         409,
         "poll_cancelled",
     )
+
+
+async def test_the_creator_deletes_a_poll_in_any_state_with_what_hangs_on_it(
+    sea: httpx.AsyncClient, sign_in: SignIn, sea_ctx: TenantContext
+) -> None:
+    ann, bob, eve = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Eve")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id], is_private=True)
+    base = f"{API}/polls/{poll['id']}"
+    assert (await vote(sea, bob, poll["id"], available=[poll["options"][0]["id"]])).status_code == 200
+    finalized = await sea.post(f"{base}/finalize", json={"option_id": poll["options"][0]["id"]}, headers=ann.auth)
+    assert finalized.status_code == 200, finalized.text
+    assert (await sea.post(f"{base}/memories", json={"text": "Fun"}, headers=bob.auth)).status_code == 201
+    assert_error(await sea.delete(base, headers=bob.auth), 403, "not_creator")
+    assert_error(await sea.delete(base, headers=eve.auth), 404, "not_found")  # private: not even there to her
+
+    assert (await sea.delete(base, headers=ann.auth)).status_code == 204
+    assert_error(await sea.get(base, headers=ann.auth), 404, "not_found")
+    assert_error(await sea.delete(base, headers=ann.auth), 404, "not_found")  # a retry finds nothing to do
+    assert poll["id"] not in [p["id"] for p in (await sea.get(f"{API}/polls", headers=bob.auth)).json()["polls"]]
+    async with sea_ctx.db.connect() as conn:
+        for table in ("poll_options", "votes", "invites", "reminders", "memories"):
+            left = f"SELECT count(*) FROM {table} WHERE poll_id = :p"
+            assert (await conn.execute(sa.text(left), {"p": poll["id"]})).scalar() == 0, table
+    # A draft goes the same way, and the creator keeps their other polls.
+    draft = await create_poll(sea, ann, status="draft")
+    kept = await create_poll(sea, ann)
+    assert (await sea.delete(f"{API}/polls/{draft['id']}", headers=ann.auth)).status_code == 204
+    assert (await sea.get(f"{API}/polls/{kept['id']}", headers=ann.auth)).status_code == 200
 
 
 async def test_voted_options_need_clear_votes_to_be_removed(sea: httpx.AsyncClient, sign_in: SignIn) -> None:

@@ -5,6 +5,7 @@ deleting the account and watching a poll deleted with its creator's, signing in 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -123,15 +124,22 @@ ACCOUNT_SHOWN = (
 SIGNED_OUT = "!document.getElementById('signed-out').hidden && localStorage.getItem('sc_access') === null"
 
 
-async def test_a_watched_poll_says_it_was_deleted(sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn) -> None:
+@pytest.mark.parametrize("deleted", ["poll", "account"])
+async def test_a_watched_poll_says_it_was_deleted(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, deleted: str
+) -> None:
     ann, bob = await sign_in("Ann"), await sign_in("Bob")
     poll = await create_poll(sea, ann, invitees=[bob.discord_id])
     async with browser_page() as page:
         await open_as(page, sea_url, bob.access, bob.refresh, f"poll={poll['id']}")
         await page.until("document.getElementById('live')?.textContent === 'live'")
         await page.until("document.getElementById('poll-title')?.textContent === 'Game night'")
-        assert (await sea.request("DELETE", f"{API}/users/me", headers=ann.auth)).status_code == 204
+        path = f"{API}/polls/{poll['id']}" if deleted == "poll" else f"{API}/users/me"
+        assert (await sea.request("DELETE", path, headers=ann.auth)).status_code == 204
         await page.until("document.getElementById('poll-title').textContent === 'Poll deleted'", timeout=5)
+        assert await page.js("document.getElementById('poll-meta').textContent") == (
+            "Its creator deleted this poll, with its votes."
+        )
         assert await page.js("document.getElementById('vote-form').hidden && !document.querySelector('[data-tally]')")
         assert page.errors == []
 
@@ -509,7 +517,7 @@ async def test_a_sign_in_that_ended_says_so_on_the_sign_in_page(
         assert page.errors == []
 
 
-async def test_finalising_or_cancelling_a_poll_asks_first(
+async def test_finalising_cancelling_or_deleting_a_poll_asks_first(
     sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
 ) -> None:
     ann = await sign_in("Ann")
@@ -535,6 +543,38 @@ async def test_finalising_or_cancelling_a_poll_asks_first(
         await page.click("Finalise the leading option")
         await page.until("document.getElementById('poll-meta').textContent.startsWith('finalized')", timeout=5)
         assert await status() == "finalized"
+
+        # Finalised, the creator may still delete it (only that is left to do), after asking.
+        buttons = "[...document.querySelectorAll('#creator-actions button')].filter((b) => !b.hidden)"
+        assert await page.js(f"{buttons}.map((b) => b.textContent)") == ["Delete poll"]
+        await page.js("window.asked = []; window.confirm = (text) => { asked.push(text); return false; }; true")
+        await page.click("Delete poll")
+        assert await page.js("asked") == [
+            'Delete "Game night"? Its dates, votes, memories and reminders go for everyone, and it can\'t be undone.'
+        ]
+        assert await status() == "finalized"
+        await page.js("window.confirm = () => true")
+        await page.click("Delete poll")
+        await page.until("document.getElementById('poll-title').textContent === 'Poll deleted'", timeout=5)
+        assert await page.js("document.getElementById('poll-meta').textContent") == "You deleted this poll, with its votes."
+        assert (await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).status_code == 404
+        assert page.errors == []
+
+
+async def test_the_ballot_closes_when_the_deadline_passes_on_an_open_page(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    deadline = datetime.now(UTC) + timedelta(seconds=6)
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id], voting_deadline=deadline.isoformat())
+    async with browser_page() as page:
+        await open_as(page, sea_url, bob.access, bob.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('poll-title')?.textContent === 'Game night'")
+        assert await page.js("document.getElementById('ballot').disabled") is False
+        # No bot marks it expired here: the page closes the ballot by itself at the deadline.
+        closed = "document.getElementById('ballot').disabled && document.getElementById('poll-meta').textContent"
+        await page.until(f"{closed}.includes('voting closed')", timeout=20)
+        assert datetime.now(UTC) >= deadline
         assert page.errors == []
 
 
