@@ -556,7 +556,8 @@ async def test_finalising_cancelling_or_deleting_a_poll_asks_first(
         await page.js("window.confirm = () => true")
         await page.click("Delete poll")
         await page.until("document.getElementById('poll-title').textContent === 'Poll deleted'", timeout=5)
-        assert await page.js("document.getElementById('poll-meta').textContent") == "You deleted this poll, with its votes."
+        meta = await page.js("document.getElementById('poll-meta').textContent")
+        assert meta == "You deleted this poll, with its votes."
         assert (await sea.get(f"{API}/polls/{poll['id']}", headers=ann.auth)).status_code == 404
         assert page.errors == []
 
