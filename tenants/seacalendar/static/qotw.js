@@ -104,6 +104,8 @@ async function addQuestion(event) {
   event.preventDefault();
   const form = event.target;
   $("qotw-ask-error").textContent = "";
+  // Said here in words: the API's answer to a blank one names the field and pydantic's rule.
+  if (!form.text.value.trim()) { $("qotw-ask-error").textContent = "Write a question first."; return; }
   try {
     await api("/qotw/questions", { method: "POST", body: JSON.stringify({ guild_id: state.guild, text: form.text.value }) });
     form.reset();
@@ -114,6 +116,7 @@ async function addQuestion(event) {
 async function answerQuestion(event) {
   event.preventDefault();
   $("qotw-answer-error").textContent = $("qotw-answer-saved").textContent = "";
+  if (!event.target.text.value.trim()) { $("qotw-answer-error").textContent = "Write your answer first."; return; }
   try {
     const body = JSON.stringify({ text: event.target.text.value });
     await api(`/qotw/questions/${state.question.id}/responses`, { method: "POST", body });
