@@ -16,12 +16,9 @@ BLOCKS = """
 SELECT blocking_uri IS NOT NULL AS blocking, blocked_by_uri IS NOT NULL AS blocked_by
 FROM viewer_actor_state WHERE viewer_did = $1 AND subject_did = $2
 """
-# The author's own post their profile record pins (a pin of someone else's post is not shown).
-PINNED_URI = """
-SELECT record -> 'pinnedPost' ->> 'uri' FROM profiles WHERE did = $1
-    AND jsonb_typeof(record -> 'pinnedPost' -> 'cid') = 'string'
-    AND starts_with(record -> 'pinnedPost' ->> 'uri', 'at://' || did || '/app.bsky.feed.post/')
-"""
+# The author's own post their profile record pins (a pin of someone else's post is not shown;
+# the rule is migration 0016's, which postView.viewer.pinned follows too).
+PINNED_URI = "SELECT feed_own_pin(did, record) FROM profiles WHERE did = $1"
 PIN_REASON = {"$type": "app.bsky.feed.defs#reasonPin"}
 
 

@@ -79,3 +79,29 @@ async def test_0006_sets_the_duplicates_already_stored_aside(db: asyncpg.Connect
     assert await db.fetchval("SELECT array_agg(uri) FROM feed_items WHERE type = 'repost'") == [
         f"at://{FAN}/app.bsky.feed.repost/3kc"
     ]
+
+
+async def test_0016_flags_the_pins_members_already_had(db: asyncpg.Connection, settings: Settings) -> None:
+    migrations = registry.load("feed").migrations
+    url = tenant_url(settings.database_url or "", settings.db_prefix, "feed", settings.require_secret())
+    pin = f'{{"pinnedPost": {{"uri": "{POST}", "cid": "bafypost"}}}}'
+    await asyncio.to_thread(migrate.downgrade, migrations, url, "0015_pinned_post")
+    try:
+        await add_member(db, MEMBER)
+        await add_member(db, FAN)
+        like = f"at://{FAN}/app.bsky.feed.like/3ka"
+        await db.execute(
+            "INSERT INTO viewer_post_state (viewer_did, post_uri, like_uri) VALUES ($1, $2, $3)", FAN, POST, like
+        )
+        # The member pins their post; the fan pins the member's, which is not theirs to pin.
+        await db.execute(
+            "INSERT INTO profiles (did, record) VALUES ($1, $3::jsonb), ($2, $3::jsonb) "
+            "ON CONFLICT (did) DO UPDATE SET record = EXCLUDED.record",
+            MEMBER,
+            FAN,
+            pin,
+        )
+    finally:
+        await asyncio.to_thread(migrate.upgrade, migrations, url)
+    rows = await db.fetch("SELECT viewer_did, view_part FROM viewer_post_state ORDER BY viewer_did")
+    assert [(r["viewer_did"], r["view_part"]) for r in rows] == [(FAN, f'"like":"{like}"'), (MEMBER, '"pinned":true')]

@@ -73,11 +73,13 @@ def _viewer_clear_sql(kind: Kind) -> str:
     """
 
 
-# Emptied rows are removed so the table holds the same rows however events were batched.
-# (A separate statement: one statement can't delete the rows its own CTE updated.)
+# Emptied rows are removed so the table holds the same rows however events were batched (a
+# member's pinned post keeps its row: migration 0016). (A separate statement: one statement
+# can't delete the rows its own CTE updated.)
 VIEWER_PRUNE = """
 DELETE FROM viewer_post_state s USING unnest($1::text[], $2::text[]) AS v(viewer, post)
 WHERE s.viewer_did = v.viewer AND s.post_uri = v.post AND s.like_uri IS NULL AND s.repost_uri IS NULL
+    AND NOT s.pinned
 """
 
 

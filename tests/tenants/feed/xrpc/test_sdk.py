@@ -216,6 +216,56 @@ async def test_sdk_swaps_and_validate_go_to_the_pds_and_a_failed_swap_is_invalid
     assert (await client.get_posts([second.uri])).posts == []
 
 
+async def test_sdk_the_viewers_own_pinned_post_says_so_wherever_it_shows(
+    feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
+) -> None:
+    """``postView.viewer.pinned`` on the viewer's own pinned post (Bluesky's ``viewerPinned``), and only there."""
+    client = await alice_client(feed_server)
+    uris = await seed(feed_db, hose)
+    mine = uri(ALICE, POST, "3kalicepost1")
+    (post,) = (await client.get_posts([mine])).posts
+    assert post.viewer is not None and post.viewer.pinned is None
+    pin = {"uri": mine, "cid": post.cid}
+    await index(feed_db, [hose.commit(ALICE, PROFILE, "self", {"displayName": "Alice", "pinnedPost": pin})])
+    # Bob pins his own post too: he is not a viewer here, so nothing is kept for him.
+    bob_pin = {"uri": uris["first"], "cid": "bafybob"}
+    await index(feed_db, [hose.commit(BOB, PROFILE, "self", {"displayName": "Bob", "pinnedPost": bob_pin})])
+    assert await feed_db.fetchval("SELECT count(*) FROM viewer_post_state WHERE pinned") == 1
+
+    def pinned_in(feed: list[models.AppBskyFeedDefs.FeedViewPost]) -> list[str]:
+        return [item.post.uri for item in feed if item.post.viewer is not None and item.post.viewer.pinned]
+
+    assert pinned_in((await client.get_timeline()).feed) == [mine]  # the hot path's prebuilt state
+    assert pinned_in((await client.get_author_feed("did:plc:alice")).feed) == [mine]
+    assert [p.viewer.pinned for p in (await client.get_posts([mine, uris["first"]])).posts] == [True, None]
+    thread = await client.get_post_thread(mine)
+    assert thread.thread.post.viewer.pinned is True
+
+    # Liked and unliked meanwhile, the pinned post keeps saying so; unpinned, it no longer does.
+    like = hose.like(ALICE, mine)
+    await index(feed_db, [like])
+    liked = (await client.get_posts([mine])).posts[0].viewer
+    assert liked.like is not None and liked.pinned is True
+    await index(feed_db, [hose.delete(ALICE, LIKE, like["commit"]["rkey"])])
+    assert (await client.get_posts([mine])).posts[0].viewer.model_dump(exclude_none=True) == {
+        "pinned": True, "py_type": "app.bsky.feed.defs#viewerState"
+    }  # fmt: skip
+    await index(feed_db, [hose.commit(ALICE, PROFILE, "self", {"displayName": "Alice"})])
+    assert pinned_in((await client.get_timeline()).feed) == []
+    assert await feed_db.fetchval("SELECT count(*) FROM viewer_post_state WHERE viewer_did = $1", ALICE) == 0
+
+    # An account whose profile (with its pin) was stored before it signed in sees the pin at once.
+    carol_post = hose.post(CAROL, "carol pins this")
+    carol_uri = uri(CAROL, POST, carol_post["commit"]["rkey"])
+    await index(feed_db, [carol_post])
+    carol_pin = {"uri": carol_uri, "cid": carol_post["commit"]["cid"]}
+    await index(feed_db, [hose.commit(CAROL, PROFILE, "self", {"pinnedPost": carol_pin})])
+    feed_server.pds.account(CAROL, "carol.test", "carol-pass")
+    carol = AsyncClient(base_url=f"{feed_server.url}/feed/xrpc")
+    await carol.login("carol.test", "carol-pass")
+    assert (await carol.get_posts([carol_uri])).posts[0].viewer.pinned is True
+
+
 async def test_sdk_author_feed_with_the_pinned_post_on_top(
     feed_server: FeedServer, feed_db: asyncpg.Connection, hose: Firehose
 ) -> None:
