@@ -91,7 +91,8 @@ def routes(ctx: TenantContext) -> list[Route]:
         return raw_json_response(doc)
 
     async def update_poll(request: Request) -> Response:
-        """Change a draft or open poll (creator only); removing voted options needs ``clear_votes``."""
+        """Change a draft or open poll (creator only); removing voted options needs ``clear_votes``,
+        and ``"venue": null`` takes the place off."""
         user_id = await current_user_id(ctx, request)
         body = await read_json(request, PollUpdate)
         fields = body.model_fields_set
@@ -120,6 +121,8 @@ def routes(ctx: TenantContext) -> list[Route]:
             )
             if body.venue is not None:
                 await poll_writes.set_venue(conn, poll.id, body.venue, user_id)
+            elif "venue" in fields:  # an explicit null: the poll no longer names a place
+                await conn.execute(sa.text("UPDATE polls SET venue_id = NULL WHERE id = :id"), {"id": poll.id})
             if body.invitees is not None:
                 await poll_writes.set_invitees(conn, poll.id, body.invitees)
             # After the invitees and privacy: which votes hold an option is judged on the poll as it will be.

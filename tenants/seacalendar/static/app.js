@@ -174,6 +174,26 @@ function fromZoneInput(value, zone) {
   return new Date(wall - offset(wall - offset(wall))).toISOString();
 }
 
+// A generic poll's choices (made with the bot's /poll command): text, one per line.
+function parseChoices(text) {
+  const choices = text.split("\n").map((line) => line.trim()).filter(Boolean);
+  if (!choices.length) throw new Error("Give at least one choice.");
+  const long = choices.find((c) => c.length > 200);
+  if (long) throw new Error(`A choice is at most 200 characters: ${long.slice(0, 40)}…`);
+  const twice = choices.find((c, i) => choices.indexOf(c) !== i);
+  if (twice) throw new Error(`Listed twice: ${twice}`);
+  return choices.map((label) => ({ label }));
+}
+
+// The place, or null for none; an address or link alone would name nowhere.
+function readVenue(form) {
+  const name = form.venue_name.value.trim(), address = form.venue_address.value.trim(), url = form.venue_url.value.trim();
+  if (!name && (address || url)) throw new Error("Name the place, or leave its address and link empty.");
+  return name ? { name, address, url: url || null } : null;
+}
+
+const venueKey = (venue) => JSON.stringify(venue ? [venue.name, venue.address ?? "", venue.url ?? null] : null);
+
 // The new-poll and edit forms' fields in the API's shape; `zone` is the poll's.
 function readPollForm(form, zone, kept) {
   const body = {
@@ -184,6 +204,8 @@ function readPollForm(form, zone, kept) {
     voting_deadline: form.deadline.value ? fromZoneInput(form.deadline.value, zone) : null,
   };
   if (!form.dates.closest("label").hidden) body.options = parseDates(form.dates.value, kept);
+  if (form.choices && !form.choices.closest("label").hidden) body.options = parseChoices(form.choices.value);
+  body.venue = readVenue(form);
   // The API takes it, and then nobody but its creator can see it: not what anyone asking means.
   if (body.is_private && !body.invitees.length) {
     throw new Error("Invite someone, or let anyone with the link vote: otherwise only you can see this poll.");
@@ -197,6 +219,7 @@ async function createPoll(event) {
   $("create-error").textContent = "";
   try {
     const body = { ...readPollForm(form, MY_ZONE), timezone: MY_ZONE };
+    if (body.venue === null) delete body.venue;
     const poll = await api("/polls", { method: "POST", body: JSON.stringify(body) });
     form.reset();
     resetPicker(form);
@@ -244,6 +267,18 @@ function takeTally(tally) {
 // Someone invited who never signed in to SeaCalendar has no name here yet: their Discord id stands in.
 const inviteeName = (invitee) => invitee.display_name ?? invitee.discord_id;
 
+function renderVenue(venue) {
+  const line = $("poll-venue");
+  line.hidden = !venue;
+  line.replaceChildren();
+  if (!venue) return;
+  line.append(`Where: ${venue.name}${venue.address ? `, ${venue.address}` : ""}`);
+  if (venue.url) {
+    const link = Object.assign(document.createElement("a"), { href: venue.url, textContent: "map / site", target: "_blank", rel: "noopener noreferrer" });
+    line.append(" · ", link);
+  }
+}
+
 // Who was invited is shown only to the creator and the invitees (the API sends null to anyone else).
 function renderInvitees(invitees) {
   $("poll-invitees").hidden = !invitees?.length;
@@ -267,6 +302,7 @@ function renderPoll(poll) {
   state.poll = poll;
   $("poll-title").textContent = poll.title;
   $("poll-description").textContent = poll.description;
+  renderVenue(poll.venue);
   renderInvitees(poll.invitees);
   $("vote-saved").textContent = "";
   const mine = poll.my_vote || { available: [], maybe: [], note: "" };
@@ -377,7 +413,7 @@ function clearPoll(title, note) {
   $("poll-meta").textContent = note;
   $("poll-description").textContent = "";
   $("options").replaceChildren();
-  $("poll-invitees").hidden = true;
+  $("poll-invitees").hidden = $("poll-venue").hidden = true;
   $("vote-form").hidden = $("creator-actions").hidden = $("edit-form").hidden = $("ics").hidden = $("memories").hidden = true;
 }
 
@@ -391,10 +427,17 @@ function openEdit() {
   const poll = state.poll, form = $("edit-form");
   form.title.value = poll.title;
   form.description.value = poll.description;
-  // A generic poll's choices are text, which the one-date-per-line field can't say: left as they are.
-  $("edit-dates").hidden = poll.type !== "event";
-  form.dates.required = poll.type === "event";
-  form.dates.value = poll.type === "event" ? poll.options.map(dateLine).join("\n") : "";
+  // A generic poll's choices are text: their own field, one per line.
+  const event = poll.type === "event";
+  $("edit-dates").hidden = !event;
+  $("edit-choices").hidden = event;
+  form.dates.required = event;
+  form.choices.required = !event;
+  form.dates.value = event ? poll.options.map(dateLine).join("\n") : "";
+  form.choices.value = event ? "" : poll.options.map((o) => o.label).join("\n");
+  form.venue_name.value = poll.venue?.name ?? "";
+  form.venue_address.value = poll.venue?.address ?? "";
+  form.venue_url.value = poll.venue?.url ?? "";
   $("edit-zone").textContent = poll.timezone;
   form.deadline.value = toZoneInput(poll.voting_deadline, poll.timezone);
   resetPicker(form);
@@ -413,11 +456,13 @@ function pollChanges(poll, form, body) {
   const invited = (poll.invitees || []).map((i) => i.discord_id).sort().join();
   if ([...new Set(body.invitees)].sort().join() !== invited) changes.invitees = body.invitees;
   if (form.deadline.value !== toZoneInput(poll.voting_deadline, poll.timezone)) changes.voting_deadline = body.voting_deadline;
+  if (venueKey(body.venue) !== venueKey(poll.venue)) changes.venue = body.venue; // null takes it off
   if (body.options) {
-    // An option kept keeps its id, and with it its votes and label.
-    const existing = new Map(poll.options.map((o) => [optionKey(o), o]));
+    // An option kept keeps its id, and with it its votes and label (a choice is its label).
+    const key = (o) => (poll.type === "event" ? optionKey(o) : o.label);
+    const existing = new Map(poll.options.map((o) => [key(o), o]));
     const options = body.options.map((o) => {
-      const old = existing.get(optionKey(o));
+      const old = existing.get(key(o));
       return old ? { ...o, id: old.id, label: old.label } : o;
     });
     if (options.map((o) => o.id ?? "new").join() !== poll.options.map((o) => o.id).join()) changes.options = options;

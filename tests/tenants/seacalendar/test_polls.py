@@ -66,6 +66,20 @@ async def test_a_voter_taken_off_a_private_poll_leaves_the_tally_until_invited_a
     assert await counted() == (3, 3, 3)
 
 
+async def test_the_creator_moves_the_place_or_takes_it_off(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
+    ann = await sign_in("Ann")
+    poll = await create_poll(sea, ann, venue={"name": "The Anchor", "url": "https://maps.example/a"})
+    base = f"{API}/polls/{poll['id']}"
+    moved = (await sea.put(base, json={"venue": {"name": "The Ship", "address": "2 Dock Rd"}}, headers=ann.auth)).json()
+    assert (moved["venue"]["name"], moved["venue"]["address"], moved["venue"]["url"]) == ("The Ship", "2 Dock Rd", None)
+    # Leaving it out of a change keeps it; an explicit null takes it off.
+    assert (await sea.put(base, json={"title": "Quiz"}, headers=ann.auth)).json()["venue"]["name"] == "The Ship"
+    assert (await sea.put(base, json={"venue": None}, headers=ann.auth)).json()["venue"] is None
+    assert_error(await sea.put(base, json={"venue": {"name": ""}}, headers=ann.auth), 422, "validation_error")
+    bad_link = {"venue": {"name": "x", "url": "nope"}}
+    assert_error(await sea.put(base, json=bad_link, headers=ann.auth), 422, "validation_error")
+
+
 async def test_list_mine_and_invited_with_status_filter(sea: httpx.AsyncClient, sign_in: SignIn) -> None:
     ann, bob, cy = await sign_in("Ann"), await sign_in("Bob"), await sign_in("Cy")
     mine = await create_poll(sea, ann, title="Mine")

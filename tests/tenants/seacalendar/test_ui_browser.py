@@ -727,6 +727,73 @@ async def test_the_creator_edits_a_poll_in_its_time_zone_and_watchers_see_it_at_
         assert editor.errors == [] and watcher.errors == []
 
 
+VENUE = "document.getElementById('poll-venue')"
+
+
+async def test_a_poll_names_its_place_which_its_creator_moves_or_takes_off(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("!document.getElementById('home').hidden")
+        form = {"title": "Quiz", "dates": "2030-06-01 19:00", "invitees": bob.discord_id, "deadline": ""}
+        await page.submit("#create", {**form, "venue_url": "https://maps.example/anchor"})
+        await page.until("$('create-error').textContent === 'Name the place, or leave its address and link empty.'")
+        await page.submit("#create", {**form, "venue_name": "The Anchor", "venue_address": "1 Quay St"})
+        await page.until(f"!{VENUE}.hidden && {VENUE}.textContent === 'Where: The Anchor, 1 Quay St · map / site'")
+        assert await page.js(f"{VENUE}.querySelector('a').href") == "https://maps.example/anchor"
+        poll_id = int((await page.js("location.hash")).split("=")[1])
+
+        await page.click("Edit poll")
+        edit = "document.getElementById('edit-form')"
+        await page.until(f"!{edit}.hidden")
+        prefilled = f"[{edit}.venue_name.value, {edit}.venue_address.value, {edit}.venue_url.value]"
+        assert await page.js(prefilled) == ["The Anchor", "1 Quay St", "https://maps.example/anchor"]
+        await page.submit("#edit-form", {"venue_name": "The Ship", "venue_address": "", "venue_url": ""})
+        await page.until(f"{VENUE}.textContent === 'Where: The Ship'", timeout=5)
+        venue = (await sea.get(f"{API}/polls/{poll_id}", headers=bob.auth)).json()["venue"]
+        assert (venue["name"], venue["address"], venue["url"]) == ("The Ship", "", None)
+
+        await page.click("Edit poll")
+        await page.until(f"!{edit}.hidden")
+        await page.submit("#edit-form", {"venue_name": ""})
+        await page.until(f"{edit}.hidden && {VENUE}.hidden", timeout=5)
+        assert (await sea.get(f"{API}/polls/{poll_id}", headers=bob.auth)).json()["venue"] is None
+        assert page.errors == []
+
+
+async def test_a_generic_polls_choices_are_edited_as_text_keeping_their_votes(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    choices = [{"label": "Pizza"}, {"label": "Sushi"}]
+    poll = await create_poll(sea, ann, type="generic", options=choices, invitees=[bob.discord_id])
+    sushi = poll["options"][1]["id"]
+    assert (await vote(sea, bob, poll["id"], available=[sushi])).status_code == 200
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.click("Edit poll")
+        edit = "document.getElementById('edit-form')"
+        await page.until(f"!{edit}.hidden")
+        assert await page.js(f"[{edit}.choices.value, $('edit-choices').hidden, $('edit-dates').hidden]") == [
+            "Pizza\nSushi",
+            False,
+            True,
+        ]
+        await page.submit("#edit-form", {"choices": "Sushi\nTacos\nTacos"})
+        await page.until(f"{EDIT_ERROR} === 'Listed twice: Tacos'", timeout=5)
+        await page.js(RECORD_PUTS)
+        await page.submit("#edit-form", {"choices": " Sushi \n\nTacos"})
+        await page.until(f"{edit}.hidden && document.querySelectorAll('#options tr').length === 2", timeout=5)
+        assert await page.js("sent") == [{"options": [{"label": "Sushi", "id": sushi}, {"label": "Tacos"}]}]
+        saved = (await sea.get(f"{API}/polls/{poll['id']}", headers=bob.auth)).json()
+        assert [(o["id"] == sushi, o["label"]) for o in saved["options"]] == [(True, "Sushi"), (False, "Tacos")]
+        assert saved["my_vote"]["available"] == [sushi]
+        assert page.errors == []
+
+
 async def test_removing_dates_people_voted_for_asks_before_dropping_their_votes(
     sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
 ) -> None:
