@@ -334,6 +334,7 @@ function renderPoll(poll) {
   // and the button looked as usable as ever, and a click did nothing, or got a 409.
   $("ballot").disabled = !open || deadlinePassed(poll);
   closeAtDeadline(poll);
+  followEdit(poll);
   const editable = poll.is_creator && (open || poll.status === "draft");
   $("creator-actions").hidden = !poll.is_creator;
   $("cancel").hidden = !(editable || poll.status === "expired");
@@ -423,8 +424,33 @@ function showDeleted() {
 
 const dateLine = (o) => o.date + (o.start_time ? ` ${o.start_time.slice(0, 5)}` : "") + (o.end_time ? `-${o.end_time.slice(0, 5)}` : "");
 
+// The poll as the edit form was filled from it: a save sends what the form changed from this, so a
+// change made elsewhere meanwhile (the creator's other tab) is not undone by fields left alone.
+let editBase = null;
+
+// A poll_updated while the form is open refills it when nothing was typed into it yet; else it
+// says so, and the save still sends only what was typed.
+function followEdit(poll) {
+  const form = $("edit-form");
+  if (form.hidden || !editBase || editBase.id !== poll.id || editBase.updated_at === poll.updated_at) return;
+  let untouched;
+  try {
+    untouched = !Object.keys(pollChanges(editBase, form, readPollForm(form, editBase.timezone, new Set(editBase.options.map(optionKey))))).length;
+  } catch { untouched = false; } // half-typed: the creator is at it
+  if (untouched) return fillEdit(poll);
+  $("edit-error").textContent = "This poll was changed elsewhere while you edited it: saving sends only the fields you changed here.";
+}
+
 function openEdit() {
-  const poll = state.poll, form = $("edit-form");
+  fillEdit(state.poll);
+  $("edit-error").textContent = "";
+  $("edit-form").hidden = false;
+  $("edit-form").title.focus();
+}
+
+function fillEdit(poll) {
+  const form = $("edit-form");
+  editBase = poll;
   form.title.value = poll.title;
   form.description.value = poll.description;
   // A generic poll's choices are text: their own field, one per line.
@@ -444,9 +470,6 @@ function openEdit() {
   for (const invitee of poll.invitees || []) addChip(form, invitee.discord_id, inviteeName(invitee));
   form.invitees.value = "";
   form.public.checked = !poll.is_private;
-  $("edit-error").textContent = "";
-  form.hidden = false;
-  form.title.focus();
 }
 
 // Only what the form changed: a PUT of the rest would reschedule reminders for an untouched deadline.
@@ -476,7 +499,7 @@ async function putPoll(body) {
 
 async function saveEdit(event) {
   event.preventDefault();
-  const form = event.target, poll = state.poll;
+  const form = event.target, poll = editBase;
   $("edit-error").textContent = "";
   try {
     const changes = pollChanges(poll, form, readPollForm(form, poll.timezone, new Set(poll.options.map(optionKey))));

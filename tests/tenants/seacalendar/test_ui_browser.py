@@ -794,6 +794,36 @@ async def test_a_generic_polls_choices_are_edited_as_text_keeping_their_votes(
         assert page.errors == []
 
 
+async def test_an_open_edit_form_follows_changes_made_elsewhere_without_undoing_them(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
+) -> None:
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    poll = await create_poll(sea, ann, invitees=[bob.discord_id])
+    base = f"{API}/polls/{poll['id']}"
+    edit = "document.getElementById('edit-form')"
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, f"poll={poll['id']}")
+        await page.until("document.getElementById('live')?.textContent === 'live'")
+        await page.click("Edit poll")
+        await page.until(f"!{edit}.hidden")
+        # Changed in the creator's other tab (the API here) while the form is open, untouched: it follows.
+        assert (await sea.put(base, json={"title": "Board games"}, headers=ann.auth)).status_code == 200
+        await page.until(f"{edit}.title.value === 'Board games' && {EDIT_ERROR} === ''", timeout=5)
+        # Typed into, it keeps what was typed, says so, and the save sends only that.
+        await page.js(f"{edit}.description.value = 'Bring snacks'; true")
+        assert (await sea.put(base, json={"title": "Chess"}, headers=ann.auth)).status_code == 200
+        await page.until(f"{EDIT_ERROR}.startsWith('This poll was changed elsewhere')", timeout=5)
+        assert await page.js(f"{edit}.title.value") == "Board games"
+        await page.js(RECORD_PUTS)
+        await page.js(f"{edit}.requestSubmit(); true")
+        await page.until(f"{edit}.hidden && $('poll-description').textContent === 'Bring snacks'", timeout=5)
+        assert await page.js("sent") == [{"description": "Bring snacks"}]
+        saved = (await sea.get(base, headers=ann.auth)).json()
+        assert (saved["title"], saved["description"]) == ("Chess", "Bring snacks")
+        assert await page.js("$('poll-title').textContent") == "Chess"
+        assert page.errors == []
+
+
 async def test_removing_dates_people_voted_for_asks_before_dropping_their_votes(
     sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn
 ) -> None:
