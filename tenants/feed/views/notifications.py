@@ -31,10 +31,15 @@ LEFT JOIN posts p ON n.type IN ('reply', 'mention', 'quote') AND p.uri = n.recor
 """
 # Notifications from inactive accounts are left out (kept, and back when the account is).
 HIDDEN = active("n.actor_did")
+# ``priority``: only from accounts the member follows, as Bluesky's AppView (its data plane's
+# priority filter); the viewer-state row holds the member's follow of the actor.
+PRIORITY = """(NOT {flag} OR EXISTS (SELECT 1 FROM viewer_actor_state pf WHERE pf.viewer_did = {did}
+    AND pf.subject_did = {actor} AND pf.follow_uri IS NOT NULL))"""
 LIST = f"""
 WITH skeleton AS (
     SELECT * FROM notifications WHERE recipient_did = $1
       AND (created_at, id) < (CAST($2::text AS timestamptz), $3::bigint) AND ($5::text[] IS NULL OR type = ANY($5))
+      AND {PRIORITY.format(flag="$6::bool", did="$1", actor="notifications.actor_did")}
     ORDER BY created_at DESC, id DESC LIMIT $4)
 SELECT (SELECT coalesce(jsonb_agg({VIEW} ORDER BY n.created_at DESC, n.id DESC), '[]')::text
         FROM skeleton n {JOINS} WHERE NOT feed_blocked(n.recipient_did, n.actor_did) AND {HIDDEN}) AS items,
@@ -50,6 +55,7 @@ WHERE n.id = $1 AND NOT feed_blocked(n.recipient_did, n.actor_did) AND {HIDDEN}
 UNREAD = f"""
 SELECT count(*) FROM notifications n
 WHERE n.recipient_did = $1 AND NOT n.is_read AND NOT feed_blocked($1, n.actor_did) AND {HIDDEN}
+  AND {PRIORITY.format(flag="$2::bool", did="$1", actor="n.actor_did")}
 """
 MARK_READ = """
 UPDATE notifications SET is_read = true
@@ -60,11 +66,18 @@ MAX_ID = 2**63 - 1
 
 
 async def listing(
-    conn: asyncpg.Connection, cursors: Cursors, did: str, limit: int, cursor: str | None, reasons: list[str] | None
+    conn: asyncpg.Connection,
+    cursors: Cursors,
+    did: str,
+    limit: int,
+    cursor: str | None,
+    reasons: list[str] | None,
+    priority: bool = False,
 ) -> tuple[Page, str | None]:
-    """A page of ``did``'s notifications, newest first, and when they were last seen."""
+    """A page of ``did``'s notifications, newest first (``priority``: from accounts they follow), and
+    when they were last seen."""
     key = cursors.decode(cursor, str, int) or ["infinity", MAX_ID]
-    row = await conn.fetchrow(LIST, did, key[0], key[1], limit, reasons)
+    row = await conn.fetchrow(LIST, did, key[0], key[1], limit, reasons, priority)
     assert row is not None
     last = row["last"]
     following = cursors.encode(last[0], int(last[1])) if row["n"] == limit and last else None
@@ -77,6 +90,6 @@ async def one(conn: asyncpg.Connection, notification_id: int) -> str | None:
     return None if value is None else str(value)
 
 
-async def unread(conn: asyncpg.Connection, did: str) -> int:
-    """Unread notifications of ``did``."""
-    return int(await conn.fetchval(UNREAD, did))
+async def unread(conn: asyncpg.Connection, did: str, priority: bool = False) -> int:
+    """Unread notifications of ``did`` (``priority``: from accounts they follow)."""
+    return int(await conn.fetchval(UNREAD, did, priority))

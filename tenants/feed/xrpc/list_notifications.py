@@ -19,11 +19,13 @@ async def handle(call: Call) -> Response:
         raise invalid("The seenAt parameter is unsupported")
     # An open list: a reason we never store (a newer lexicon's) simply matches nothing, as in Bluesky.
     reasons = params.open_list(call.params, "reasons")
+    # No stored preference (putPreferences is not served): the AppView's default, false.
+    priority = params.flag(call.params, "priority")
     async with acquire(call.av.ctx) as conn:
         page, seen = await notifications.listing(
-            conn, call.av.cursors, viewer, limit, call.params.get("cursor"), reasons
+            conn, call.av.cursors, viewer, limit, call.params.get("cursor"), reasons, priority
         )
-    extra = b'"priority":false,' + (b'"seenAt":' + orjson.dumps(seen) + b"," if seen else b"")
+    extra = b'"priority":' + orjson.dumps(priority) + b"," + (b'"seenAt":' + orjson.dumps(seen) + b"," if seen else b"")
     return raw_json_response(page.body("notifications", extra))
 
 

@@ -88,8 +88,16 @@ async def test_sdk_reads_timeline_profile_thread_and_notifications(
     reasons = sorted(n.reason for n in notes.notifications)
     assert reasons == ["follow", "like"]
     assert all(isinstance(n.author, models.AppBskyActorDefs.ProfileView) for n in notes.notifications)
+    assert notes.priority is False
     unread = await client.app.bsky.notification.get_unread_count()
     assert unread.count == 2
+    # Priority: only from accounts Alice follows (Bob, not Carol), in the list and the count.
+    assert (await client.app.bsky.notification.list_notifications({"priority": True})).notifications == []
+    await index(feed_db, [hose.like(BOB, uri(ALICE, POST, "3kalicepost1"))])
+    first = await client.app.bsky.notification.list_notifications({"priority": True})
+    assert [(n.author.did, n.reason) for n in first.notifications] == [(BOB, "like")] and first.priority is True
+    assert (await client.app.bsky.notification.get_unread_count({"priority": True})).count == 1
+    assert (await client.app.bsky.notification.get_unread_count()).count == 3
     await client.app.bsky.notification.update_seen({"seen_at": client.get_current_time_iso()})
     assert (await client.app.bsky.notification.get_unread_count()).count == 0
 

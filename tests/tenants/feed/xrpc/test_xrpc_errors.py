@@ -67,6 +67,8 @@ CASES = [
     ("POST", f"{Q}.notification.updateSeen", {"seenAt": "20261201T100000Z"}, 400, "InvalidRequest"),
     ("POST", f"{Q}.notification.updateSeen", {"seenAt": 1985}, 400, "InvalidRequest"),
     ("GET", f"{Q}.notification.listNotifications?seenAt=2026-12-01T10:00:00Z", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.notification.listNotifications?priority=yes", None, 400, "InvalidRequest"),
+    ("GET", f"{Q}.notification.getUnreadCount?priority=1", None, 400, "InvalidRequest"),
     ("GET", f"{Q}.notification.getUnreadCount?seenAt=2026-12-01T10:00:00Z", None, 400, "InvalidRequest"),
     ("POST", f"{Q}.notification.updateSeen", [1, 2], 400, "InvalidRequest"),
     ("POST", "/xrpc/com.atproto.server.createSession", {"identifier": "alice.test"}, 400, "InvalidRequest"),
