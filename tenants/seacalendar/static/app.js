@@ -652,6 +652,8 @@ async function route() {
 }
 
 async function start() {
+  // Both poll forms have the same invite and place fields: one copy of each, in index.html's templates.
+  for (const slot of document.querySelectorAll("[data-fields]")) slot.replaceWith($(slot.dataset.fields).content.cloneNode(true));
   // The sign-in callback hands the tokens over in the fragment, which never reaches a server.
   // Only after a sign-in this tab started: a link carrying someone else's tokens would sign us
   // into their account.
