@@ -1,5 +1,6 @@
-"""What Discord says about a guild: which channel is in it, who is a member, who may manage it, and
-which of its members match a name (for the web UI's invitee picker).
+"""What Discord says about a guild: which channel is in it, who is a member, who may manage it,
+which of its members match a name (for the web UI's invitee picker), and which of the bot's
+servers a person is in (so the web UI offers them by name).
 
 The bot posts polls and questions of the week where members point it. Without asking Discord,
 anyone signed in could have it post into any channel of any server that installed it (private
@@ -13,6 +14,7 @@ from a server go on acting as its member.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -35,6 +37,14 @@ def _retry_after(response: httpx.Response) -> int:
     except (ValueError, TypeError, AttributeError):
         seconds = float(ascii_int(response.headers.get("retry-after", ""), max_digits=4) or 1)
     return min(max(math.ceil(seconds), 1), 60) if math.isfinite(seconds) else 60
+
+
+# The servers a person is offered by name are found by asking, for each of the bot's servers,
+# whether they are a member: fine for a community's own bot; past this many servers the list is
+# not offered (the UI asks for the server's id, as before) rather than spend Discord's rate limit.
+MAX_LISTED_GUILDS = 50
+# Membership questions in flight at once while listing.
+LISTING_CONCURRENCY = 5
 
 
 class Guilds:
@@ -136,6 +146,34 @@ class Guilds:
         guild = await self.channel_in(channel_id, guild_id)
         await self.require_member(guild, discord_id)
         return guild
+
+    async def guilds_of(self, discord_id: str) -> list[dict[str, str]] | None:
+        """The bot's servers the person is a member of, ``{id, name}`` by name; None when the bot is
+        in more than ``MAX_LISTED_GUILDS`` (too many to ask about)."""
+        found = await self._ask("/users/@me/guilds", {"limit": MAX_LISTED_GUILDS + 1})
+        if not isinstance(found, list):
+            raise ApiError(502, "discord_unavailable", "Discord answered something that is not a list.")
+        servers = [
+            {"id": g["id"], "name": g["name"]}
+            for g in found
+            if isinstance(g, dict) and isinstance(g.get("id"), str) and isinstance(g.get("name"), str)
+        ]
+        if len(servers) > MAX_LISTED_GUILDS:
+            return None
+        gate = asyncio.Semaphore(LISTING_CONCURRENCY)
+
+        async def is_member(guild_id: str) -> bool:
+            async with gate:
+                return await self.roles_of(guild_id, discord_id) is not None
+
+        # A refusal (rate limit, outage) answers for the whole list, and the other questions stop.
+        try:
+            async with asyncio.TaskGroup() as group:
+                asked = [group.create_task(is_member(server["id"])) for server in servers]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        mine = [server for server, task in zip(servers, asked, strict=True) if task.result()]
+        return sorted(mine, key=lambda server: (server["name"].casefold(), server["id"]))
 
     async def search_members(self, guild_id: str, query: str, limit: int) -> list[dict[str, str]]:
         """Members whose username or server nickname starts with ``query``: ``{discord_id, username,

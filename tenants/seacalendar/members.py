@@ -1,7 +1,9 @@
-"""A Discord server's members by name, so that people invite each other without knowing Discord ids.
+"""Discord servers and their members by name, so that people pick a server and invite each other
+without knowing Discord ids.
 
 Only the server's members may search it: the bot sees every server that installed it, and its
-member list is not for anyone who knows the server's id.
+member list is not for anyone who knows the server's id. Likewise the servers listed to someone
+are the bot's servers they are a member of.
 """
 
 from __future__ import annotations
@@ -34,4 +36,16 @@ def routes(ctx: TenantContext) -> list[Route]:
         await guilds.require_member(asked.guild_id, discord_id)
         return json_response({"members": await guilds.search_members(asked.guild_id, asked.query, asked.limit)})
 
-    return [Route("/api/guilds/{guild_id}/members", search, methods=["GET"])]
+    async def mine(request: Request) -> Response:
+        """The bot's Discord servers I am in, by name: ``{"guilds": [{id, name}], "listed": true}``;
+        ``"listed": false`` (and no guilds) when the bot is in too many servers to ask about."""
+        user_id = await current_user_id(ctx, request)
+        async with ctx.db.connect() as conn:
+            discord_id = (await load_user(conn, user_id))["discord_id"]
+        found = await guilds.guilds_of(discord_id)
+        return json_response({"guilds": found or [], "listed": found is not None})
+
+    return [
+        Route("/api/guilds", mine, methods=["GET"]),
+        Route("/api/guilds/{guild_id}/members", search, methods=["GET"]),
+    ]

@@ -83,7 +83,7 @@ class FakeDiscord:
         # guild id -> {"owner_id", "members": {discord id: permission bits}, "open": anyone is a member,
         # "profiles": {discord id: {"username", "global_name", "nick"}} of the members search finds}
         self.guilds: dict[str, dict[str, Any]] = {
-            COMMUNITY_GUILD: {"owner_id": None, "members": {}, "open": True, "profiles": {}}
+            COMMUNITY_GUILD: {"name": "Community", "owner_id": None, "members": {}, "open": True, "profiles": {}}
         }
         self.commands: list[dict[str, Any]] | None = None  # the application's global commands, once registered
         self._ids = itertools.count(1_200_000_000_000_000_000)
@@ -94,6 +94,7 @@ class FakeDiscord:
             Route("/oauth2/token", self.token, methods=["POST"]),
             Route("/users/@me", self.me, methods=["GET"]),
             Route("/users/@me/channels", self.open_dm, methods=["POST"]),
+            Route("/users/@me/guilds", self.my_guilds, methods=["GET"]),
             Route("/channels/{channel_id}", self.get_channel, methods=["GET"]),
             Route("/guilds/{guild_id}", self.get_guild, methods=["GET"]),
             Route("/guilds/{guild_id}/members/search", self.search_members, methods=["GET"]),
@@ -263,10 +264,13 @@ class FakeDiscord:
         channels: tuple[str, ...] = (),
         members: dict[str, int] | None = None,
         owner: str | None = None,
+        name: str | None = None,
     ) -> None:
         """A server the bot is in: its channels, and its members with their permission bits."""
         members = {**({owner: 0} if owner else {}), **(members or {})}  # the owner is a member too
-        self.guilds[guild_id] = {"owner_id": owner, "members": members, "open": False, "profiles": {}}
+        self.guilds[guild_id] = {
+            "name": name or f"Server {guild_id}", "owner_id": owner, "members": members, "open": False, "profiles": {}
+        }  # fmt: skip
         for channel in channels:
             self.channel_guilds[channel] = guild_id
 
@@ -301,6 +305,22 @@ class FakeDiscord:
             if p["username"].lower().startswith(query) or (p["nick"] or "").lower().startswith(query)
         ]  # fmt: skip
         return self._log(route, JSONResponse(found[: int(limit)]))
+
+    async def my_guilds(self, request: Request) -> Response:
+        """Get Current User Guilds, for the bot: its servers as partial guilds, by id, ``limit`` (1-200)."""
+        route = "GET /users/@me/guilds"
+        if (refused := await self._gate(request, route)) is not None:
+            return refused
+        limit = request.query_params.get("limit", "200")
+        if not limit.isdigit() or not 1 <= int(limit) <= 200:
+            return self._log(route, _api_error(400, "Invalid Form Body", 50035))
+        after = int(request.query_params.get("after") or 0)
+        listed = [
+            {"id": guild_id, "name": guild["name"], "icon": None, "owner": False, "permissions": "0", "features": []}
+            for guild_id, guild in sorted(self.guilds.items(), key=lambda item: int(item[0]))
+            if int(guild_id) > after
+        ]
+        return self._log(route, JSONResponse(listed[: int(limit)]))
 
     async def get_channel(self, request: Request) -> Response:
         route = "GET /channels"

@@ -113,6 +113,7 @@ function optionLabel(option) {
 async function showHome() {
   socket.leaveAll();
   show("home");
+  offerPickerGuilds($("create"));
   const { polls } = await api("/polls");
   $("polls").replaceChildren(...polls.map((poll) => {
     const item = document.createElement("li");
@@ -443,6 +444,7 @@ function followEdit(poll) {
 
 function openEdit() {
   fillEdit(state.poll);
+  offerPickerGuilds($("edit-form"));
   $("edit-error").textContent = "";
   $("edit-form").hidden = false;
   $("edit-form").title.focus();
@@ -715,6 +717,7 @@ async function start() {
   $("edit-close").addEventListener("click", () => { $("edit-form").hidden = true; });
   $("edit-form").addEventListener("submit", saveEdit);
   $("qotw-guild").addEventListener("submit", chooseGuild);
+  $("qotw-guild").guild_pick.addEventListener("change", pickQotwGuild);
   $("qotw-config").addEventListener("submit", saveSchedule);
   $("qotw-ask").addEventListener("submit", addQuestion);
   $("qotw-answer").addEventListener("submit", answerQuestion);

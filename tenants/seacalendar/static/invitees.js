@@ -43,7 +43,13 @@ function resetPicker(form) {
   matchList(form).replaceChildren();
   form.member_search.value = "";
   form.guild.value = rememberedGuild() ?? "";
+  form.guild_pick.value = "";
   picker(form).asked++; // an answer still on its way belongs to what was cleared
+}
+
+/** Offer the member's servers by name in the picker of a form about to be used. */
+function offerPickerGuilds(form) {
+  return offerGuilds(form.guild_pick, form.guild.value.trim());
 }
 
 function showMatches(form, members) {
@@ -100,7 +106,16 @@ function scheduleSearch(form) {
 /** Wire the picker of `form` (the new-poll or the edit form). */
 function setUpPicker(form) {
   form.member_search.addEventListener("input", () => scheduleSearch(form));
-  form.guild.addEventListener("input", () => scheduleSearch(form));
+  form.guild.addEventListener("input", () => {
+    const typed = form.guild.value.trim();
+    form.guild_pick.value = [...form.guild_pick.options].some((o) => o.value === typed) ? typed : "";
+    scheduleSearch(form);
+  });
+  form.guild_pick.addEventListener("change", () => {
+    if (!form.guild_pick.value) return;
+    form.guild.value = form.guild_pick.value;
+    scheduleSearch(form);
+  });
   // Enter in the search box takes the first match instead of submitting the poll half-filled.
   form.member_search.addEventListener("keydown", (event) => {
     if (event.key !== "Enter") return;

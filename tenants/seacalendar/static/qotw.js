@@ -10,6 +10,31 @@ const GUILD_KEY = "sc_guild";
 const rememberedGuild = () => localStorage.getItem(GUILD_KEY);
 const rememberGuild = (guild) => localStorage.setItem(GUILD_KEY, guild);
 
+// The bot's Discord servers this member is in, asked once per page (GET /guilds): the question of
+// the week and the invitee picker offer them by name, as copying a server's id needs Discord's
+// developer mode. With none to offer (none, too many, Discord unreachable) the id is typed.
+let myGuilds = null;
+function guildsOfMine() {
+  myGuilds ??= api("/guilds").then((answer) => answer.guilds, () => { myGuilds = null; return []; });
+  return myGuilds;
+}
+
+/** Fill a server <select> (in a hidden label until there is something to choose), `current` chosen. */
+async function offerGuilds(select, current) {
+  const guilds = await guildsOfMine();
+  select.replaceChildren(new Option("Choose a server…", ""), ...guilds.map((g) => new Option(g.name, g.id)));
+  select.value = guilds.some((g) => g.id === current) ? current : "";
+  select.closest("label").hidden = !guilds.length;
+}
+
+/** Show the chosen server's questions (the server <select> of the question-of-the-week form). */
+function pickQotwGuild(event) {
+  const form = event.target.form;
+  if (!event.target.value) return;
+  form.guild_id.value = event.target.value;
+  form.requestSubmit();
+}
+
 async function showQotw(guild) {
   socket.leaveAll();
   show("qotw");
@@ -19,6 +44,7 @@ async function showQotw(guild) {
   $("qotw-body").hidden = true;
   state.guild = guild || rememberedGuild();
   $("qotw-guild").guild_id.value = state.guild ?? "";
+  offerGuilds($("qotw-guild").guild_pick, state.guild);
   if (!state.guild) return;
   const asked = state.guild;
   let config;

@@ -139,6 +139,7 @@ async def test_bad_input_on_poll_actions(sea: httpx.AsyncClient, member: Member)
         ("GET", "/polls/1/memories"),
         ("POST", "/polls/1/memories"),
         ("DELETE", "/polls/1/memories/1"),
+        ("GET", "/guilds"),
         ("GET", "/qotw/config"),
         ("PUT", "/qotw/config"),
         ("GET", "/qotw/questions"),

@@ -1,11 +1,13 @@
-"""Searching a Discord server's members by name (the web UI's invitee picker), for its members only."""
+"""Listing the bot's servers one is in, and searching a server's members by name (the web UI's server and
+invitee pickers), for its members only."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from tests.fakes.discord import FakeDiscord
+from tenants.seacalendar.guilds import MAX_LISTED_GUILDS
+from tests.fakes.discord import COMMUNITY_GUILD, FakeDiscord
 from tests.tenants.seacalendar.conftest import API, Member, SignIn, assert_error
 
 GUILD = "830000000000000001"
@@ -95,3 +97,54 @@ async def test_discord_busy_or_failing_is_said_as_the_other_guild_routes_say_it(
     fake.fail("GET /guilds/members/search")
     assert_error(await sea.get(_search(query="rob"), headers=ann.auth), 502, "discord_unavailable")
     assert (await sea.get(_search(query="rob"), headers=ann.auth)).status_code == 200
+
+
+async def test_the_bots_servers_one_is_in_are_listed_by_name(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann = await _server(fake, sign_in, "830000000000000101")
+    fake.guilds["830000000000000101"]["name"] = "quiz club"
+    mallory = await sign_in("Mallory")
+    mine = await sea.get(f"{API}/guilds", headers=ann.auth)
+    assert mine.status_code == 200, mine.text
+    # The fake's community server has everyone in it; sorted by name, whatever its case.
+    assert mine.json() == {
+        "guilds": [{"id": COMMUNITY_GUILD, "name": "Community"}, {"id": "830000000000000101", "name": "quiz club"}],
+        "listed": True,
+    }
+    assert (await sea.get(f"{API}/guilds", headers=mallory.auth)).json()["guilds"] == [
+        {"id": COMMUNITY_GUILD, "name": "Community"}
+    ]
+    assert_error(await sea.get(f"{API}/guilds"), 401, "unauthorized")
+
+
+async def test_too_many_servers_are_not_asked_about_one_by_one(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    extra = [str(831_000_000_000_000_000 + n) for n in range(MAX_LISTED_GUILDS)]
+    for guild in extra:
+        fake.add_guild(guild, members={ann.discord_id: 0})
+    try:
+        asked = len(fake.requests)
+        assert (await sea.get(f"{API}/guilds", headers=ann.auth)).json() == {"guilds": [], "listed": False}
+        assert [route for _, _, route, _ in fake.requests[asked:]] == ["/users/@me/guilds"]
+    finally:
+        for guild in extra:
+            del fake.guilds[guild]
+
+
+async def test_listing_servers_when_discord_is_busy_or_failing(
+    sea: httpx.AsyncClient, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann = await sign_in("Ann")
+    fake.rate_limit("GET /guilds/members", retry_after=1.5)
+    busy = await sea.get(f"{API}/guilds", headers=ann.auth)
+    assert_error(busy, 503, "discord_busy")
+    assert busy.headers["retry-after"] == "2"
+    fake.fail("GET /users/@me/guilds")
+    assert_error(await sea.get(f"{API}/guilds", headers=ann.auth), 502, "discord_unavailable")
+    assert (await sea.get(f"{API}/guilds", headers=ann.auth)).status_code == 200

@@ -1007,6 +1007,59 @@ async def test_invitees_are_picked_by_name_from_a_discord_server_and_shown_by_na
         assert page.errors == []
 
 
+# The names a server <select> offers, after its first (empty) choice.
+OFFERED = "[...document.querySelector('{form} select[name=guild_pick]').options].slice(1).map((o) => o.textContent)"
+
+
+async def test_servers_are_offered_by_name_to_pick_invitees_and_the_question_of_the_week(
+    sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
+) -> None:
+    fake, _ = fake_discord
+    ann, bob = await sign_in("Ann"), await sign_in("Bob")
+    guild = "840000000000000071"
+    fake.add_guild(guild, members={ann.discord_id: 0}, name="Board Gamers")
+    fake.add_profile(guild, bob.discord_id, "bob", global_name="Bob")
+    async with browser_page() as page:
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        # Ann's servers of the bot's, by name (the fake's community server has everyone in it).
+        await page.until(f"{OFFERED.format(form='#create')}.length === 2", timeout=5)
+        assert await page.js(OFFERED.format(form="#create")) == ["Board Gamers", "Community"]
+        await page.js(
+            "(() => { const f = $('create'); f.guild_pick.value = '840000000000000071';"
+            " f.guild_pick.dispatchEvent(new Event('change'));"
+            " f.member_search.value = 'bo'; f.member_search.dispatchEvent(new Event('input')); return true; })()"
+        )
+        await page.until(f"{matches('create')}.length === 1", timeout=5)
+        assert await page.js("$('create').guild.value") == guild
+        assert await page.js(matches("create")) == ["Bob (bob)"]
+
+        # The question of the week: nothing remembered yet, the server is chosen from the list.
+        await page.js("localStorage.removeItem('sc_guild'); location.hash = '#qotw'; true")
+        await page.until(f"{OFFERED.format(form='#qotw-guild')}.length === 2", timeout=5)
+        await page.js(
+            "(() => { const s = $('qotw-guild').guild_pick; s.value = '840000000000000071';"
+            " s.dispatchEvent(new Event('change')); return true; })()"
+        )
+        await page.until(f"location.hash === '#qotw={guild}' && !$('qotw-body').hidden", timeout=5)
+        assert await page.js("$('qotw-guild').guild_pick.value") == guild
+        assert page.errors == []
+
+
+async def test_with_no_servers_to_offer_the_server_id_is_typed(sea_url: str, sign_in: SignIn) -> None:
+    ann = await sign_in("Ann")
+    async with browser_page() as page:
+        # Discord can't be asked (as without a bot token): the list stays hidden, the id box is there.
+        await page.call("Network.enable")
+        await page.call("Network.setBlockedURLs", urls=["*/seacalendar/api/guilds"])
+        await open_as(page, sea_url, ann.access, ann.refresh, "")
+        await page.until("document.getElementById('home')?.offsetParent != null")
+        await page.until("document.querySelector('#create select[name=guild_pick]').options.length === 1", timeout=5)
+        picked = "document.querySelector('#create .guild-pick')"
+        assert await page.js(f"{picked}.hidden && $('create').guild.offsetParent !== null")
+        assert page.errors == []
+
+
 async def test_the_edit_form_starts_from_named_chips_and_says_why_a_search_failed(
     sea: httpx.AsyncClient, sea_url: str, sign_in: SignIn, fake_discord: tuple[FakeDiscord, str]
 ) -> None:
