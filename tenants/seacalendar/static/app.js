@@ -26,6 +26,7 @@ function signOut(note = "") {
   localStorage.removeItem("sc_access");
   localStorage.removeItem("sc_refresh");
   state.access = state.refresh = state.me = null;
+  myGuilds = null; // the servers were this account's (qotw.js)
   socket.close(); // a signed-out page has nothing to watch, and no token to reconnect with
   $("who").textContent = "";
   $("account-link").hidden = $("qotw-link").hidden = $("sign-out").hidden = true;
