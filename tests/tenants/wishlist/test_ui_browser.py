@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.fakes.smtp import FakeSmtp
-from tests.support.browser import CHROMIUM, browser_page, sticking_out
+from tests.support.browser import CHROMIUM, Page, browser_page, sticking_out
 from tests.support.refresh import AGE_SPENT
 from tests.tenants.wishlist.conftest import (
     API,
@@ -215,29 +215,30 @@ async def test_a_duplicated_tab_follows_the_other_tabs_refreshes_and_sign_out(
             await second.call("Page.reload")
             await second.until("document.getElementById('who').textContent === 'Hal'")
 
+            async def renew(tab: Page, hash_: str, shown: str) -> str:
+                """The tab's access token spoilt, a view opened: it renews, and its new refresh token."""
+                await tab.js(EXPIRE_ACCESS)
+                await tab.js(f"location.hash = {json.dumps(hash_)}")
+                await tab.until(f"document.body.innerText.includes({json.dumps(shown)})")
+                return str(await tab.js(REFRESH_TOKEN))
+
+            async def age_spent_tokens() -> None:
+                async with tenant_ctx("wishlist").db.transaction() as conn:
+                    await conn.exec_driver_sql(AGE_SPENT)
+
             # The first tab renews its access token, which spends the refresh token both had.
-            await first.js(EXPIRE_ACCESS)
-            await first.js("location.hash = '#/tags'")
-            await first.until("document.body.innerText.includes('New tag')")
-            renewed = await first.js(REFRESH_TOKEN)
+            renewed = await renew(first, "#/tags", "New tag")
             assert renewed != json.loads(stored)["refresh"]
             await second.until(f"{REFRESH_TOKEN} === {json.dumps(renewed)}")
 
             # Long after (past the reuse grace), the second tab renews: with the new token, so
             # nothing is taken for a replay, and the first tab follows in turn.
-            async with tenant_ctx("wishlist").db.transaction() as conn:
-                await conn.exec_driver_sql(AGE_SPENT)
-            await second.js(EXPIRE_ACCESS)
-            await second.js("location.hash = '#/tags'")
-            await second.until("document.body.innerText.includes('New tag')")
-            again = await second.js(REFRESH_TOKEN)
+            await age_spent_tokens()
+            again = await renew(second, "#/tags", "New tag")
             assert again != renewed
             await first.until(f"{REFRESH_TOKEN} === {json.dumps(again)}")
-            async with tenant_ctx("wishlist").db.transaction() as conn:
-                await conn.exec_driver_sql(AGE_SPENT)
-            await first.js(EXPIRE_ACCESS)
-            await first.js("location.hash = '#/'")
-            await first.until("document.body.innerText.includes('No wishlists yet')")
+            await age_spent_tokens()
+            await renew(first, "#/", "No wishlists yet")
 
             # Signing out in one signs the other out too (the server ended that sign-in).
             await first.click("Sign out")
