@@ -31,6 +31,14 @@ NEWEST_FORM = "form.card:last-of-type"
 NEW = "Battery-Staple-42"
 
 
+async def sign_up(page: Page, server: str, name: str, email: str) -> None:
+    """Open the UI signed out and create an account: the empty list of lists shows."""
+    await page.call("Page.navigate", url=f"{server}/wishlist/")
+    await page.until("document.querySelector('form') !== null")
+    await page.submit(SIGN_UP, {"name": name, "email": email, "password": PASSWORD})
+    await page.until("document.body.innerText.includes('No wishlists yet')")
+
+
 async def test_owner_builds_and_shares_a_list_and_a_friend_reserves(server: str) -> None:
     async with browser_page() as page:
         await page.call("Page.navigate", url=f"{server}/wishlist/")
@@ -73,10 +81,7 @@ async def test_owner_builds_and_shares_a_list_and_a_friend_reserves(server: str)
 async def test_account_view_renames_moves_the_email_changes_the_password_and_deletes(server: str) -> None:
     email = unique_email("ui")
     async with browser_page() as page:
-        await page.call("Page.navigate", url=f"{server}/wishlist/")
-        await page.until("document.querySelector('form') !== null")
-        await page.submit(SIGN_UP, {"name": "Dora", "email": email, "password": PASSWORD})
-        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await sign_up(page, server, "Dora", email)
 
         await page.js("location.hash = '#/account'")
         await page.until("document.getElementById('account-details') !== null")
@@ -159,10 +164,7 @@ async def test_forms_fit_a_phone_screen(server: str) -> None:
 async def test_a_wrong_password_says_so_and_an_ended_session_asks_to_sign_in_again(server: str) -> None:
     email = unique_email("ui-wrong")
     async with browser_page() as page:
-        await page.call("Page.navigate", url=f"{server}/wishlist/")
-        await page.until("document.querySelector('form') !== null")
-        await page.submit(SIGN_UP, {"name": "Gus", "email": email, "password": PASSWORD})
-        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await sign_up(page, server, "Gus", email)
         await page.click("Sign out")
         await page.until("document.body.innerText.includes('Create account')")
         # Signed out, login's 401 is the answer: it once read "Your session ended".
@@ -202,10 +204,7 @@ async def test_a_duplicated_tab_follows_the_other_tabs_refreshes_and_sign_out(
     server: str, tenant_ctx: Callable[[str], Any]
 ) -> None:
     async with browser_page() as first:
-        await first.call("Page.navigate", url=f"{server}/wishlist/")
-        await first.until("document.querySelector('form') !== null")
-        await first.submit(SIGN_UP, {"name": "Hal", "email": unique_email("ui-tabs"), "password": PASSWORD})
-        await first.until("document.body.innerText.includes('No wishlists yet')")
+        await sign_up(first, server, "Hal", unique_email("ui-tabs"))
         stored = await first.js("sessionStorage.getItem('wishlist.session')")
         async with first.another_tab() as second:
             # What duplicating a tab does: the same page again, with a copy of its sessionStorage.
@@ -261,10 +260,7 @@ async def test_long_words_wrap_and_notes_keep_their_lines_on_a_phone(server: str
     word = "Supercalifragilisticexpialidocious" * 3
     async with browser_page() as page:
         await page.call("Emulation.setDeviceMetricsOverride", width=390, height=800, deviceScaleFactor=1, mobile=True)
-        await page.call("Page.navigate", url=f"{server}/wishlist/")
-        await page.until("document.querySelector('form') !== null")
-        await page.submit(SIGN_UP, {"name": "Nia" + "x" * 60, "email": unique_email("long"), "password": PASSWORD})
-        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await sign_up(page, server, "Nia" + "x" * 60, unique_email("long"))
         await page.submit("form.card", {"title": word, "description": "For June\nThank you!", "visibility": "public"})
         await page.until("location.hash.startsWith('#/w/') && document.body.innerText.includes('Add an item')")
         notes = "Size M\nBlue, not green"
@@ -286,10 +282,7 @@ async def test_long_words_wrap_and_notes_keep_their_lines_on_a_phone(server: str
 async def test_an_error_far_down_a_phone_page_is_in_view_and_edit_takes_the_focus(server: str) -> None:
     async with browser_page() as page:
         await page.call("Emulation.setDeviceMetricsOverride", width=390, height=800, deviceScaleFactor=1, mobile=True)
-        await page.call("Page.navigate", url=f"{server}/wishlist/")
-        await page.until("document.querySelector('form') !== null")
-        await page.submit(SIGN_UP, {"name": "Ola", "email": unique_email("far"), "password": PASSWORD})
-        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await sign_up(page, server, "Ola", unique_email("far"))
         await page.submit("form.card", {"title": "Far down"})
         await page.until("document.body.innerText.includes('Add an item')")
         # Scrolled down to the item form, as a thumb does; the error once showed above the screen.
@@ -313,10 +306,7 @@ async def test_an_error_far_down_a_phone_page_is_in_view_and_edit_takes_the_focu
 async def test_a_price_takes_its_currency_places(server: str) -> None:
     """A dinar's third place can be typed (the field once allowed two), a yen fraction is refused by name."""
     async with browser_page() as page:
-        await page.call("Page.navigate", url=f"{server}/wishlist/")
-        await page.until("document.querySelector('form') !== null")
-        await page.submit(SIGN_UP, {"name": "Huda", "email": unique_email("dinar"), "password": PASSWORD})
-        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await sign_up(page, server, "Huda", unique_email("dinar"))
         await page.submit("form.card", {"title": "Travel"})
         await page.until("document.body.innerText.includes('Add an item')")
         await page.submit(NEWEST_FORM, {"name": "Map", "price": "1,250", "currency": "kwd"})
@@ -330,10 +320,7 @@ async def test_a_price_takes_its_currency_places(server: str) -> None:
 async def test_copy_link_without_the_clipboard_api_leaves_the_link_selected(server: str) -> None:
     """Over plain HTTP (not localhost) ``navigator.clipboard`` is missing; Copy link once threw."""
     async with browser_page() as page:
-        await page.call("Page.navigate", url=f"{server}/wishlist/")
-        await page.until("document.querySelector('form') !== null")
-        await page.submit(SIGN_UP, {"name": "Ivo", "email": unique_email("copy"), "password": PASSWORD})
-        await page.until("document.body.innerText.includes('No wishlists yet')")
+        await sign_up(page, server, "Ivo", unique_email("copy"))
         await page.submit("form.card", {"title": "Garden", "visibility": "shared"})
         await page.until("document.querySelector('input[aria-label=\"Share link\"]') !== null")
         await page.js("Object.defineProperty(navigator, 'clipboard', { value: undefined }); true")
